@@ -1,0 +1,279 @@
+"""Undoable edits: Qt-free objects with ``apply(score)`` and ``revert(score)``.
+
+An edit holds a track id, note ids and plain values, never graphics items, so the GUI wraps each in
+a thin QUndoCommand and tests can drive them without Qt. ``apply`` after ``revert`` gives back the
+exact score (same ids), which is what redo needs. Each edit emits the Score's change signals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ScoreError
+from .notes import NOTE_DTYPE
+from .score import Score, Track
+
+
+class Edit:
+    """Base class. ``text`` is the label shown in the Edit menu ("Undo Move Notes")."""
+
+    text = "Edit"
+
+    def apply(self, score: Score) -> None:
+        raise NotImplementedError
+
+    def revert(self, score: Score) -> None:
+        raise NotImplementedError
+
+
+def _ids(notes_or_ids) -> np.ndarray:
+    arr = np.asarray(notes_or_ids)
+    if arr.dtype == NOTE_DTYPE:
+        return arr["id"].copy()
+    return arr.astype(np.int64).reshape(-1)
+
+
+def _add(score: Score, track_id: int, notes: np.ndarray) -> None:
+    score.track(track_id)._insert(notes.copy())
+    score.events.notes_added.emit(track_id, _ids(notes))
+
+
+def _remove(score: Score, track_id: int, ids: np.ndarray) -> np.ndarray:
+    removed = score.track(track_id)._delete(ids)
+    score.events.notes_removed.emit(track_id, ids.copy())
+    return removed
+
+
+def _replace(score: Score, track_id: int, notes: np.ndarray) -> None:
+    score.track(track_id)._replace(notes.copy())
+    score.events.notes_changed.emit(track_id, _ids(notes))
+
+
+@dataclass
+class AddNotes(Edit):
+    """Add notes to a track. The notes must carry ids from ``track.new_note_ids``."""
+
+    track_id: int
+    notes: np.ndarray
+    text: str = "Add Notes"
+
+    def __post_init__(self) -> None:
+        if (self.notes["id"] < 0).any():
+            raise ScoreError("AddNotes needs notes with ids (use track.new_note_ids)")
+
+    def apply(self, score: Score) -> None:
+        _add(score, self.track_id, self.notes)
+
+    def revert(self, score: Score) -> None:
+        _remove(score, self.track_id, _ids(self.notes))
+
+
+@dataclass
+class RemoveNotes(Edit):
+    """Remove notes by id; the removed notes are remembered for revert."""
+
+    track_id: int
+    ids: np.ndarray
+    text: str = "Delete Notes"
+    _removed: np.ndarray | None = field(default=None, repr=False)
+
+    def apply(self, score: Score) -> None:
+        self._removed = _remove(score, self.track_id, _ids(self.ids))
+
+    def revert(self, score: Score) -> None:
+        _add(score, self.track_id, self._removed)
+
+
+@dataclass
+class _ChangeNotes(Edit):
+    """Replace notes (matched by id) with new values; remembers the old values."""
+
+    track_id: int
+    ids: np.ndarray
+    _before: np.ndarray | None = field(default=None, repr=False)
+
+    def changed(self, before: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def apply(self, score: Score) -> None:
+        self._before = score.track(self.track_id).get(_ids(self.ids))
+        _replace(score, self.track_id, self.changed(self._before.copy()))
+
+    def revert(self, score: Score) -> None:
+        _replace(score, self.track_id, self._before)
+
+
+@dataclass
+class MoveNotes(_ChangeNotes):
+    """Shift notes by ``d_ticks`` in time and ``d_pitch`` semitones."""
+
+    d_ticks: int = 0
+    d_pitch: int = 0
+    text: str = "Move Notes"
+
+    def changed(self, notes: np.ndarray) -> np.ndarray:
+        if (notes["start"] + self.d_ticks < 0).any():
+            raise ScoreError("cannot move notes before the start of the score")
+        pitch = notes["pitch"] + self.d_pitch
+        if ((pitch < 0) | (pitch > 127)).any():
+            raise ScoreError("cannot move notes outside MIDI pitches 0-127")
+        notes["start"] += self.d_ticks
+        notes["end"] += self.d_ticks
+        notes["pitch"] = pitch
+        return notes
+
+
+@dataclass
+class ResizeNotes(_ChangeNotes):
+    """Set new end ticks (scalar or shape (n,) in the order of ``ids``); ends stay after starts."""
+
+    new_ends: object = 0
+    text: str = "Resize Notes"
+
+    def changed(self, notes: np.ndarray) -> np.ndarray:
+        ends = np.broadcast_to(np.asarray(self.new_ends, dtype=np.int64), notes.shape)
+        notes["end"] = np.maximum(ends, notes["start"] + 1)
+        return notes
+
+
+@dataclass
+class SetVelocity(_ChangeNotes):
+    """Set velocities (scalar or shape (n,)), clipped to 1-127."""
+
+    velocity: object = 100
+    text: str = "Set Velocity"
+
+    def changed(self, notes: np.ndarray) -> np.ndarray:
+        vel = np.broadcast_to(np.asarray(self.velocity), notes.shape)
+        notes["velocity"] = np.clip(vel, 1, 127)
+        return notes
+
+
+@dataclass
+class ReplaceRegion(Edit):
+    """Replace the notes of a track that start in [start, end) with ``notes`` (e.g. a generation).
+
+    ``notes`` may come without ids; fresh ids are taken from the track on first apply and kept
+    for redo.
+    """
+
+    track_id: int
+    start: int
+    end: int
+    notes: np.ndarray
+    text: str = "Replace Region"
+    _removed: np.ndarray | None = field(default=None, repr=False)
+
+    def apply(self, score: Score) -> None:
+        track = score.track(self.track_id)
+        if (self.notes["id"] < 0).any():
+            self.notes = self.notes.copy()
+            self.notes["id"] = track.new_note_ids(len(self.notes))
+        inside = (track.notes["start"] >= self.start) & (track.notes["start"] < self.end)
+        self._removed = _remove(score, self.track_id, track.notes["id"][inside])
+        _add(score, self.track_id, self.notes)
+
+    def revert(self, score: Score) -> None:
+        _remove(score, self.track_id, _ids(self.notes))
+        _add(score, self.track_id, self._removed)
+
+
+@dataclass
+class AddTrack(Edit):
+    """Insert a track at ``index`` (the end when None)."""
+
+    track: Track
+    index: int | None = None
+    text: str = "Add Track"
+
+    def apply(self, score: Score) -> None:
+        index = len(score.tracks) if self.index is None else self.index
+        score.tracks.insert(index, self.track)
+        score.events.tracks_changed.emit()
+
+    def revert(self, score: Score) -> None:
+        score.tracks.remove(score.track(self.track.id))
+        score.events.tracks_changed.emit()
+
+
+@dataclass
+class RemoveTrack(Edit):
+    track_id: int
+    text: str = "Remove Track"
+    _track: Track | None = field(default=None, repr=False)
+    _index: int = 0
+
+    def apply(self, score: Score) -> None:
+        self._index = score.track_index(self.track_id)
+        self._track = score.tracks.pop(self._index)
+        score.events.tracks_changed.emit()
+
+    def revert(self, score: Score) -> None:
+        score.tracks.insert(self._index, self._track)
+        score.events.tracks_changed.emit()
+
+
+@dataclass
+class MoveTrack(Edit):
+    track_id: int
+    new_index: int
+    text: str = "Reorder Tracks"
+    _old_index: int = 0
+
+    def apply(self, score: Score) -> None:
+        self._old_index = score.track_index(self.track_id)
+        score.tracks.insert(self.new_index, score.tracks.pop(self._old_index))
+        score.events.tracks_changed.emit()
+
+    def revert(self, score: Score) -> None:
+        score.tracks.insert(self._old_index, score.tracks.pop(score.track_index(self.track_id)))
+        score.events.tracks_changed.emit()
+
+
+TRACK_PROPERTIES = ("name", "program", "is_drum", "color", "muted", "solo")
+
+
+@dataclass
+class SetTrackProperties(Edit):
+    """Change track properties by name (any of :data:`TRACK_PROPERTIES`)."""
+
+    track_id: int
+    values: dict
+    text: str = "Change Track"
+    _before: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.values) - set(TRACK_PROPERTIES)
+        if unknown:
+            raise ScoreError(f"unknown track properties: {sorted(unknown)}")
+
+    def apply(self, score: Score) -> None:
+        track = score.track(self.track_id)
+        self._before = {k: getattr(track, k) for k in self.values}
+        for key, value in self.values.items():
+            setattr(track, key, value)
+        score.events.tracks_changed.emit()
+
+    def revert(self, score: Score) -> None:
+        track = score.track(self.track_id)
+        for key, value in self._before.items():
+            setattr(track, key, value)
+        score.events.tracks_changed.emit()
+
+
+@dataclass
+class EditGroup(Edit):
+    """Several edits applied in order and reverted in reverse order, as one undo step."""
+
+    edits: list
+    text: str = "Edit"
+
+    def apply(self, score: Score) -> None:
+        for edit in self.edits:
+            edit.apply(score)
+
+    def revert(self, score: Score) -> None:
+        for edit in reversed(self.edits):
+            edit.revert(score)

@@ -1,0 +1,323 @@
+"""The score model: a Score holds Tracks of notes, a tempo map and time signatures.
+
+Everything is integer ticks at the score's PPQ (ticks per quarter note); seconds appear only at the
+MIDI and audio boundaries. The Score emits Qt-free change signals (psygnal) so an editor can follow
+edits without the model knowing about the editor.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+from psygnal import Signal
+
+from .errors import ScoreError
+from .notes import (
+    MAX_PITCH,
+    MAX_VELOCITY,
+    MIN_PITCH,
+    MIN_VELOCITY,
+    NOTE_DTYPE,
+    Note,
+    empty_notes,
+    notes_to_objects,
+    sort_notes,
+)
+from .timing import DEFAULT_PPQ, MAX_QPM, MIN_QPM, TempoChange, TempoMap, TimeSignature, bar_starts
+
+_track_ids = itertools.count(1)
+
+
+def _new_track_id() -> int:
+    return next(_track_ids)
+
+
+def reserve_track_ids(up_to: int) -> None:
+    """Make sure newly created tracks get ids above ``up_to`` (used when loading saved ids)."""
+    global _track_ids
+    current = next(_track_ids)
+    _track_ids = itertools.count(max(current, up_to + 1))
+
+
+@dataclass(eq=False)
+class Track:
+    """One instrument part.
+
+    ``notes`` is a structured array of dtype :data:`NOTE_DTYPE`, shape (n,), kept in
+    (start, pitch, id) order. Note ids are unique within the track and never reused, so edits can
+    refer to notes by id across undo and redo.
+    """
+
+    name: str = ""
+    program: int = 0
+    is_drum: bool = False
+    notes: np.ndarray = field(default_factory=empty_notes)
+    id: int = field(default_factory=_new_track_id)
+    color: str = ""
+    muted: bool = False
+    solo: bool = False
+
+    def __post_init__(self) -> None:
+        notes = np.asarray(self.notes)
+        if notes.dtype != NOTE_DTYPE:
+            raise ScoreError(f"track {self.name!r}: notes must have dtype NOTE_DTYPE")
+        self.notes = sort_notes(notes)
+        missing = self.notes["id"] < 0
+        self._next_note_id = int(self.notes["id"].max()) + 1 if len(self.notes) else 0
+        if missing.any():
+            self.notes["id"][missing] = self.new_note_ids(int(missing.sum()))
+            self.notes = sort_notes(self.notes)
+
+    def __len__(self) -> int:
+        return len(self.notes)
+
+    def __repr__(self) -> str:
+        drum = ", drum" if self.is_drum else ""
+        return f"Track({self.name!r}, program={self.program}{drum}, {len(self.notes)} notes)"
+
+    def new_note_ids(self, n: int) -> np.ndarray:
+        """Reserve ``n`` fresh note ids, shape (n,)."""
+        ids = np.arange(self._next_note_id, self._next_note_id + n, dtype=np.int64)
+        self._next_note_id += n
+        return ids
+
+    def copy(self) -> "Track":
+        """A deep copy with the same track id and note ids."""
+        twin = Track(self.name, self.program, self.is_drum, self.notes.copy(), self.id,
+                     self.color, self.muted, self.solo)
+        twin._next_note_id = self._next_note_id
+        return twin
+
+    def same_content(self, other: "Track") -> bool:
+        """True when name, instrument and notes (ids included) are equal."""
+        return (
+            self.name == other.name
+            and self.program == other.program
+            and self.is_drum == other.is_drum
+            and np.array_equal(self.notes, other.notes)
+        )
+
+    @property
+    def end_tick(self) -> int:
+        return int(self.notes["end"].max()) if len(self.notes) else 0
+
+    def note_objects(self) -> list[Note]:
+        return notes_to_objects(self.notes)
+
+    def index_of(self, ids) -> np.ndarray:
+        """Row indices of the given note ids; raises ScoreError for an unknown id."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        order = np.argsort(self.notes["id"], kind="stable")
+        pos = np.searchsorted(self.notes["id"], ids, sorter=order)
+        pos = np.clip(pos, 0, max(len(order) - 1, 0))
+        if len(order) == 0 or not np.array_equal(self.notes["id"][order[pos]], ids):
+            raise ScoreError(f"track {self.name!r} has no note with id(s) {ids.tolist()}")
+        return order[pos]
+
+    def get(self, ids) -> np.ndarray:
+        """Copies of the notes with the given ids, in the order of ``ids``."""
+        return self.notes[self.index_of(ids)].copy()
+
+    # Low-level mutation; edits call these and the Score emits the signals.
+    def _insert(self, notes: np.ndarray) -> None:
+        if len(notes) and np.isin(notes["id"], self.notes["id"]).any():
+            raise ScoreError(f"track {self.name!r}: note ids already present")
+        self.notes = sort_notes(np.concatenate([self.notes, notes]))
+        if len(notes):
+            self._next_note_id = max(self._next_note_id, int(notes["id"].max()) + 1)
+
+    def _delete(self, ids) -> np.ndarray:
+        rows = self.index_of(ids)
+        removed = self.notes[rows].copy()
+        self.notes = np.delete(self.notes, rows)
+        return removed
+
+    def _replace(self, notes: np.ndarray) -> None:
+        rows = self.index_of(notes["id"])
+        self.notes[rows] = notes
+        self.notes = sort_notes(self.notes)
+
+
+class ScoreEvents:
+    """Change signals of one Score. Arguments: the track id and the note ids, shape (n,)."""
+
+    notes_added = Signal(int, object)
+    notes_removed = Signal(int, object)
+    notes_changed = Signal(int, object)
+    #: A track was added, removed, reordered or had its name/instrument/mixer state changed.
+    tracks_changed = Signal()
+    #: Tempo, time signatures or PPQ changed.
+    timing_changed = Signal()
+
+
+class Score:
+    """A composition: tracks, tempo map, time signatures, at ``ppq`` ticks per quarter note."""
+
+    def __init__(
+        self,
+        tracks: list[Track] | None = None,
+        ppq: int = DEFAULT_PPQ,
+        tempos: list[TempoChange] | None = None,
+        time_signatures: list[TimeSignature] | None = None,
+        title: str = "",
+    ):
+        if not isinstance(ppq, (int, np.integer)) or ppq <= 0:
+            raise ScoreError(f"PPQ must be a positive integer, not {ppq!r}")
+        self.ppq = int(ppq)
+        self.tracks: list[Track] = list(tracks or [])
+        self.tempo_map = TempoMap(tempos, self.ppq)
+        self.time_signatures = sorted(time_signatures or [TimeSignature(0)], key=lambda s: s.tick)
+        self.title = title
+        self._events: ScoreEvents | None = None
+
+    # Signals are created on first use and never pickled, so Scores cross process boundaries.
+    @property
+    def events(self) -> ScoreEvents:
+        if self._events is None:
+            self._events = ScoreEvents()
+        return self._events
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_events"] = None
+        return state
+
+    def __repr__(self) -> str:
+        return f"Score({len(self.tracks)} tracks, {self.note_count} notes, ppq={self.ppq})"
+
+    @property
+    def tempos(self) -> list[TempoChange]:
+        return list(self.tempo_map.changes)
+
+    @property
+    def note_count(self) -> int:
+        return sum(len(t) for t in self.tracks)
+
+    @property
+    def end_tick(self) -> int:
+        return max((t.end_tick for t in self.tracks), default=0)
+
+    @property
+    def duration_seconds(self) -> float:
+        return float(self.tempo_map.tick_to_seconds(self.end_tick))
+
+    def bar_starts(self, end_tick: int | None = None) -> np.ndarray:
+        """Bar start ticks covering the score, shape (n_bars + 1,); see :func:`bar_starts`."""
+        return bar_starts(self.time_signatures, self.ppq, self.end_tick if end_tick is None else end_tick)
+
+    def track(self, track_id: int) -> Track:
+        for t in self.tracks:
+            if t.id == track_id:
+                return t
+        raise ScoreError(f"no track with id {track_id}")
+
+    def track_index(self, track_id: int) -> int:
+        return self.tracks.index(self.track(track_id))
+
+    def copy(self) -> "Score":
+        """A deep copy with the same track and note ids (signal connections are not copied)."""
+        return Score(
+            [t.copy() for t in self.tracks],
+            self.ppq,
+            self.tempos,
+            list(self.time_signatures),
+            self.title,
+        )
+
+    def same_content(self, other: "Score") -> bool:
+        """True when timing and every track (notes with ids) are equal."""
+        return (
+            self.ppq == other.ppq
+            and self.tempo_map == other.tempo_map
+            and self.time_signatures == other.time_signatures
+            and len(self.tracks) == len(other.tracks)
+            and all(a.same_content(b) for a, b in zip(self.tracks, other.tracks))
+        )
+
+    def set_timing(self, tempos: list[TempoChange] | None = None,
+                   time_signatures: list[TimeSignature] | None = None) -> None:
+        if tempos is not None:
+            self.tempo_map = TempoMap(tempos, self.ppq)
+        if time_signatures is not None:
+            self.time_signatures = sorted(time_signatures, key=lambda s: s.tick)
+        self.events.timing_changed.emit()
+
+    def validate(self) -> None:
+        """Raise :class:`ScoreError` naming the first problem found; return None when valid."""
+        for problem in score_problems(self):
+            raise ScoreError(problem)
+
+
+def score_problems(score: Score) -> list[str]:
+    """Human-readable descriptions of everything invalid in ``score`` (empty when valid)."""
+    problems = []
+    for change in score.tempos:
+        if not MIN_QPM <= change.qpm <= MAX_QPM:
+            problems.append(f"tempo {change.qpm:g} BPM at tick {change.tick} is outside "
+                            f"{MIN_QPM:g}-{MAX_QPM:g} BPM")
+    for sig in score.time_signatures:
+        den = sig.denominator
+        if sig.numerator < 1 or den < 1 or den & (den - 1):
+            problems.append(f"time signature {sig.numerator}/{den} at tick {sig.tick} is invalid")
+    for track in score.tracks:
+        n = track.notes
+        label = f"track {track.name or track.id!r}"
+        if not 0 <= track.program <= 127:
+            problems.append(f"{label}: program {track.program} is outside 0-127")
+        if len(n) == 0:
+            continue
+        if (n["start"] < 0).any():
+            problems.append(f"{label}: {(n['start'] < 0).sum()} notes start before tick 0")
+        if (n["end"] <= n["start"]).any():
+            problems.append(f"{label}: {(n['end'] <= n['start']).sum()} notes end at or before they start")
+        if ((n["pitch"] < MIN_PITCH) | (n["pitch"] > MAX_PITCH)).any():
+            problems.append(f"{label}: pitches outside {MIN_PITCH}-{MAX_PITCH}")
+        if ((n["velocity"] < MIN_VELOCITY) | (n["velocity"] > MAX_VELOCITY)).any():
+            problems.append(f"{label}: velocities outside {MIN_VELOCITY}-{MAX_VELOCITY}")
+    return problems
+
+
+def repaired(score: Score) -> tuple[Score, list[str]]:
+    """Return a valid copy of ``score`` and a description of each repair made.
+
+    Fixable oddities are repaired rather than rejected: tempos are clamped into range, notes that
+    end before they start are swapped, zero-length notes get one tick, notes before tick 0 are
+    dropped, pitches outside 0-127 are dropped and velocities are clipped to 1-127.
+    """
+    fixed = score.copy()
+    notes_fixed: list[str] = []
+    clamped = [TempoChange(c.tick, float(np.clip(c.qpm, MIN_QPM, MAX_QPM))) for c in fixed.tempos]
+    if clamped != fixed.tempos:
+        notes_fixed.append(f"clamped tempos outside {MIN_QPM:g}-{MAX_QPM:g} BPM")
+        fixed.tempo_map = TempoMap(clamped, fixed.ppq)
+    good_sigs = [s for s in fixed.time_signatures
+                 if s.numerator >= 1 and s.denominator >= 1 and not s.denominator & (s.denominator - 1)]
+    if len(good_sigs) != len(fixed.time_signatures):
+        notes_fixed.append("dropped invalid time signatures")
+        fixed.time_signatures = good_sigs or [TimeSignature(0)]
+    for track in fixed.tracks:
+        n = track.notes
+        label = f"track {track.name or track.id!r}"
+        swap = n["end"] < n["start"]
+        if swap.any():
+            n["start"][swap], n["end"][swap] = n["end"][swap].copy(), n["start"][swap].copy()
+            notes_fixed.append(f"{label}: swapped start and end of {swap.sum()} notes")
+        zero = n["end"] == n["start"]
+        if zero.any():
+            n["end"][zero] += 1
+            notes_fixed.append(f"{label}: lengthened {zero.sum()} zero-length notes to one tick")
+        keep = (n["start"] >= 0) & (n["pitch"] >= MIN_PITCH) & (n["pitch"] <= MAX_PITCH)
+        if not keep.all():
+            notes_fixed.append(f"{label}: dropped {(~keep).sum()} notes with negative time or "
+                               f"pitch outside {MIN_PITCH}-{MAX_PITCH}")
+            n = n[keep]
+        bad_vel = (n["velocity"] < MIN_VELOCITY) | (n["velocity"] > MAX_VELOCITY)
+        if bad_vel.any():
+            n["velocity"] = np.clip(n["velocity"], MIN_VELOCITY, MAX_VELOCITY)
+            notes_fixed.append(f"{label}: clipped {bad_vel.sum()} velocities to "
+                               f"{MIN_VELOCITY}-{MAX_VELOCITY}")
+        track.notes = sort_notes(n)
+        track.program = int(np.clip(track.program, 0, 127))
+    return fixed, notes_fixed
