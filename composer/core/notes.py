@@ -98,5 +98,9 @@ def sort_notes(notes: np.ndarray) -> np.ndarray:
     """Return the notes ordered by (start, pitch, id): the canonical order of a track."""
     if len(notes) < 2:
         return notes.copy()
+    start, pitch = notes["start"], notes["pitch"]
+    d_start, d_pitch = np.diff(start), np.diff(pitch)
+    if ((d_start > 0) | ((d_start == 0) & (d_pitch > 0))).all():  # already in order, no ties
+        return notes.copy()
     order = np.lexsort((notes["id"], notes["pitch"], notes["start"]))
     return notes[order]

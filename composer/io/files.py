@@ -1,0 +1,34 @@
+"""Atomic file writing shared by MIDI export, project files, WAV export and checkpoints."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from composer.core.errors import ComposerError
+
+
+class FileWriteError(ComposerError):
+    """A destination that cannot be written (missing folder, no permission, disk full)."""
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, flush it to disk, then rename it over ``path``.
+
+    A crash or a full disk leaves either the old file or the new one, never half of one.
+    """
+    path = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise FileWriteError(f"{path}: cannot write here ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise FileWriteError(f"{path}: cannot write ({exc.strerror or exc})") from None
