@@ -77,6 +77,16 @@ class Track:
         drum = ", drum" if self.is_drum else ""
         return f"Track({self.name!r}, program={self.program}{drum}, {len(self.notes)} notes)"
 
+    @property
+    def next_note_id(self) -> int:
+        """The id the next new note will get."""
+        return self._next_note_id
+
+    @next_note_id.setter
+    def next_note_id(self, value: int) -> None:
+        # Never below an id in use: ids must stay unique.
+        self._next_note_id = max(int(value), int(self.notes["id"].max()) + 1 if len(self.notes) else 0)
+
     def new_note_ids(self, n: int) -> np.ndarray:
         """Reserve ``n`` fresh note ids, shape (n,)."""
         ids = np.arange(self._next_note_id, self._next_note_id + n, dtype=np.int64)

@@ -1,0 +1,45 @@
+"""Start the desktop app, or explain in one message why it cannot start here."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+NO_DISPLAY_MESSAGE = """\
+composer gui: error: no display found (neither DISPLAY nor WAYLAND_DISPLAY is set).
+The desktop app needs a screen. To work headless:
+  - use the command line: composer info | render (see composer --help);
+  - or run the app on a virtual display: xvfb-run composer gui  (Debian: apt-get install xvfb);
+  - or, for automated checks, QT_QPA_PLATFORM=offscreen composer gui."""
+
+
+def display_available(environ=os.environ, platform: str = sys.platform) -> bool:
+    """True when Qt can open a window: a display server, or a platform chosen explicitly."""
+    if environ.get("QT_QPA_PLATFORM"):
+        return True
+    if platform.startswith("linux") or "bsd" in platform:
+        return bool(environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+    return True  # macOS and Windows always have their native platform
+
+
+def launch(files: list[str]) -> int:
+    """Run the app until its window closes; returns the process exit code."""
+    if not display_available():
+        print(NO_DISPLAY_MESSAGE, file=sys.stderr)
+        return 2
+    try:
+        from PySide6.QtWidgets import QApplication
+    except ImportError as exc:
+        print(f"composer gui: error: Qt (PySide6) cannot be loaded: {exc}\n"
+              "Reinstall with: pip install PySide6-Essentials", file=sys.stderr)
+        return 1
+    from composer.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Composer")
+    app.setOrganizationName("Composer")
+    window = MainWindow()
+    window.show()
+    for path in files:
+        window.open_path(path)
+    return app.exec()

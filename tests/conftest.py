@@ -1,0 +1,26 @@
+"""Shared fixtures. Qt is told to draw offscreen before anything imports it."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    """The small self-made MIDI files shipped in tests/fixtures."""
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Path:
+    """../shared/datasets; tests that need it skip cleanly when it is absent."""
+    if not DATASETS.is_dir():
+        pytest.skip(f"shared datasets not found at {DATASETS}")
+    return DATASETS
