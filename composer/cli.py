@@ -20,7 +20,7 @@ EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 def _cmd_gui(args: argparse.Namespace) -> int:
     from composer.gui.launch import launch
 
-    return launch(args.files)
+    return launch(args.files, self_test=args.self_test)
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
@@ -83,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     gui = commands.add_parser("gui", help="open the desktop app",
                               description="Open the desktop app, optionally with MIDI or project files.")
     gui.add_argument("files", nargs="*", help="MIDI (.mid) or project (.composer.json) files to open")
+    gui.add_argument("--self-test", action="store_true",
+                     help="open the window, let it draw, close it and exit 0 (checks an install)")
     gui.set_defaults(run=_cmd_gui)
 
     info = commands.add_parser("info", help="describe MIDI files",

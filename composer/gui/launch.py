@@ -22,8 +22,11 @@ def display_available(environ=os.environ, platform: str = sys.platform) -> bool:
     return True  # macOS and Windows always have their native platform
 
 
-def launch(files: list[str]) -> int:
-    """Run the app until its window closes; returns the process exit code."""
+def launch(files: list[str], self_test: bool = False) -> int:
+    """Run the app until its window closes; returns the process exit code.
+
+    With ``self_test`` the window opens, draws once and closes: a check that an install works.
+    """
     if not display_available():
         print(NO_DISPLAY_MESSAGE, file=sys.stderr)
         return 2
@@ -42,4 +45,8 @@ def launch(files: list[str]) -> int:
     window.show()
     for path in files:
         window.open_path(path)
+    if self_test:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(200, window.close)
     return app.exec()

@@ -9,6 +9,16 @@ from pathlib import Path
 from composer.core.errors import ComposerError
 
 
+def _read_umask() -> int:
+    # Reading the umask means setting it; do it once, at import, before any threads start.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
+
+
 class FileWriteError(ComposerError):
     """A destination that cannot be written (missing folder, no permission, disk full)."""
 
@@ -24,6 +34,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except OSError as exc:
         raise FileWriteError(f"{path}: cannot write here ({exc.strerror or exc})") from None
     try:
+        # mkstemp creates the file private (0600); give it the mode a plain open() would.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -1,0 +1,1 @@
+"""Scan MIDI folders, encode files for a model family in parallel, cache arrays, split, augment."""

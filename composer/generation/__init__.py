@@ -1,0 +1,1 @@
+"""Generation requests: primer Score in, continued Scores out; variations, constraints."""

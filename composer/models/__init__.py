@@ -1,0 +1,1 @@
+"""Model families, their registry, sampling and the checkpoint format. Never imports Qt."""
