@@ -279,13 +279,17 @@ def _end_retriggered(notes: np.ndarray) -> np.ndarray:
 
     A note that still sounds when the same pitch starts again ends there; notes of one pitch that
     start together end together, at the earliest of their ends (a single note-off ends them all
-    in every synthesizer). ``notes`` must be in (start, pitch) order; the order is kept.
+    in every synthesizer). ``notes`` must be in (start, pitch) order; the order is kept. Returns
+    ``notes`` itself when nothing needed changing, else a changed copy.
     """
     if len(notes) < 2:
-        return notes.copy()
-    order = np.lexsort((notes["start"], notes["pitch"]))
-    pitch, start = notes["pitch"][order], notes["start"][order]
-    first = np.flatnonzero(np.r_[True, (pitch[1:] != pitch[:-1]) | (start[1:] != start[:-1])])
+        return notes
+    order = np.argsort(notes["pitch"].astype(np.int64) << 40 | notes["start"], kind="stable")
+    pitch, start, end = notes["pitch"][order], notes["start"][order], notes["end"][order]
+    same_pitch = pitch[1:] == pitch[:-1]
+    if not (same_pitch & (start[1:] < end[:-1])).any():
+        return notes  # nothing overlaps: the usual case
+    first = np.flatnonzero(np.r_[True, ~same_pitch | (start[1:] != start[:-1])])
     group_end = np.minimum.reduceat(notes["end"][order], first)
     group_pitch, group_start = pitch[first], start[first]
     nxt = group_start[1:]
