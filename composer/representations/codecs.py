@@ -36,7 +36,7 @@ class PianoRollCodec:
     """
 
     kind: ClassVar[str] = "pianoroll"
-    steps_per_beat: int | None = 4
+    steps_per_beat: int | None = None
     fps: float | None = None
     include_drums: bool = False
 
