@@ -71,6 +71,33 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Subcommands implemented in their own packages: name -> (module, help, description).
+_DELEGATED = {
+    "preprocess": ("composer.data.preprocess_cli", "encode a MIDI folder for a model family",
+                   "Read a folder of MIDI files in parallel, encode them for a model family, cache "
+                   "the arrays and report every file skipped and why."),
+    "train": ("composer.training.train_cli", "train a model",
+              "Train a model of any family on a MIDI folder, a MIDI file or a benchmark .mat file. "
+              "Runs on several GPUs under torchrun --nproc_per_node=N."),
+    "generate": ("composer.generation.generate_cli", "continue a primer with a model",
+                 "Continue a primer MIDI file (or start from silence) with a trained model and "
+                 "write MIDI (and WAV)."),
+    "eval": ("composer.training.eval_cli", "measure a model on a data split",
+             "Frame-level negative log-likelihood (nats per frame, summed over the 88 piano "
+             "pitches) and paper 002's accuracy on a split of a benchmark .mat file or folder."),
+    "models": ("composer.models.models_cli", "list model families and installed models",
+               "List installed models (bundled and in your model folder) from their headers."),
+}
+
+
+def _delegated(module_name: str):
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return importlib.import_module(module_name).run(args)
+    return run
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="composer",
@@ -102,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "then the bundled TimGM6mb, then system fonts)")
     render.add_argument("--sample-rate", type=int, default=44100, metavar="HZ", help="default 44100")
     render.set_defaults(run=_cmd_render)
+
+    import importlib
+
+    for name, (module_name, short, long) in _DELEGATED.items():
+        sub = commands.add_parser(name, help=short, description=long)
+        importlib.import_module(module_name).add_arguments(sub)
+        sub.set_defaults(run=_delegated(module_name))
     return parser
 
 

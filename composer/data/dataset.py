@@ -1,0 +1,808 @@
+"""Encode a folder of MIDI files for a model family, in parallel, with a cache and a file split.
+
+:func:`encode_folder` is the path from a user's folder to arrays a model trains on:
+
+1. :func:`~composer.data.scan.find_midi_files` lists the MIDI files (sorted, hidden ones skipped).
+2. Worker processes read each file with :func:`~composer.io.midi.read_midi` (the one reading path)
+   and encode it with the codec, in chunks of :data:`CHUNK_FILES` files per task. A file that
+   cannot be used is skipped with its reason (not MIDI, truncated, no notes, only drum tracks, or
+   any unexpected error); one bad file never stops the run and a user never sees a traceback.
+3. Every usable file goes to ``train``, ``valid`` or ``test`` by a hash of its relative path, so a
+   file keeps its split when other files are added or removed.
+4. The result is cached as one ``.npz`` file: binary rolls bit-packed along their last axis (8x
+   smaller), the metadata as a JSON string. Nothing in it is pickled. A second run over an
+   unchanged folder loads the cache instead of reading the files.
+
+:func:`load_benchmark_mat` reads the Boulanger-Lewandowski piano-roll benchmarks (JSB Chorales,
+Nottingham, MuseData, Piano-midi.de) with their standard split, and :func:`load_source` picks the
+right loader for a folder, a MIDI file, a benchmark ``.mat`` or a cache file.
+
+numpy only: no torch, no Qt, so it runs in worker processes and in the command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import tempfile
+import threading
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from composer import __version__
+from composer.core.errors import ComposerWarning
+from composer.io.midi import MidiReadError, read_midi
+from composer.representations.codecs import SkipFile
+from composer.representations.instruments import program_name
+
+from .errors import DataError, NoUsableFilesError
+from .scan import is_midi_name, scan_midi_files
+
+__all__ = [
+    "CACHE_VERSION", "CHUNK_FILES", "SPLITS", "EncodedSet", "encode_folder", "load_benchmark_mat",
+    "load_source", "load_cache", "split_of", "default_cache_dir",
+]
+
+#: Bump when the cache layout or what goes into an encoded set changes; old caches are rebuilt.
+CACHE_VERSION = 1
+#: Files per task sent to a worker process (amortises the cost of a task).
+CHUNK_FILES = 32
+#: No more workers than one per this many files (a process costs more than reading a few files),
+#: so a handful of files is read in this process.
+MIN_FILES_PER_WORKER = 8
+SPLITS = ("train", "valid", "test")
+_CACHE_FORMAT = "composer-encoded-set"
+
+Progress = Callable[[int, int], None]
+
+
+# ----------------------------------------------------------------------------- the encoded set
+
+
+@dataclass
+class EncodedSet:
+    """Encoded pieces of one data source, their split and what was left out.
+
+    Attributes
+    ----------
+    pieces : list of np.ndarray
+        One array per usable file, shape (T_i, F...), dtype uint8; (T_i, 128) binary rolls for the
+        piano-roll codec. Pieces may be views into one shared buffer.
+    names : list of str
+        Per piece, the file's path relative to the folder ("/"-separated), or a name such as
+        "JSB_Chorales/train/0" for benchmark data.
+    split : list of str
+        Per piece, "train", "valid" or "test".
+    codec : dict
+        The codec's ``params()`` (JSON-safe); :func:`~composer.representations.codecs.codec_from_params`
+        rebuilds the codec.
+    skipped : list of (str, str)
+        (file, reason) of every file that could not be used.
+    summary : dict
+        files_found, files_used, files_skipped, total_frames, total_notes, duration_seconds (of the
+        used files; None when unknown), pitch_min, pitch_max (from the arrays: the lowest and
+        highest column with any 1; None without notes), instruments ({GM program name or "Drums":
+        number of tracks with notes in the used files}), split_pieces and split_frames (per split).
+    source : str
+        The folder or file the set came from.
+    warnings : list of (str, str)
+        (file, message) of repairs made while reading (absurd tempos, out-of-range notes...).
+    cache_path : str or None
+        The cache file written or loaded, if any.
+    from_cache : bool
+        True when the set was loaded from the cache instead of reading the files.
+    """
+
+    pieces: list[np.ndarray]
+    names: list[str]
+    split: list[str]
+    codec: dict
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    summary: dict = field(default_factory=dict)
+    source: str = ""
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    cache_path: str | None = None
+    from_cache: bool = False
+
+    def __len__(self) -> int:
+        return len(self.pieces)
+
+    def split_pieces(self, name: str) -> list[np.ndarray]:
+        """The pieces of split ``name`` ("train", "valid" or "test"), in file order."""
+        if name not in SPLITS:
+            raise DataError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
+        return [p for p, s in zip(self.pieces, self.split) if s == name]
+
+    def split_names(self, name: str) -> list[str]:
+        """The names of the pieces of split ``name``, in the order of :meth:`split_pieces`."""
+        if name not in SPLITS:
+            raise DataError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
+        return [n for n, s in zip(self.names, self.split) if s == name]
+
+    def pitch_span(self) -> tuple[int, int]:
+        """(lo, hi) with hi exclusive: the columns (MIDI pitches for rolls) any piece uses.
+
+        Raises DataError when no piece has a note.
+        """
+        used = _columns_used(self.pieces)
+        cols = np.flatnonzero(used) if used is not None else np.zeros(0, np.int64)
+        if len(cols) == 0:
+            raise DataError(f"{self.source or 'the data'}: no piece has any note")
+        return int(cols[0]), int(cols[-1]) + 1
+
+    def report(self) -> str:
+        """Multi-line text for people: what was used, and every skipped file with its reason."""
+        s = self.summary
+        lines = [f"Data source: {self.source}"]
+        found = s.get("files_found", len(self.pieces) + len(self.skipped))
+        lines.append(f"Files: {found} found, {s.get('files_used', len(self.pieces))} used, "
+                     f"{s.get('files_skipped', len(self.skipped))} skipped")
+        counts = Counter(self.split)
+        lines.append("Split: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in SPLITS))
+        lines.append(f"Codec: {json.dumps(self.codec, sort_keys=True)}")
+        if self.cache_path:
+            lines.append(f"Cache: {self.cache_path}" + (" (loaded)" if self.from_cache else ""))
+        if self.skipped:
+            lines.append("")
+            lines.append(f"Skipped files ({len(self.skipped)}):")
+            lines.extend(f"  {name}: {reason}" for name, reason in self.skipped)
+            lines.append("")
+            lines.append("Reasons:")
+            lines.extend(f"  {n:>6}  {reason}" for reason, n in
+                         Counter(r for _, r in self.skipped).most_common())
+        if self.warnings:
+            lines.append("")
+            lines.append(f"Repaired while reading ({len(self.warnings)} warnings):")
+            lines.extend(f"  {name}: {message}" for name, message in self.warnings)
+        lines.append("")
+        lines.append(f"Used files ({len(self.names)}):")
+        lines.extend(f"  {name}  [{split}]" for name, split in zip(self.names, self.split))
+        return "\n".join(lines) + "\n"
+
+
+def _columns_used(pieces: list[np.ndarray]) -> np.ndarray | None:
+    """Bool per column (axis 1) with any nonzero value in any piece; None without 2-D pieces."""
+    used = None
+    for piece in pieces:
+        if piece.ndim < 2 or piece.shape[0] == 0:
+            continue
+        axes = (0,) + tuple(range(2, piece.ndim))
+        cols = piece.any(axis=axes)
+        used = cols if used is None or len(used) != len(cols) else used | cols
+    return used
+
+
+def split_of(name: str, valid_fraction: float = 0.1, test_fraction: float = 0.1) -> str:
+    """The split of a file from a hash of its relative path: stable when other files change.
+
+    sha1 of the UTF-8 name gives a number u in [0, 1); u < test_fraction is "test",
+    u < test_fraction + valid_fraction is "valid", anything else "train".
+    """
+    u = int.from_bytes(hashlib.sha1(name.encode("utf-8")).digest()[:8], "big") / 2.0 ** 64
+    if u < test_fraction:
+        return "test"
+    if u < test_fraction + valid_fraction:
+        return "valid"
+    return "train"
+
+
+def _check_fractions(valid_fraction: float, test_fraction: float) -> tuple[float, float]:
+    try:
+        v, t = float(valid_fraction), float(test_fraction)
+    except (TypeError, ValueError):
+        raise DataError(f"split fractions must be numbers, not {valid_fraction!r} and "
+                        f"{test_fraction!r}") from None
+    if not (0.0 <= v < 1.0 and 0.0 <= t < 1.0 and v + t < 1.0):
+        raise DataError(f"the validation ({v:g}) and test ({t:g}) fractions must each be at least 0 "
+                        "and together less than 1, so some files are left to train on")
+    return v, t
+
+
+# ----------------------------------------------------------------------------- worker side
+
+
+def _reason(exc: Exception, path: str) -> str:
+    """The message of a read or codec error without the file name it starts with."""
+    text = str(exc).strip() or type(exc).__name__
+    for prefix in (path, os.path.basename(path)):
+        if text.startswith(prefix + ": "):
+            return text[len(prefix) + 2:]
+    return text
+
+
+def _pack(piece: np.ndarray):
+    """(stored array, packed flag): binary uint8/bool pieces bit-packed along a flattened last axis."""
+    if piece.dtype in (np.uint8, np.bool_) and piece.ndim >= 2 and (piece.size == 0 or piece.max() <= 1):
+        flat = piece.reshape(piece.shape[0], -1)
+        return np.packbits(flat, axis=-1), True
+    return piece, False
+
+
+def _encode_one(path: str, codec) -> tuple:
+    """Read and encode one file.
+
+    Returns ("ok", stored, packed, shape_tail, stats, warnings) or ("skip", reason, warnings);
+    never raises (except KeyboardInterrupt and the like).
+    """
+    caught: list = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("always", ComposerWarning)
+            score = read_midi(path)
+            piece = np.asarray(codec.encode(score))
+    except (SkipFile, MidiReadError) as exc:
+        return ("skip", _reason(exc, path), _warning_texts(caught, path))
+    except Exception as exc:  # a bug or an odd file: skip it, keep going, say what happened
+        return ("skip", f"unexpected error: {type(exc).__name__}: {exc}", _warning_texts(caught, path))
+    if piece.ndim == 0:
+        return ("skip", "unexpected error: the codec returned a scalar", _warning_texts(caught, path))
+    stored, packed = _pack(piece)
+    if packed:
+        cols = np.unpackbits(np.bitwise_or.reduce(stored, axis=0), count=stored.shape[1] * 8)
+        cols = cols[: int(np.prod(piece.shape[1:]))].reshape(piece.shape[1:])
+        cols = cols.any(axis=tuple(range(1, cols.ndim))) if cols.ndim > 1 else cols
+    elif piece.ndim >= 2 and piece.shape[0]:
+        cols = piece.any(axis=(0,) + tuple(range(2, piece.ndim)))
+    else:
+        cols = np.zeros(0, bool)
+    used = np.flatnonzero(cols)
+    instruments = ["Drums" if t.is_drum else program_name(t.program) for t in score.tracks if len(t)]
+    stats = (int(piece.shape[0]), score.note_count, float(score.duration_seconds),
+             int(used[0]) if len(used) else -1, int(used[-1]) if len(used) else -1, instruments)
+    return ("ok", stored, packed, piece.shape[1:], stats, _warning_texts(caught, path))
+
+
+def _warning_texts(caught, path: str) -> list[str]:
+    return [_reason(w.message, path) for w in caught if issubclass(w.category, ComposerWarning)]
+
+
+def _encode_chunk(paths: list[str], codec) -> list[tuple]:
+    return [_encode_one(p, codec) for p in paths]
+
+
+# ----------------------------------------------------------------------------- running the work
+
+
+def _pool_context():
+    """fork where it is safe (Linux, one thread, no Qt: fast, inherits the imports), else a
+    forkserver that imports this module once (a GUI may call from a worker thread)."""
+    if not sys.platform.startswith("linux"):
+        return None  # the platform default (spawn on Windows and macOS)
+    single = threading.active_count() == 1 and threading.current_thread() is threading.main_thread()
+    if single and "PySide6" not in sys.modules:
+        return multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    return ctx
+
+
+def _run(paths: list[str], codec, workers: int, progress: Progress | None) -> list[tuple]:
+    """Results of :func:`_encode_one` for every path, in order of ``paths``."""
+    total = len(paths)
+    results: list[tuple | None] = [None] * total
+    if progress:
+        progress(0, total)
+    workers = max(1, min(workers, -(-total // MIN_FILES_PER_WORKER)))
+    size = max(1, min(CHUNK_FILES, -(-total // (workers * 4))))
+    chunks = [(i, paths[i:i + size]) for i in range(0, total, size)]
+    done = 0
+    if workers == 1 or len(chunks) < 2:
+        for start, chunk in chunks:
+            results[start:start + len(chunk)] = _encode_chunk(chunk, codec)
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+        return results  # type: ignore[return-value]
+
+    broken: list[tuple[int, list[str]]] = []
+    pool = ProcessPoolExecutor(min(workers, len(chunks)), mp_context=_pool_context())
+    try:
+        pending = {pool.submit(_encode_chunk, chunk, codec): (start, chunk) for start, chunk in chunks}
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                start, chunk = pending.pop(future)
+                try:
+                    results[start:start + len(chunk)] = future.result()
+                except BrokenProcessPool:
+                    broken.append((start, chunk))
+                    continue
+                except Exception as exc:  # e.g. a result too big to send back: skip, go on
+                    reason = f"unexpected error: {type(exc).__name__}: {exc}"
+                    results[start:start + len(chunk)] = [("skip", reason, [])] * len(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    if broken:  # a worker died (a crash in a native reader): find the file, keep the rest
+        retry = [(start + k, path) for start, chunk in sorted(broken) for k, path in enumerate(chunk)]
+        for index, result in _run_isolated(retry, codec):
+            results[index] = result
+            done += 1
+            if progress:
+                progress(done, total)
+    return results  # type: ignore[return-value]
+
+
+def _run_isolated(items: list[tuple[int, str]], codec):
+    """Yield (index, result) for each (index, path), one file per task in a one-worker pool, so
+    a file that crashes the worker is known; the pool is restarted after each crash."""
+    pool = None
+    try:
+        for index, path in items:
+            if pool is None:
+                pool = ProcessPoolExecutor(1, mp_context=_pool_context())
+            try:
+                result = pool.submit(_encode_one, path, codec).result()
+            except BrokenProcessPool:
+                pool.shutdown(wait=False)
+                pool = None
+                result = ("skip", "unexpected error: the MIDI reader crashed on this file", [])
+            yield index, result
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+
+# ----------------------------------------------------------------------------- encode_folder
+
+
+def _cpu_count() -> int:
+    """The cores this process may use (its CPU affinity where the platform tells)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_cache_dir() -> Path:
+    """Where encoded sets are cached: the user's cache folder for Composer, ``datasets``."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("composer")) / "datasets"
+
+
+def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
+                  valid_fraction: float = 0.1, test_fraction: float = 0.1,
+                  workers: int | None = None, cache_dir: str | os.PathLike | None = None,
+                  use_cache: bool = True, write_cache: bool = True,
+                  progress: Progress | None = None) -> EncodedSet:
+    """Read every MIDI file of ``folder``, encode it with ``codec`` and split the files.
+
+    Parameters
+    ----------
+    folder : path
+        The folder to read (subfolders too when ``recursive``).
+    codec
+        A codec (e.g. ``PianoRollCodec(fps=16)``): ``encode(score)`` gives an array (T, F...) or
+        raises SkipFile; ``params()`` gives its JSON-safe parameters.
+    valid_fraction, test_fraction : float
+        The share of files for validation and test, assigned by :func:`split_of`.
+    workers : int, optional
+        Worker processes (default: the CPU cores this process may use), at most one per
+        :data:`MIN_FILES_PER_WORKER` files. With 1, or a handful of files, everything runs in this
+        process.
+    cache_dir : path, optional
+        Cache folder (default :func:`default_cache_dir`).
+    use_cache : bool
+        Load an existing cache for exactly these files and settings. False rebuilds.
+    write_cache : bool
+        Save the result to the cache (replacing older caches of the same folder and settings). A
+        cache that cannot be written is a ComposerWarning, not an error.
+    progress : callable, optional
+        ``progress(done, total)`` in files, called in this thread at the start and as chunks of
+        files finish. An exception raised by it stops the run and propagates.
+
+    Raises
+    ------
+    FolderError, NoMidiFilesError
+        From :func:`~composer.data.scan.find_midi_files`.
+    NoUsableFilesError
+        No file could be used; the message gives the most common reasons with their counts.
+    DataError
+        Invalid fractions.
+    """
+    valid_fraction, test_fraction = _check_fractions(valid_fraction, test_fraction)
+    folder = Path(folder).expanduser()
+    found = scan_midi_files(folder, recursive=recursive)
+    root = folder.resolve()
+    rel_names = [rel for rel, _ in found]
+    files = [path for _, path in found]
+    codec_params = codec.params()
+
+    cache_path = None
+    if use_cache or write_cache:
+        key_settings = {"format": _CACHE_FORMAT, "version": CACHE_VERSION, "composer": __version__,
+                        "folder": str(root), "recursive": bool(recursive), "codec": codec_params,
+                        "valid_fraction": valid_fraction, "test_fraction": test_fraction}
+        cache_path = _cache_file(Path(cache_dir) if cache_dir else default_cache_dir(),
+                                 key_settings, files, rel_names)
+    if use_cache and cache_path is not None and cache_path.is_file():
+        cached = _load_cache_file(cache_path)
+        if cached is not None and cached.source == str(root):
+            if progress:
+                progress(len(files), len(files))
+            return cached
+
+    workers = _cpu_count() if workers is None else max(1, int(workers))
+    results = _run(files, codec, workers, progress)
+    encoded, packed = _assemble(results, rel_names, codec_params, str(root), valid_fraction,
+                                test_fraction)
+    if write_cache and cache_path is not None:
+        _write_cache(encoded, cache_path, packed)
+    return encoded
+
+
+def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, source: str,
+              valid_fraction: float, test_fraction: float):
+    """Gather worker results (in file order) into an EncodedSet with its summary.
+
+    Returns (encoded set, packed), where packed is the cache arrays of the pieces when every piece
+    came bit-packed with one shape (so the cache needs no second packing), else None.
+    """
+    stored, packed_flags, tails, names, split, skipped, warned = [], [], [], [], [], [], []
+    frames = notes = 0
+    seconds = 0.0
+    lo, hi = None, None
+    instruments: Counter = Counter()
+    for name, result in zip(rel_names, results):
+        if result[0] != "ok":  # its reason says it all; its warnings are left out
+            skipped.append((name, result[1]))
+            continue
+        warned.extend((name, text) for text in result[-1])
+        _, array, packed, tail, stats, _ = result
+        stored.append(array)
+        packed_flags.append(packed)
+        tails.append(tuple(tail))
+        names.append(name)
+        split.append(split_of(name, valid_fraction, test_fraction))
+        t, n, sec, p_lo, p_hi, instr = stats
+        frames += t
+        notes += n
+        seconds += sec
+        if p_lo >= 0:
+            lo = p_lo if lo is None else min(lo, p_lo)
+            hi = p_hi if hi is None else max(hi, p_hi)
+        instruments.update(instr)
+    if not names:
+        raise NoUsableFilesError(_nothing_usable_message(len(rel_names), source, skipped))
+    pieces, packed = _unpack_all(stored, packed_flags, tails)
+    summary = {
+        "files_found": len(rel_names), "files_used": len(names), "files_skipped": len(skipped),
+        "total_frames": frames, "total_notes": notes, "duration_seconds": seconds,
+        "pitch_min": lo, "pitch_max": hi,
+        "instruments": dict(sorted(instruments.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+    summary.update(_split_counts(pieces, split))
+    encoded = EncodedSet(pieces, names, split, dict(codec_params), skipped, summary, source, warned)
+    return encoded, packed
+
+
+def _split_counts(pieces: list[np.ndarray], split: list[str]) -> dict:
+    counts = {k: 0 for k in SPLITS}
+    steps = {k: 0 for k in SPLITS}
+    for piece, s in zip(pieces, split):
+        counts[s] += 1
+        steps[s] += int(piece.shape[0])
+    return {"split_pieces": counts, "split_frames": steps}
+
+
+def _nothing_usable_message(n_files: int, source: str, skipped: list[tuple[str, str]]) -> str:
+    reasons = Counter(r for _, r in skipped).most_common()
+    lines = [f"none of the {n_files} MIDI files in {source} could be used:"]
+    for reason, count in reasons[:8]:
+        lines.append(f"  {count} file{'s' if count != 1 else ''}: {reason}")
+    if len(reasons) > 8:
+        lines.append(f"  ... and {len(reasons) - 8} other reasons")
+    return "\n".join(lines)
+
+
+def _unpack_all(stored: list[np.ndarray], packed: list[bool], tails: list[tuple]):
+    """The pieces as (T_i, F...) arrays, and their cache arrays (or None).
+
+    When every piece is packed with one shape, the packed rows are concatenated once (that is the
+    cache's data) and unpacked once into one buffer; each piece is a view into it.
+    """
+    if stored and all(packed) and len(set(tails)) == 1:
+        tail = tails[0]
+        width = int(np.prod(tail))
+        lengths = [a.shape[0] for a in stored]
+        data = np.concatenate(stored) if len(stored) > 1 else stored[0]
+        big = np.unpackbits(data, axis=-1, count=width).reshape((data.shape[0],) + tail)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        cache = {"data": data, "offsets": offsets,
+                 "layout": _json_bytes({"kind": "packed", "tail": list(tail), "dtype": "uint8"})}
+        return _split_rows(big, lengths), cache
+    out = []
+    for array, is_packed, tail in zip(stored, packed, tails):
+        if is_packed:
+            width = int(np.prod(tail))
+            array = np.unpackbits(array, axis=-1, count=width).reshape((array.shape[0],) + tail)
+        out.append(array)
+    return out, None
+
+
+def _split_rows(big: np.ndarray, lengths: list[int]) -> list[np.ndarray]:
+    ends = np.cumsum(lengths)
+    starts = ends - np.asarray(lengths)
+    return [big[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+
+
+# ----------------------------------------------------------------------------- the cache
+
+
+def _cache_file(cache_dir: Path, settings: dict, files: list[str], rel_names: list[str]) -> Path:
+    """``<settings hash>-<content hash>.npz``: the first part names the folder and settings (older
+    caches with it are replaced), the second the files' names, sizes and modification times."""
+    text = json.dumps(settings, sort_keys=True)
+    settings_hash = hashlib.sha1(text.encode("utf-8")).hexdigest()
+    content = hashlib.sha1(text.encode("utf-8"))
+    for path, name in zip(files, rel_names):
+        try:
+            st = os.stat(path)
+            size, mtime = st.st_size, st.st_mtime_ns
+        except OSError:
+            size = mtime = -1
+        content.update(f"\n{name}\t{size}\t{mtime}".encode("utf-8", "surrogateescape"))
+    return cache_dir / f"{settings_hash[:16]}-{content.hexdigest()[:24]}.npz"
+
+
+def _metadata(encoded: EncodedSet) -> dict:
+    return {"format": _CACHE_FORMAT, "version": CACHE_VERSION, "composer": __version__,
+            "names": encoded.names, "split": encoded.split, "codec": encoded.codec,
+            "skipped": [list(x) for x in encoded.skipped], "summary": encoded.summary,
+            "source": encoded.source, "warnings": [list(x) for x in encoded.warnings]}
+
+
+def _cache_arrays(encoded: EncodedSet) -> dict[str, np.ndarray]:
+    """data, offsets and layout of the pieces: packed bits when every piece is binary with one
+    shape, else the flattened pieces with their shapes."""
+    pieces = encoded.pieces
+    lengths = np.array([p.shape[0] for p in pieces], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    tails = {p.shape[1:] for p in pieces}
+    binary = len(tails) == 1 and all(p.ndim >= 2 and p.dtype in (np.uint8, np.bool_) for p in pieces)
+    if binary:
+        tail = next(iter(tails))
+        whole = np.concatenate(pieces).reshape(int(offsets[-1]), -1)
+        binary = whole.size == 0 or whole.max() <= 1
+    if binary:
+        layout = {"kind": "packed", "tail": list(tail), "dtype": "uint8"}
+        data = np.packbits(whole, axis=-1)
+    else:
+        layout = {"kind": "flat", "shapes": [list(p.shape) for p in pieces],
+                  "dtype": str(np.result_type(*pieces)) if pieces else "uint8"}
+        data = np.concatenate([p.ravel() for p in pieces]) if pieces else np.zeros(0, np.uint8)
+    return {"data": data, "offsets": offsets, "layout": _json_bytes(layout)}
+
+
+def _json_bytes(obj) -> np.ndarray:
+    return np.frombuffer(json.dumps(obj, separators=(",", ":")).encode("utf-8"), dtype=np.uint8)
+
+
+def _write_cache(encoded: EncodedSet, path: Path, arrays: dict | None = None) -> None:
+    """Write the set atomically (temp file, then rename), then delete older caches of the same
+    folder and settings. A crash leaves the old file or a new one whose zip checksums fail (and
+    which is then rebuilt), never a wrong set. Failures are warnings."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = dict(arrays) if arrays is not None else _cache_arrays(encoded)
+        arrays["meta"] = _json_bytes(_metadata(encoded))
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        warnings.warn(f"could not write the data cache {path} ({exc.strerror or exc}); the files "
+                      "will be read again next time", ComposerWarning, stacklevel=3)
+        return
+    encoded.cache_path = str(path)
+    prefix = path.name.split("-")[0] + "-"
+    for old in path.parent.glob(prefix + "*.npz"):
+        if old.name != path.name:
+            try:
+                old.unlink()
+            except OSError:
+                pass
+
+
+def _load_cache_file(path: Path) -> EncodedSet | None:
+    """The cached set, or None when the file is missing, corrupt or from another version."""
+    try:
+        return load_cache(path)
+    except Exception:  # any damage means: rebuild
+        return None
+
+
+def load_cache(path: str | os.PathLike) -> EncodedSet:
+    """Load a cache file written by :func:`encode_folder` (never unpickles anything).
+
+    Raises
+    ------
+    DataError
+        The file is missing, not a Composer data cache, from another cache version, or damaged.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if not {"meta", "data", "offsets", "layout"} <= set(z.files):
+                raise DataError(f"{path}: not a Composer data cache")
+            meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+            layout = json.loads(z["layout"].tobytes().decode("utf-8"))
+            if meta.get("format") != _CACHE_FORMAT:
+                raise DataError(f"{path}: not a Composer data cache")
+            if meta.get("version") != CACHE_VERSION:
+                raise DataError(f"{path}: a data cache of format version {meta.get('version')}; "
+                                f"this Composer reads version {CACHE_VERSION}")
+            data = z["data"]
+            offsets = z["offsets"]
+    except DataError:
+        raise
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except Exception as exc:
+        raise DataError(f"{path}: damaged or not a Composer data cache ({type(exc).__name__}: "
+                        f"{exc})") from None
+    names = meta["names"]
+    if len(offsets) != len(names) + 1 or len(meta["split"]) != len(names):
+        raise DataError(f"{path}: damaged data cache (piece counts disagree)")
+    lengths = np.diff(offsets).tolist()
+    if layout["kind"] == "packed":
+        tail = tuple(int(x) for x in layout["tail"])
+        width = int(np.prod(tail))
+        if offsets[-1] != data.shape[0] or data.ndim != 2 or data.shape[1] != -(-width // 8):
+            raise DataError(f"{path}: damaged data cache (array sizes disagree)")
+        big = np.unpackbits(data, axis=-1, count=width).reshape((data.shape[0],) + tail)
+        pieces = _split_rows(big, lengths)
+    elif layout["kind"] == "flat":
+        shapes = [tuple(s) for s in layout["shapes"]]
+        sizes = [int(np.prod(s)) for s in shapes]
+        if sum(sizes) != data.size or len(shapes) != len(names):
+            raise DataError(f"{path}: damaged data cache (array sizes disagree)")
+        ends = np.cumsum(sizes).tolist()
+        pieces = [data[e - n:e].reshape(s) for e, n, s in zip(ends, sizes, shapes)]
+    else:
+        raise DataError(f"{path}: unknown data cache layout {layout['kind']!r}")
+    return EncodedSet(pieces, list(names), list(meta["split"]), meta["codec"],
+                      [tuple(x) for x in meta["skipped"]], meta["summary"], meta["source"],
+                      [tuple(x) for x in meta.get("warnings", [])], str(path), True)
+
+
+# ----------------------------------------------------------------------------- benchmarks (.mat)
+
+
+def load_benchmark_mat(path: str | os.PathLike, steps_per_beat: int | None = None) -> EncodedSet:
+    """A Boulanger-Lewandowski piano-roll benchmark (.mat) with its standard split.
+
+    The files (JSB_Chorales.mat, Nottingham.mat, MuseData.mat, Piano_midi.mat from the TCN
+    repository) hold ``traindata``, ``validdata`` and ``testdata``: 1xN object arrays of (T, 88)
+    binary rolls whose column 0 is MIDI pitch 21 (A0). They are widened to (T, 128) uint8 with the
+    88 columns at pitches 21..108, the layout of :class:`~composer.representations.codecs.PianoRollCodec`.
+
+    ``steps_per_beat`` records the time grid in the codec parameters. The data carries no tempo;
+    by default it is 1 for files whose name contains "JSB" (JSB Chorales is sampled once per
+    quarter note) and 2 otherwise (Nottingham, MuseData and Piano-midi.de are sampled per eighth
+    note). ``summary["duration_seconds"]`` is None (unknown) and ``total_notes`` counts runs of
+    active frames per pitch.
+
+    Raises
+    ------
+    DataError
+        A missing file, a file that is not a .mat, scipy missing, or a .mat without the three keys.
+    """
+    path = Path(path).expanduser()
+    if path.suffix.lower() != ".mat":
+        raise DataError(f"{path}: not a .mat file (expected a piano-roll benchmark such as "
+                        "JSB_Chorales.mat)")
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        import scipy.io
+    except ImportError:
+        raise DataError("reading .mat benchmarks needs scipy: pip install scipy") from None
+    try:
+        mat = scipy.io.loadmat(str(path))
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable MATLAB file ({type(exc).__name__}: {exc})") from None
+    keys = {"traindata": "train", "validdata": "valid", "testdata": "test"}
+    missing = [k for k in keys if k not in mat]
+    if missing:
+        found = sorted(k for k in mat if not k.startswith("__"))
+        raise DataError(f"{path}: not a piano-roll benchmark: {', '.join(missing)} missing "
+                        f"(the file has {', '.join(found) or 'no variables'})")
+    if steps_per_beat is None:
+        steps_per_beat = 1 if "jsb" in path.name.lower() else 2
+    stem = path.stem
+    pieces, names, split = [], [], []
+    for key, split_name in keys.items():
+        cells = np.asarray(mat[key]).ravel()
+        for i, cell in enumerate(cells):
+            roll = np.asarray(cell)
+            if roll.ndim != 2 or roll.shape[1] != 88:
+                raise DataError(f"{path}: {key}[{i}] has shape {roll.shape}; expected (T, 88) rolls")
+            wide = np.zeros((roll.shape[0], 128), dtype=np.uint8)
+            wide[:, 21:109] = roll != 0
+            pieces.append(wide)
+            names.append(f"{stem}/{split_name}/{i}")
+            split.append(split_name)
+    used = _columns_used(pieces)
+    cols = np.flatnonzero(used) if used is not None else []
+    notes = sum(int((np.diff(p.astype(np.int8), axis=0, prepend=0) > 0).sum()) for p in pieces)
+    summary = {"files_found": len(pieces), "files_used": len(pieces), "files_skipped": 0,
+               "total_frames": int(sum(p.shape[0] for p in pieces)), "total_notes": notes,
+               "duration_seconds": None,
+               "pitch_min": int(cols[0]) if len(cols) else None,
+               "pitch_max": int(cols[-1]) if len(cols) else None, "instruments": {}}
+    summary.update(_split_counts(pieces, split))
+    codec = {"kind": "pianoroll", "steps_per_beat": int(steps_per_beat), "fps": None,
+             "include_drums": False}
+    return EncodedSet(pieces, names, split, codec, [], summary, str(path))
+
+
+# ----------------------------------------------------------------------------- dispatch
+
+
+def load_source(path_or_folder: str | os.PathLike, codec=None, **kw) -> EncodedSet:
+    """Load any data source, so training and evaluation take whatever the user points at.
+
+    - a folder: :func:`encode_folder` with ``codec`` and the keywords (valid_fraction,
+      test_fraction, workers, cache_dir, use_cache, write_cache, progress, recursive);
+    - a benchmark ``.mat``: :func:`load_benchmark_mat` with its fixed split and time grid
+      (``steps_per_beat`` may be given); ``codec`` and the folder keywords are ignored;
+    - a cache ``.npz`` written by this module: :func:`load_cache`;
+    - one MIDI file: encoded with ``codec``, split "train".
+
+    Raises
+    ------
+    DataError
+        Anything else, a missing path, or a MIDI file that cannot be used (with the reason).
+    """
+    path = Path(path_or_folder).expanduser()
+    steps_per_beat = kw.pop("steps_per_beat", None)
+    if path.is_dir():
+        _need_codec(codec, path)
+        return encode_folder(path, codec, **kw)
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    suffix = path.suffix.lower()
+    if suffix == ".mat":
+        return load_benchmark_mat(path, steps_per_beat=steps_per_beat)
+    if suffix == ".npz":
+        return load_cache(path)
+    if is_midi_name(path.name):
+        _need_codec(codec, path)
+        return _encode_single(path, codec)
+    raise DataError(f"{path}: not a data source Composer reads (expected a folder of MIDI files, "
+                    "a MIDI file, a piano-roll benchmark .mat or a Composer data cache .npz)")
+
+
+def _need_codec(codec, path: Path) -> None:
+    if codec is None:
+        raise DataError(f"{path}: MIDI files need a codec (the model family's encoding)")
+
+
+def _encode_single(path: Path, codec) -> EncodedSet:
+    result = _encode_one(str(path), codec)
+    name = path.name
+    if result[0] != "ok":
+        raise NoUsableFilesError(f"{path}: cannot be used: {result[1]}")
+    encoded, _ = _assemble([result], [name], codec.params(), str(path.resolve()), 0.0, 0.0)
+    return encoded

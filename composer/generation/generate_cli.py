@@ -1,0 +1,71 @@
+"""``composer generate``: continue a primer MIDI file (or start from silence) and write the result."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="a checkpoint path or a model name (see composer models)")
+    parser.add_argument("--primer", type=Path, help="MIDI file to continue (default: start from silence)")
+    parser.add_argument("--track", type=int, help="1-based track of the primer to continue (default: all pitched)")
+    length = parser.add_mutually_exclusive_group()
+    length.add_argument("--bars", type=float, help="length to generate in bars (default 8)")
+    length.add_argument("--seconds", type=float, help="length to generate in seconds")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--sampling", choices=["bernoulli", "threshold"], default="bernoulli")
+    parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--variations", type=int, default=1, help="how many different continuations")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--key", help="key of a scale constraint, e.g. D or Bb")
+    parser.add_argument("--scale", help="scale of the constraint: major, minor, dorian, ...")
+    parser.add_argument("--pitch-min", type=int)
+    parser.add_argument("--pitch-max", type=int)
+    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--out", required=True, type=Path, metavar="OUT.mid",
+                        help="result; with several variations, OUT-1.mid, OUT-2.mid, ...")
+    parser.add_argument("--wav", type=Path, metavar="OUT.wav", help="also render the result to WAV")
+
+
+def run(args: argparse.Namespace) -> int:
+    import time
+
+    from composer.core.errors import ComposerError
+    from composer.io.midi import read_midi, write_midi
+    from composer.models.base import load_model
+    from composer.models.library import resolve_model
+    from composer.models.device import choose_device
+
+    from .generate import generate
+    from .request import GenerateRequest
+
+    model, meta = load_model(resolve_model(args.model))
+    model.to(choose_device(args.device))
+    primer = read_midi(args.primer) if args.primer else None
+    track_id = None
+    if args.track is not None:
+        if primer is None or not 1 <= args.track <= len(primer.tracks):
+            raise ComposerError(f"--track must be between 1 and the primer's track count")
+        track_id = primer.tracks[args.track - 1].id
+    request = GenerateRequest(
+        primer=primer, track_id=track_id, bars=None if args.seconds else (args.bars or 8),
+        seconds=args.seconds, temperature=args.temperature, sampling=args.sampling,
+        threshold=args.threshold, top_p=args.top_p, variations=args.variations, seed=args.seed,
+        key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max)
+    started = time.perf_counter()
+    result = generate(model, request)
+    took = time.perf_counter() - started
+    outputs = [args.out] if len(result.scores) == 1 else [
+        args.out.with_name(f"{args.out.stem}-{i}{args.out.suffix}") for i in range(1, len(result.scores) + 1)]
+    for score, path in zip(result.scores, outputs):
+        write_midi(score, path)
+        print(f"wrote {path}: {len(result.continuations[outputs.index(path)])} new notes")
+    if args.wav:
+        from composer.io.audio import render_wav
+
+        render_wav(result.scores[0], args.wav)
+        print(f"wrote {args.wav}")
+    print(f"generated with {meta.get('name')} ({meta['family']}) in {took:.2f} s")
+    return 0

@@ -1,0 +1,92 @@
+"""What a user asks for when pressing Generate, independent of any model family."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from composer.core.errors import ComposerError
+from composer.core.score import Score
+
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
+SCALES = {
+    "major": (0, 2, 4, 5, 7, 9, 11),
+    "minor": (0, 2, 3, 5, 7, 8, 10),
+    "harmonic minor": (0, 2, 3, 5, 7, 8, 11),
+    "dorian": (0, 2, 3, 5, 7, 9, 10),
+    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
+    "major pentatonic": (0, 2, 4, 7, 9),
+    "minor pentatonic": (0, 3, 5, 7, 10),
+    "blues": (0, 3, 5, 6, 7, 10),
+    "chromatic": tuple(range(12)),
+}
+
+
+def scale_pitch_classes(key: str, scale: str) -> frozenset[int]:
+    """Pitch classes (0 = C) of ``scale`` on ``key``, e.g. ("D", "minor")."""
+    name = key.strip()
+    name = name[:1].upper() + name[1:]
+    name = _FLATS.get(name, name)
+    if name not in NOTE_NAMES:
+        raise ComposerError(f"unknown key {key!r}; use one of {', '.join(NOTE_NAMES)}")
+    if scale not in SCALES:
+        raise ComposerError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
+    root = NOTE_NAMES.index(name)
+    return frozenset((root + step) % 12 for step in SCALES[scale])
+
+
+@dataclass
+class GenerateRequest:
+    """Continue (or start) a piece.
+
+    ``primer`` is the score to continue; notes from ``start_tick`` on are ignored (default: the
+    end of the primer). ``track_id`` picks the primer track to continue and receive the result
+    (default: every pitched track merged, result in a new track). Length is ``bars`` (in the
+    primer's meter) or ``seconds``.
+    """
+
+    primer: Score | None = None
+    track_id: int | None = None
+    start_tick: int | None = None
+    bars: float | None = 4
+    seconds: float | None = None
+    temperature: float = 1.0
+    #: "bernoulli" or "threshold" for piano-roll families.
+    sampling: str = "bernoulli"
+    threshold: float = 0.5
+    top_p: float = 1.0
+    noise: float = 0.0
+    variations: int = 1
+    seed: int = 0
+    key: str | None = None
+    scale: str | None = None
+    pitch_min: int | None = None
+    pitch_max: int | None = None
+
+    def validate(self) -> None:
+        if (self.bars is None) == (self.seconds is None):
+            raise ComposerError("give the length in bars or in seconds")
+        length = self.bars if self.bars is not None else self.seconds
+        if not 0 < length <= 600:
+            raise ComposerError(f"generation length must be above 0 and at most 600, not {length}")
+        if not 1 <= self.variations <= 16:
+            raise ComposerError(f"variations must be between 1 and 16, not {self.variations}")
+        if not 0.05 <= self.temperature <= 5:
+            raise ComposerError(f"temperature must be between 0.05 and 5, not {self.temperature}")
+        if self.sampling not in ("bernoulli", "threshold"):
+            raise ComposerError(f"sampling must be bernoulli or threshold, not {self.sampling!r}")
+        if not 0 < self.threshold < 1 or not 0 < self.top_p <= 1:
+            raise ComposerError("threshold must be in (0, 1) and top-p in (0, 1]")
+        if (self.key is None) != (self.scale is None):
+            raise ComposerError("give both a key and a scale, or neither")
+        lo, hi = self.pitch_min, self.pitch_max
+        if lo is not None and hi is not None and lo > hi:
+            raise ComposerError(f"pitch range {lo}-{hi} is empty")
+
+    def pitch_classes(self) -> frozenset[int] | None:
+        return None if self.key is None else scale_pitch_classes(self.key, self.scale)
+
+    def pitch_range(self) -> tuple[int, int] | None:
+        if self.pitch_min is None and self.pitch_max is None:
+            return None
+        return (self.pitch_min or 0, (self.pitch_max if self.pitch_max is not None else 127) + 1)

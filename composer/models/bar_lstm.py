@@ -1,0 +1,127 @@
+"""``bar_lstm``: paper 002's LSTM that writes each bar conditioned on the bar before it.
+
+The roll is cut into bars of ``steps_per_bar`` steps (S = 16 by default: sixteenth notes in 4/4).
+The network reads the S frames of one bar and, at each step, outputs the frame at the same position
+of the next bar through independent sigmoids. A whole bar is produced at once, then fed back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from composer.representations.codecs import PianoRollCodec
+
+from .base import FamilyModel, SamplingOptions, TrainConfig
+from .pianoroll_common import (
+    RollWindows,
+    allowed_pitch_mask,
+    data_pitch_range,
+    hamming_accuracy,
+    nll_per_frame,
+    sample_frames,
+)
+
+
+@dataclass
+class Config(TrainConfig):
+    hidden: int = 256
+    layers: int = 2
+    dropout: float = 0.5
+    #: S: steps per bar; a 4/4 bar has S/4 steps per beat.
+    steps_per_bar: int = 16
+
+
+PRESETS = {
+    # Nadam, batch 128, 80/20 split as in the slides; the learning rate is Keras' Nadam default.
+    "2x256": Config(batch_size=128, learning_rate=2e-3, epochs=100, patience=5, valid_fraction=0.2),
+    "tiny": Config(hidden=16, layers=1, dropout=0.0, steps_per_bar=8, batch_size=8, epochs=2,
+                   patience=2, steps_per_epoch=4, valid_fraction=0.2),
+}
+
+
+class Model(FamilyModel):
+    family = "bar_lstm"
+
+    def __init__(self, config: Config, info: dict):
+        super().__init__(config, info)
+        lo, hi = info["pitch_range"]
+        self.n_pitches = hi - lo
+        self.lstm = nn.LSTM(self.n_pitches, config.hidden, config.layers, batch_first=True,
+                            dropout=config.dropout if config.layers > 1 else 0.0)
+        self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.hidden, self.n_pitches))
+
+    @classmethod
+    def default_codec(cls, config: Config) -> PianoRollCodec:
+        return PianoRollCodec(steps_per_beat=max(config.steps_per_bar // 4, 1))
+
+    @classmethod
+    def data_info(cls, data, config: Config) -> dict:
+        return {"codec": data.codec, "pitch_range": list(data_pitch_range(data))}
+
+    def make_dataset(self, pieces, augment: bool, training: bool):
+        bar = self.config.steps_per_bar
+        return RollWindows(pieces, self.info["pitch_range"], 2 * bar, training=training,
+                           augment=augment, step=bar, align=bar)
+
+    def make_optimizer(self, learning_rate: float):
+        return torch.optim.NAdam(self.parameters(), lr=learning_rate, weight_decay=self.config.weight_decay)
+
+    def forward(self, bar: torch.Tensor) -> torch.Tensor:
+        """bar (B, S, P) -> logits (B, S, P) of the next bar."""
+        out, _ = self.lstm(bar)
+        return self.head(out)
+
+    def loss(self, batch: torch.Tensor):
+        """``batch``: (B, 2S, P): a bar and the bar after it."""
+        bar = self.config.steps_per_bar
+        logits = self(batch[:, :bar])
+        target = batch[:, bar:]
+        loss = nn.functional.binary_cross_entropy_with_logits(logits, target)
+        with torch.no_grad():
+            metrics = {"nll_per_frame": float(nll_per_frame(logits, target).mean()),
+                       "accuracy": float(hamming_accuracy(logits, target))}
+        return loss, metrics
+
+    def frame_predictions(self, roll: torch.Tensor):
+        """Every bar after the first, predicted from the bar before; (N, P) x 2."""
+        bar = self.config.steps_per_bar
+        n_bars = roll.shape[1] // bar
+        bars = roll[0, : n_bars * bar].reshape(n_bars, bar, -1)
+        if n_bars < 2:
+            empty = roll.new_zeros(0, roll.shape[-1])
+            return empty, empty
+        logits = self(bars[:-1])
+        return logits.reshape(-1, logits.shape[-1]), bars[1:].reshape(-1, bars.shape[-1])
+
+    @torch.no_grad()
+    def generate(self, primer: np.ndarray, n_steps: int, n_variations: int, options: SamplingOptions,
+                 generator: torch.Generator) -> Iterator[float | np.ndarray]:
+        """primer (T0, P) -> yields progress, then (n_variations, T0 + n_steps, P) uint8.
+
+        The last S frames of the primer (silence-padded) condition the first new bar.
+        """
+        device = next(self.parameters()).device
+        bar = self.config.steps_per_bar
+        mask = allowed_pitch_mask(options, self.info["pitch_range"], device)
+        seed = torch.as_tensor(np.asarray(primer, dtype=np.float32).reshape(-1, self.n_pitches), device=device)
+        current = torch.zeros(n_variations, bar, self.n_pitches, device=device)
+        if len(seed):
+            tail = seed[-bar:]
+            current[:, bar - len(tail):] = tail
+        n_bars = -(-n_steps // bar)
+        bars = []
+        for index in range(n_bars):
+            logits = self(current)
+            current = sample_frames(logits.reshape(-1, self.n_pitches), options, mask, generator)
+            current = current.reshape(n_variations, bar, self.n_pitches)
+            bars.append(current)
+            yield (index + 1) / n_bars
+        frames = torch.cat(bars, dim=1)[:, :n_steps]
+        primer_part = np.broadcast_to(np.asarray(primer, dtype=np.uint8).reshape(-1, self.n_pitches),
+                                      (n_variations, len(primer), self.n_pitches))
+        yield np.concatenate([primer_part, frames.to("cpu").numpy().astype(np.uint8)], axis=1)

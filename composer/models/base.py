@@ -1,0 +1,159 @@
+"""What every model family provides, so the trainer, the generator and the GUI stay family-agnostic.
+
+A family module defines ``Config`` (a dataclass of model and training settings), ``PRESETS``
+(name -> Config: the paper's exact settings plus a ``tiny`` preset for tests) and ``Model``, a
+:class:`FamilyModel`. Everything the model learned about its data (codec parameters, pitch range)
+lives in ``info``, a JSON-safe dict stored in the checkpoint next to the config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from composer.core.errors import ComposerError
+from composer.data.dataset import EncodedSet
+
+from .checkpoint import CheckpointError, load_state_dict, read_metadata, save_checkpoint
+from .registry import family_spec, load_family
+
+
+@dataclass
+class TrainConfig:
+    """Settings every family has; family configs extend it."""
+
+    epochs: int = 100
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    seq_len: int = 32
+    patience: int = 5
+    #: Batches per epoch; 0 means one pass over the training windows.
+    steps_per_epoch: int = 0
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    #: Share of files held out for validation (paper 002 uses an 80/20 split).
+    valid_fraction: float = 0.1
+
+
+@dataclass
+class SamplingOptions:
+    """How to turn a model's output into notes (each family uses what applies)."""
+
+    temperature: float = 1.0
+    #: "bernoulli" samples each pitch; "threshold" keeps pitches whose probability >= threshold.
+    mode: str = "bernoulli"
+    threshold: float = 0.5
+    top_p: float = 1.0
+    #: MIDI pitches the result may use (inclusive lo, exclusive hi), or None.
+    pitch_range: tuple[int, int] | None = None
+    #: Pitch classes (0 = C) allowed by a key/scale constraint, or None for all 12.
+    pitch_classes: frozenset[int] | None = None
+    #: Latent noise for families that have it.
+    noise: float = 0.0
+
+
+class FamilyModel(nn.Module):
+    """Base class of a family's model. Subclasses set ``family`` and implement the hooks."""
+
+    family: ClassVar[str]
+
+    def __init__(self, config, info: dict):
+        super().__init__()
+        self.config = config
+        self.info = info
+
+    # ----------------------------------------------------------------- data and training hooks
+    @classmethod
+    def default_codec(cls, config):
+        """The codec that encodes training data for this family (numpy side)."""
+        raise NotImplementedError
+
+    @classmethod
+    def data_info(cls, data: EncodedSet, config) -> dict:
+        """What the model must know about its data before it is built (JSON-safe)."""
+        raise NotImplementedError
+
+    def make_dataset(self, pieces: list[np.ndarray], augment: bool, training: bool) -> torch.utils.data.Dataset:
+        """A torch Dataset of training examples from encoded pieces."""
+        raise NotImplementedError
+
+    def loss(self, batch) -> tuple[torch.Tensor, dict[str, float]]:
+        """Mean loss of a batch, and metrics to report (floats)."""
+        raise NotImplementedError
+
+    def frame_predictions(self, roll: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """For evaluation: (logits, targets), each (N, P), of the frames a whole piece
+        ``roll`` (1, T, P) lets the model predict."""
+        raise NotImplementedError
+
+    def make_optimizer(self, learning_rate: float) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=learning_rate,
+                                weight_decay=self.config.weight_decay)
+
+    def make_scheduler(self, optimizer, steps_per_epoch: int):
+        """A per-step learning-rate scheduler, or None."""
+        return None
+
+    # --------------------------------------------------------------------------- generation
+    def generate(self, primer: np.ndarray, n_steps: int, n_variations: int, options: SamplingOptions,
+                 generator: torch.Generator) -> Iterator[float | np.ndarray]:
+        """Continue ``primer`` (the family's encoding of the primer) by ``n_steps``.
+
+        A generator: yields progress in [0, 1] every few steps (so Cancel takes effect
+        quickly) and finally yields the result, an array of shape (n_variations, ...).
+        """
+        raise NotImplementedError
+
+
+def config_from_dict(family_module, values: dict):
+    """Rebuild a family's Config, refusing unknown fields (a checkpoint from another version)."""
+    fields = {f.name for f in dataclasses.fields(family_module.Config)}
+    unknown = set(values) - fields
+    if unknown:
+        raise CheckpointError(f"the checkpoint's configuration has fields this Composer does not "
+                              f"know: {sorted(unknown)}")
+    return family_module.Config(**values)
+
+
+def preset_config(family_id: str, preset: str | None = None, **overrides):
+    """The Config of a preset with overrides applied (None values are ignored)."""
+    module = load_family(family_id)
+    spec = family_spec(family_id)
+    name = preset or spec.default_preset
+    if name not in module.PRESETS:
+        raise ComposerError(f"family {family_id!r} has no preset {name!r}; presets: "
+                            f"{', '.join(module.PRESETS)}")
+    return dataclasses.replace(module.PRESETS[name], **{k: v for k, v in overrides.items() if v is not None})
+
+
+def build_model(family_id: str, config, info: dict) -> FamilyModel:
+    return load_family(family_id).Model(config, info)
+
+
+def save_model(path, model: FamilyModel, metadata: dict) -> None:
+    meta = {"family": model.family, "config": dataclasses.asdict(model.config), "info": model.info,
+            **metadata}
+    save_checkpoint(path, model.state_dict(), meta)
+
+
+def load_model(path, expected_family: str | None = None) -> tuple[FamilyModel, dict]:
+    """Load a checkpoint into its family's model (eval mode, CPU). Never executes stored code."""
+    meta = read_metadata(path)
+    family_id = meta.get("family")
+    if expected_family and family_id != expected_family:
+        raise CheckpointError(f"{path} is a {family_id!r} model, not {expected_family!r}")
+    module = load_family(family_id)
+    model = module.Model(config_from_dict(module, meta.get("config", {})), meta.get("info", {}))
+    state = load_state_dict(path)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CheckpointError(f"{path}: the weights do not fit the model ({first})") from None
+    model.eval()
+    return model, meta

@@ -1,0 +1,155 @@
+"""The checkpoint format: one ``.safetensors`` file, metadata as JSON in its header.
+
+Loading never executes code: weights come from safetensors, metadata is JSON, and the resume state
+(optimizer, epoch, RNG) beside it is read with ``torch.load(weights_only=True)``. Pickles posing as
+checkpoints are recognised and refused with a clear message. :func:`read_metadata` parses only the
+header, so model lists need neither torch nor the weights.
+
+Metadata keys: ``format``, ``format_version``, ``family``, ``preset``, ``config`` (the family's
+config dataclass as a dict), ``info`` (what the model learned about its data: codec parameters,
+pitch range, ...), ``data`` (training-data summary), ``metrics``, ``training`` (epochs, device,
+command), ``versions``, ``created``, ``name``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+
+from composer import __version__
+from composer.core.errors import ComposerError
+from composer.io.files import atomic_write_bytes
+
+FORMAT = "composer-model"
+FORMAT_VERSION = 1
+METADATA_KEY = "composer"
+SUFFIX = ".safetensors"
+RESUME_SUFFIX = ".resume.pt"
+_MAX_HEADER = 100 * 1024 * 1024
+
+
+class CheckpointError(ComposerError):
+    """A checkpoint that cannot be used: corrupt, truncated, foreign, newer or of another family."""
+
+
+def resume_path(path: str | os.PathLike) -> Path:
+    """Where the resume state of the checkpoint at ``path`` lives (``NAME.resume.pt``)."""
+    path = Path(path)
+    return path.with_name(path.name.removesuffix(SUFFIX) + RESUME_SUFFIX)
+
+
+def _describe_foreign(head: bytes) -> str | None:
+    if head[:1] == b"\x80" or head[:2] in (b"(d", b"(l", b"]q", b"}q"):
+        return "a Python pickle"
+    if head[:2] == b"PK":
+        return "a zip archive (the format torch.save writes, which holds pickles)"
+    if head[:4] == b"MThd":
+        return "a MIDI file"
+    return None
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """The metadata dict of a checkpoint, read from its header without torch.
+
+    Raises
+    ------
+    CheckpointError
+        Missing file, not a safetensors file (a pickle is named as such), truncated or corrupt
+        header, not a Composer checkpoint, or a format version newer than this Composer.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(9)
+            handle.seek(0, os.SEEK_END)
+            file_size = handle.tell()
+            size = struct.unpack("<Q", head[:8])[0] if len(head) >= 8 else 0
+            # A safetensors file is an 8-byte header length, then the JSON header itself.
+            if head[8:9] != b"{" or size > min(_MAX_HEADER, file_size):
+                foreign = _describe_foreign(head)
+                if foreign:
+                    raise CheckpointError(f"{path.name} is {foreign}, not a Composer checkpoint; "
+                                          "Composer never loads pickles, which can run code")
+                if len(head) < 9 or head[8:9] == b"{":
+                    raise CheckpointError(f"{path.name} is truncated or empty")
+                raise CheckpointError(f"{path.name} is not a safetensors checkpoint")
+            handle.seek(8)
+            raw = handle.read(size)
+            if len(raw) < size:
+                raise CheckpointError(f"{path.name} is truncated (the header is incomplete)")
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint") from None
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        header = json.loads(raw)
+        meta = json.loads(header["__metadata__"][METADATA_KEY])
+        data_end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"),
+                       default=0)
+    except (ValueError, KeyError, TypeError):
+        raise CheckpointError(f"{path.name} is not a Composer checkpoint (no Composer metadata)") from None
+    if 8 + size + data_end > file_size:
+        raise CheckpointError(f"{path.name} is truncated (weights are missing)")
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path.name} is not a Composer checkpoint")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(f"{path.name} has checkpoint format {version}, newer than this Composer "
+                              f"reads ({FORMAT_VERSION}); update Composer to use it")
+    return meta
+
+
+def save_checkpoint(path: str | os.PathLike, state_dict: dict, metadata: dict) -> Path:
+    """Write tensors and metadata atomically; returns the path. ``metadata`` must be JSON-safe."""
+    import torch
+    from safetensors.torch import save
+
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION,
+            "versions": {"composer": __version__, "torch": torch.__version__}, **metadata}
+    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
+    data = save(tensors, metadata={METADATA_KEY: json.dumps(meta, allow_nan=False)})
+    atomic_write_bytes(Path(path), data)
+    return Path(path)
+
+
+def load_state_dict(path: str | os.PathLike) -> dict:
+    """The tensors of a checkpoint (on the CPU), after its metadata checked out."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    read_metadata(path)
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{Path(path).name}: the weights cannot be read ({exc})") from None
+
+
+def save_resume_state(path: str | os.PathLike, state: dict) -> None:
+    """Write the resume state (tensors, numbers, strings, lists, dicts only) atomically."""
+    import io
+
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(resume_path(path), buffer.getvalue())
+
+
+def load_resume_state(path: str | os.PathLike) -> dict | None:
+    """The resume state saved beside checkpoint ``path``, or None when there is none."""
+    import pickle
+
+    import torch
+
+    target = resume_path(path)
+    if not target.exists():
+        return None
+    try:
+        return torch.load(target, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{target.name}: the resume state cannot be read safely ({exc}); "
+                              "delete it to start training afresh") from None

@@ -1,0 +1,135 @@
+"""``pianoroll_lstm``: paper 000's stacked LSTM over a multi-hot piano roll.
+
+Input and output are frames of the piano roll (16 per second by default) over the model's pitch
+range P. Each position predicts the next frame through independent sigmoids (binary
+cross-entropy), trained on windows of ``seq_len`` frames. Generation feeds the primer through the
+network, then samples one frame at a time with the LSTM state carried along.
+
+The paper's models fell silent or looped; ours are trained with transposition augmentation,
+validation-based early stopping and Bernoulli sampling with temperature, and the shipped models
+are checked for silence and stuck chords (benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from composer.representations.codecs import PianoRollCodec
+
+from .base import FamilyModel, SamplingOptions, TrainConfig
+from .pianoroll_common import (
+    RollWindows,
+    allowed_pitch_mask,
+    data_pitch_range,
+    hamming_accuracy,
+    nll_per_frame,
+    sample_frames,
+)
+
+
+@dataclass
+class Config(TrainConfig):
+    hidden: int = 256
+    layers: int = 2
+    dropout: float = 0.2
+    #: Hidden fully connected layers between the LSTM and the output layer.
+    dense_layers: int = 0
+    dense_size: int = 256
+    #: Frames per second of the roll (paper 000: 16); None to use steps_per_beat.
+    fps: float | None = 16.0
+    steps_per_beat: int | None = None
+
+
+_PAPER = Config(seq_len=32, batch_size=64, epochs=100, patience=5)
+PRESETS = {
+    "2x256": replace(_PAPER, hidden=256, layers=2, dropout=0.2),
+    "3x1024": replace(_PAPER, hidden=1024, layers=3, dropout=0.4),
+    "3x1024-dense": replace(_PAPER, hidden=1024, layers=3, dropout=0.4, dense_layers=1, dense_size=1024),
+    "tiny": Config(hidden=16, layers=1, dropout=0.0, seq_len=16, batch_size=8, epochs=2, patience=2,
+                   steps_per_epoch=4),
+}
+
+
+class Model(FamilyModel):
+    family = "pianoroll_lstm"
+
+    def __init__(self, config: Config, info: dict):
+        super().__init__(config, info)
+        lo, hi = info["pitch_range"]
+        self.n_pitches = hi - lo
+        self.lstm = nn.LSTM(self.n_pitches, config.hidden, config.layers, batch_first=True,
+                            dropout=config.dropout if config.layers > 1 else 0.0)
+        head: list[nn.Module] = [nn.Dropout(config.dropout)]
+        width = config.hidden
+        for _ in range(config.dense_layers):
+            head += [nn.Linear(width, config.dense_size), nn.ReLU(), nn.Dropout(config.dropout)]
+            width = config.dense_size
+        head.append(nn.Linear(width, self.n_pitches))
+        self.head = nn.Sequential(*head)
+
+    # ------------------------------------------------------------------------------- data
+    @classmethod
+    def default_codec(cls, config: Config) -> PianoRollCodec:
+        if config.fps:
+            return PianoRollCodec(fps=config.fps)
+        return PianoRollCodec(steps_per_beat=config.steps_per_beat or 4)
+
+    @classmethod
+    def data_info(cls, data, config: Config) -> dict:
+        return {"codec": data.codec, "pitch_range": list(data_pitch_range(data))}
+
+    def make_dataset(self, pieces, augment: bool, training: bool):
+        return RollWindows(pieces, self.info["pitch_range"], self.config.seq_len + 1,
+                           training=training, augment=augment)
+
+    # ---------------------------------------------------------------------------- network
+    def forward(self, frames: torch.Tensor, state=None):
+        """frames (B, T, P) -> logits (B, T, P) of the next frame at each position, new state."""
+        out, state = self.lstm(frames, state)
+        return self.head(out), state
+
+    def loss(self, batch: torch.Tensor):
+        """``batch``: (B, T + 1, P) windows; each of the first T frames predicts the next."""
+        logits, _ = self(batch[:, :-1])
+        target = batch[:, 1:]
+        loss = nn.functional.binary_cross_entropy_with_logits(logits, target)
+        with torch.no_grad():
+            metrics = {"nll_per_frame": float(nll_per_frame(logits, target).mean()),
+                       "accuracy": float(hamming_accuracy(logits, target))}
+        return loss, metrics
+
+    def frame_predictions(self, roll: torch.Tensor):
+        """Logits for frames 1..T-1 of a piece (1, T, P), each from the frames before; (T-1, P) x 2."""
+        logits, _ = self(roll[:, :-1])
+        return logits[0], roll[0, 1:]
+
+    # ------------------------------------------------------------------------- generation
+    @torch.no_grad()
+    def generate(self, primer: np.ndarray, n_steps: int, n_variations: int, options: SamplingOptions,
+                 generator: torch.Generator) -> Iterator[float | np.ndarray]:
+        """primer (T0, P) float/bool -> yields progress, then (n_variations, T0 + n_steps, P) uint8."""
+        device = next(self.parameters()).device
+        mask = allowed_pitch_mask(options, self.info["pitch_range"], device)
+        frames = torch.zeros(n_variations, n_steps, self.n_pitches, device=device)
+        if len(primer):
+            seed = torch.as_tensor(np.asarray(primer, dtype=np.float32), device=device)
+            logits, state = self(seed.expand(n_variations, -1, -1))
+            logits = logits[:, -1]
+        else:  # from silence: one frame of nothing starts the sequence
+            logits, state = self(torch.zeros(n_variations, 1, self.n_pitches, device=device))
+            logits = logits[:, -1]
+        report_every = max(n_steps // 20, 1)
+        for step in range(n_steps):
+            frame = sample_frames(logits, options, mask, generator)
+            frames[:, step] = frame
+            out, state = self.lstm(frame.unsqueeze(1), state)
+            logits = self.head(out[:, 0])
+            if step % report_every == 0:
+                yield step / n_steps
+        primer_part = np.broadcast_to(np.asarray(primer, dtype=np.uint8), (n_variations, len(primer), self.n_pitches))
+        yield np.concatenate([primer_part, frames.to("cpu").numpy().astype(np.uint8)], axis=1)

@@ -1,0 +1,122 @@
+"""``pianoroll_seq2seq``: paper 000's LSTM encoder-decoder with an output sequence of length 1.
+
+The encoder (one LSTM layer of 256) reads the last ``seq_len`` frames; its final state starts
+the decoder LSTM, which takes the last frame as input and predicts the next frame through a
+sigmoid layer. Generation slides the window one frame at a time, so the model only ever sees
+``seq_len`` frames of context (:attr:`Model.context_frames`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from composer.representations.codecs import PianoRollCodec
+
+from .base import FamilyModel, SamplingOptions, TrainConfig
+from .pianoroll_common import (
+    RollWindows,
+    allowed_pitch_mask,
+    data_pitch_range,
+    hamming_accuracy,
+    nll_per_frame,
+    sample_frames,
+)
+
+
+@dataclass
+class Config(TrainConfig):
+    encoder_hidden: int = 256
+    decoder_hidden: int = 256
+    dropout: float = 0.2
+    fps: float | None = 16.0
+    steps_per_beat: int | None = None
+
+
+PRESETS = {
+    "256": Config(seq_len=32, batch_size=64, epochs=100, patience=5),
+    "tiny": Config(encoder_hidden=16, decoder_hidden=16, dropout=0.0, seq_len=8, batch_size=8,
+                   epochs=2, patience=2, steps_per_epoch=4),
+}
+
+
+class Model(FamilyModel):
+    family = "pianoroll_seq2seq"
+
+    def __init__(self, config: Config, info: dict):
+        super().__init__(config, info)
+        lo, hi = info["pitch_range"]
+        self.n_pitches = hi - lo
+        self.context_frames = config.seq_len
+        self.encoder = nn.LSTM(self.n_pitches, config.encoder_hidden, batch_first=True)
+        self.bridge = nn.Linear(config.encoder_hidden, config.decoder_hidden * 2)
+        self.decoder = nn.LSTM(self.n_pitches, config.decoder_hidden, batch_first=True)
+        self.out = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.decoder_hidden, self.n_pitches))
+
+    @classmethod
+    def default_codec(cls, config: Config) -> PianoRollCodec:
+        if config.fps:
+            return PianoRollCodec(fps=config.fps)
+        return PianoRollCodec(steps_per_beat=config.steps_per_beat or 4)
+
+    @classmethod
+    def data_info(cls, data, config: Config) -> dict:
+        return {"codec": data.codec, "pitch_range": list(data_pitch_range(data))}
+
+    def make_dataset(self, pieces, augment: bool, training: bool):
+        return RollWindows(pieces, self.info["pitch_range"], self.config.seq_len + 1,
+                           training=training, augment=augment)
+
+    def forward(self, window: torch.Tensor) -> torch.Tensor:
+        """window (B, L, P) -> logits (B, P) of the frame after it."""
+        _, (h, _) = self.encoder(window)
+        h0, c0 = torch.tanh(self.bridge(h[-1])).chunk(2, dim=-1)
+        out, _ = self.decoder(window[:, -1:], (h0.unsqueeze(0).contiguous(), c0.unsqueeze(0).contiguous()))
+        return self.out(out[:, 0])
+
+    def loss(self, batch: torch.Tensor):
+        """``batch``: (B, L + 1, P): the first L frames predict the last."""
+        logits = self(batch[:, :-1])
+        target = batch[:, -1]
+        loss = nn.functional.binary_cross_entropy_with_logits(logits, target)
+        with torch.no_grad():
+            metrics = {"nll_per_frame": float(nll_per_frame(logits, target).mean()),
+                       "accuracy": float(hamming_accuracy(logits, target))}
+        return loss, metrics
+
+    def frame_predictions(self, roll: torch.Tensor):
+        """Each frame from the ``seq_len`` frames before it (zero-padded at the start)."""
+        length = self.config.seq_len
+        padded = torch.cat([roll.new_zeros(1, length - 1, roll.shape[-1]), roll], dim=1)
+        windows = padded[0, :-1].unfold(0, length, 1).permute(0, 2, 1)  # (T-1, L, P)
+        logits = torch.cat([self(chunk) for chunk in windows.split(256)])
+        return logits, roll[0, 1:]
+
+    @torch.no_grad()
+    def generate(self, primer: np.ndarray, n_steps: int, n_variations: int, options: SamplingOptions,
+                 generator: torch.Generator) -> Iterator[float | np.ndarray]:
+        """primer (T0, P) -> yields progress, then (n_variations, T0 + n_steps, P) uint8."""
+        device = next(self.parameters()).device
+        length = self.config.seq_len
+        mask = allowed_pitch_mask(options, self.info["pitch_range"], device)
+        seed = torch.as_tensor(np.asarray(primer, dtype=np.float32).reshape(-1, self.n_pitches), device=device)
+        seed = seed[-length:]
+        window = torch.zeros(n_variations, length, self.n_pitches, device=device)
+        if len(seed):
+            window[:, -len(seed):] = seed
+        frames = torch.zeros(n_variations, n_steps, self.n_pitches, device=device)
+        report_every = max(n_steps // 20, 1)
+        for step in range(n_steps):
+            frame = sample_frames(self(window), options, mask, generator)
+            frames[:, step] = frame
+            window = torch.cat([window[:, 1:], frame.unsqueeze(1)], dim=1)
+            if step % report_every == 0:
+                yield step / n_steps
+        primer_part = np.broadcast_to(np.asarray(primer, dtype=np.uint8).reshape(-1, self.n_pitches),
+                                      (n_variations, len(primer), self.n_pitches))
+        yield np.concatenate([primer_part, frames.to("cpu").numpy().astype(np.uint8)], axis=1)
+

@@ -1,0 +1,95 @@
+"""The model families Composer knows, described without importing torch.
+
+The model picker, the training wizard and ``composer models`` list families, presets and
+capabilities from here; the family's module (which imports torch) is only imported by
+:func:`load_family` when a model is built, trained or run.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from composer.core.errors import ComposerError
+
+#: What a family can do; the GUI enables its controls from these.
+CONTINUE, FROM_SCRATCH, MULTITRACK, INTERPOLATE, INFILL = (
+    "continue", "from_scratch", "multitrack", "interpolate", "infill")
+
+
+class UnknownFamily(ComposerError):
+    """A family id this version of Composer does not know."""
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    id: str
+    name: str
+    paper: str
+    description: str
+    capabilities: frozenset[str]
+    presets: tuple[str, ...]
+    default_preset: str
+    #: Module that defines ``Config``, ``PRESETS`` and ``Model``; imported only when needed.
+    module: str
+    #: Sampling controls the generation panel shows: any of temperature, threshold, top_p, noise.
+    controls: tuple[str, ...] = ("temperature",)
+
+
+FAMILIES: dict[str, FamilySpec] = {}
+
+
+def register(spec: FamilySpec) -> FamilySpec:
+    FAMILIES[spec.id] = spec
+    return spec
+
+
+register(FamilySpec(
+    id="pianoroll_lstm",
+    name="Piano-roll LSTM",
+    paper="Docevski et al., Towards Music Generation With Deep Learning Algorithms (000)",
+    description="Stacked LSTM over a multi-hot piano roll at 16 frames a second; predicts the "
+                "next frame's notes.",
+    capabilities=frozenset({CONTINUE, FROM_SCRATCH}),
+    presets=("2x256", "3x1024", "3x1024-dense", "tiny"),
+    default_preset="2x256",
+    module="composer.models.pianoroll_lstm",
+    controls=("temperature", "threshold"),
+))
+
+register(FamilySpec(
+    id="pianoroll_seq2seq",
+    name="Piano-roll encoder-decoder",
+    paper="Docevski et al., Towards Music Generation With Deep Learning Algorithms (000)",
+    description="LSTM encoder reads the last 32 frames, an LSTM decoder predicts the next frame.",
+    capabilities=frozenset({CONTINUE}),
+    presets=("256", "tiny"),
+    default_preset="256",
+    module="composer.models.pianoroll_seq2seq",
+    controls=("temperature", "threshold"),
+))
+
+register(FamilySpec(
+    id="bar_lstm",
+    name="Bar-conditioned LSTM",
+    paper="Rajaraman, Music Generation using LSTM networks (002)",
+    description="Generates each bar of a piano roll conditioned on the bar before it.",
+    capabilities=frozenset({CONTINUE}),
+    presets=("2x256", "tiny"),
+    default_preset="2x256",
+    module="composer.models.bar_lstm",
+    controls=("temperature", "threshold"),
+))
+
+
+def family_spec(family_id: str) -> FamilySpec:
+    try:
+        return FAMILIES[family_id]
+    except KeyError:
+        raise UnknownFamily(f"unknown model family {family_id!r}; known families: "
+                            f"{', '.join(sorted(FAMILIES))}") from None
+
+
+def load_family(family_id: str):
+    """Import and return the family's module (this imports torch)."""
+    return importlib.import_module(family_spec(family_id).module)

@@ -1,0 +1,59 @@
+"""Training progress: JSON lines for the GUI, a one-line bar for terminals, or nothing.
+
+Each event is a dict with an ``event`` key: ``start``, ``step``, ``epoch``, ``checkpoint``,
+``done``, ``stopped``, ``error``. With ``--progress json`` each is printed as one JSON object per
+line on stdout, flushed at once, so a parent process (the training wizard) can follow.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from typing import TextIO
+
+
+def _clean(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class Progress:
+    def __init__(self, mode: str = "bar", stream: TextIO | None = None, enabled: bool = True):
+        if mode not in ("bar", "json", "none"):
+            raise ValueError(f"progress mode must be bar, json or none, not {mode!r}")
+        self.mode = mode if enabled else "none"
+        self.stream = stream or sys.stdout
+        self.started = time.monotonic()
+        self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def __call__(self, event: str, **fields) -> None:
+        fields = {k: _clean(v) for k, v in fields.items()}
+        if self.mode == "json":
+            print(json.dumps({"event": event, "time": round(time.monotonic() - self.started, 3), **fields}),
+                  file=self.stream, flush=True)
+        elif self.mode == "bar":
+            self._bar(event, fields)
+
+    def _bar(self, event: str, f: dict) -> None:
+        out = self.stream
+        if event == "start":
+            print(f"training {f['family']} ({f['preset']}) on {f['device']}"
+                  f"{' x' + str(f['world_size']) if f.get('world_size', 1) > 1 else ''}: "
+                  f"{f['parameters']:,} parameters, {f['train_examples']} training / "
+                  f"{f['valid_examples']} validation examples, up to {f['epochs']} epochs", file=out)
+        elif event == "step" and self._tty:
+            eta = f.get("eta")
+            print(f"\r  epoch {f['epoch']} step {f['step']}/{f['steps']}  loss {f['loss']:.4f}"
+                  f"{'' if eta is None else f'  ETA {eta / 60:.1f} min'}   ", end="", file=out, flush=True)
+        elif event == "epoch":
+            valid = f.get("valid_loss")
+            mark = " *best*" if f.get("best") else ""
+            print(f"\r  epoch {f['epoch']}: train loss {f['train_loss']:.4f}"
+                  f"{'' if valid is None else f', valid loss {valid:.4f}'}{mark}          ", file=out, flush=True)
+        elif event in ("done", "stopped"):
+            print(f"{event}: {f.get('reason', '')} best checkpoint {f.get('checkpoint')}", file=out, flush=True)
+        elif event == "error":
+            print(f"error: {f.get('message')}", file=sys.stderr, flush=True)

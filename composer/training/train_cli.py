@@ -1,0 +1,55 @@
+"""``composer train``: the same command runs alone, from the training wizard, or under torchrun."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from composer.models.registry import FAMILIES
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--family", required=True, choices=sorted(FAMILIES), help="model family")
+    parser.add_argument("--preset", help="a preset of the family (default: the paper's main one)")
+    parser.add_argument("--data", required=True, metavar="DIR|FILE",
+                        help="a folder of MIDI files, one MIDI file, a benchmark .mat file, or a cache .npz")
+    parser.add_argument("--out", required=True, type=Path, metavar="MODEL.safetensors",
+                        help="where the best model is written (the resume state goes beside it)")
+    parser.add_argument("--name", default="", help="a display name for the model")
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float)
+    parser.add_argument("--seq-len", type=int, help="training window length in frames or tokens")
+    parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass)")
+    parser.add_argument("--valid-split", type=float, help="share of files for validation (default: the preset's)")
+    parser.add_argument("--test-split", type=float, default=0.1, help="share of files held out for testing")
+    parser.add_argument("--patience", type=int, help="early stopping: epochs without improvement")
+    parser.add_argument("--no-augment", action="store_true", help="no transposition augmentation")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, help="processes that read MIDI files")
+    parser.add_argument("--resume", action="store_true", help="continue a stopped or crashed run")
+    parser.add_argument("--stop-file", type=Path, help="stop (saving) when this file appears")
+    parser.add_argument("--progress", default="bar", choices=["bar", "json", "none"],
+                        help="terminal progress bar, JSON lines (for the GUI), or nothing")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .progress import Progress
+    from .trainer import TrainRequest, command_line, train
+
+    request = TrainRequest(
+        family=args.family, data=args.data, out=args.out, preset=args.preset, epochs=args.epochs,
+        batch_size=args.batch_size, learning_rate=args.learning_rate, seq_len=args.seq_len,
+        patience=args.patience, steps_per_epoch=args.steps_per_epoch, valid_fraction=args.valid_split,
+        test_fraction=args.test_split, augment=not args.no_augment, device=args.device, seed=args.seed,
+        resume=args.resume, workers=args.workers, stop_file=args.stop_file, name=args.name,
+        command=command_line())
+    progress = Progress(args.progress)
+    try:
+        train(request, progress)
+    except Exception as exc:
+        if args.progress == "json":
+            progress("error", message=str(exc))
+        raise
+    return 0

@@ -1,0 +1,369 @@
+"""One model-agnostic training loop for every family, on one device or many under torchrun.
+
+Each epoch trains on random windows, then validates on fixed ones; the best model by validation
+loss is written to ``out`` (a .safetensors checkpoint) and the resume state beside it after every
+epoch, atomically. A stop request (SIGINT, SIGTERM or a stop file) ends the run at the next step
+with everything saved; ``resume=True`` continues from the last resume state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import random
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from composer.core.errors import ComposerError
+from composer.data.dataset import EncodedSet, load_source
+from composer.models.base import FamilyModel, build_model, preset_config, save_model
+from composer.models.checkpoint import (
+    CheckpointError,
+    load_resume_state,
+    read_metadata,
+    resume_path,
+    save_resume_state,
+)
+from composer.models.registry import family_spec, load_family
+
+from .device import Distributed, choose_device, init_distributed
+from .progress import Progress
+
+
+class TrainingError(ComposerError):
+    """Training cannot start or go on; the message says why."""
+
+
+@dataclass
+class TrainRequest:
+    family: str
+    data: str
+    out: Path
+    preset: str | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    seq_len: int | None = None
+    patience: int | None = None
+    steps_per_epoch: int | None = None
+    #: None: the preset's share (paper 002: 0.2; others 0.1).
+    valid_fraction: float | None = None
+    test_fraction: float = 0.1
+    augment: bool = True
+    device: str = "auto"
+    seed: int = 0
+    resume: bool = False
+    workers: int | None = None
+    stop_file: Path | None = None
+    name: str = ""
+    command: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+class _LossModule(nn.Module):
+    """Lets DistributedDataParallel see the loss computation as ``forward``."""
+
+    def __init__(self, model: FamilyModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch):
+        return self.model.loss(batch)
+
+
+class _StopRequest:
+    """Set by SIGINT/SIGTERM or a stop file; checked between steps."""
+
+    def __init__(self, stop_file: Path | None):
+        self.flag = False
+        self.stop_file = stop_file
+        self._previous = {}
+
+    def install(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread (e.g. tests): rely on the stop file
+                pass
+
+    def _handle(self, signum, frame) -> None:
+        self.flag = True
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def requested(self) -> bool:
+        if self.stop_file is not None and self.stop_file.exists():
+            self.flag = True
+        return self.flag
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _split_for_validation(data: EncodedSet, valid_fraction: float) -> tuple[list, list, list]:
+    """Train, valid and test pieces; when the split left validation empty, make one sensibly."""
+    train, valid, test = (data.split_pieces(s) for s in ("train", "valid", "test"))
+    if valid or valid_fraction <= 0:
+        return train, valid, test
+    if len(train) >= 2:  # move the last training piece to validation
+        return train[:-1], train[-1:], test
+    if len(train) == 1 and len(train[0]) >= 20:  # one piece: its last part validates
+        piece = train[0]
+        cut = int(len(piece) * (1 - valid_fraction))
+        return [piece[:cut]], [piece[cut:]], test
+    raise TrainingError("too little data for a validation split: add files, or train with "
+                        "--valid-split 0")
+
+
+def _batches(dataset, batch_size: int, steps: int, generator: torch.Generator):
+    """``steps`` batches of random training examples (the dataset samples positions itself)."""
+    n = len(dataset)
+    for _ in range(steps):
+        index = torch.randint(0, max(n, 1), (batch_size,), generator=generator).tolist()
+        yield torch.stack([dataset[i] for i in index])
+
+
+def _evaluate(model: FamilyModel, dataset, batch_size: int, device) -> dict[str, float]:
+    """Mean loss and metrics over fixed validation examples."""
+    model.eval()
+    totals: dict[str, float] = {}
+    count = 0
+    with torch.no_grad():
+        for start in range(0, len(dataset), batch_size):
+            batch = torch.stack([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
+            loss, metrics = model.loss(batch.to(device))
+            n = len(batch)
+            totals["loss"] = totals.get("loss", 0.0) + float(loss) * n
+            for key, value in metrics.items():
+                totals[key] = totals.get(key, 0.0) + value * n
+            count += n
+    model.train()
+    return {k: v / max(count, 1) for k, v in totals.items()}
+
+
+def train(request: TrainRequest, progress: Progress | None = None) -> dict:
+    """Run a training; returns the final metadata written into the checkpoint.
+
+    Raises
+    ------
+    TrainingError, ComposerError
+        Bad data, an unusable checkpoint to resume, an unknown family or preset.
+    """
+    progress = progress or Progress("none")
+    spec = family_spec(request.family)
+    module = load_family(request.family)
+    dist = init_distributed(request.device)
+    emit = progress if dist.is_main else Progress("none")
+    stop = _StopRequest(request.stop_file)
+    stop.install()
+    try:
+        return _train(request, spec, module, dist, emit, stop)
+    finally:
+        stop.restore()
+        dist.close()
+
+
+def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _StopRequest) -> dict:
+    out = Path(request.out)
+    if not out.parent.exists():
+        raise TrainingError(f"the folder for {out} does not exist")
+    device = choose_device(request.device, dist.local_rank)
+    _seed_everything(request.seed)
+
+    resume_state = load_resume_state(out) if request.resume else None
+    if request.resume and resume_state is None:
+        raise TrainingError(f"nothing to resume: {resume_path(out).name} not found")
+    if resume_state is not None:
+        meta = read_metadata(out) if out.exists() else resume_state["metadata"]
+        if meta["family"] != request.family:
+            raise CheckpointError(f"{out.name} holds a {meta['family']!r} model, not {request.family!r}")
+        config = module.Config(**resume_state["config"])
+        info = resume_state["info"]
+        preset = resume_state["preset"]
+    else:
+        preset = request.preset or spec.default_preset
+        config = preset_config(request.family, preset, epochs=request.epochs, batch_size=request.batch_size,
+                               learning_rate=request.learning_rate, seq_len=request.seq_len,
+                               patience=request.patience, steps_per_epoch=request.steps_per_epoch)
+
+    codec = module.Model.default_codec(config)
+    valid_fraction = config.valid_fraction if request.valid_fraction is None else request.valid_fraction
+    load = dict(valid_fraction=valid_fraction, test_fraction=request.test_fraction, workers=request.workers)
+    if dist.is_main:
+        data = load_source(request.data, codec, **load)
+    dist.barrier()
+    if not dist.is_main:  # the main process filled the cache; read it from there
+        data = load_source(request.data, codec, **load)
+    if resume_state is None:
+        info = module.Model.data_info(data, config)
+    train_pieces, valid_pieces, test_pieces = _split_for_validation(data, valid_fraction)
+
+    model = build_model(request.family, config, info).to(device)
+    try:
+        train_set = model.make_dataset(train_pieces, augment=request.augment, training=True)
+        valid_set = model.make_dataset(valid_pieces, augment=False, training=False) if valid_pieces else None
+    except ValueError as exc:
+        raise TrainingError(f"the data is too small for this preset: {exc}") from None
+    if hasattr(train_set, "rng"):  # each process draws its own windows
+        train_set.rng = np.random.default_rng(request.seed + 1000 * dist.rank)
+
+    optimizer = model.make_optimizer(config.learning_rate)
+    steps_per_epoch = config.steps_per_epoch or max(len(train_set) // (config.batch_size * dist.world_size), 1)
+    scheduler = model.make_scheduler(optimizer, steps_per_epoch)
+    wrapped = _LossModule(model)
+    if dist.enabled:
+        wrapped = nn.parallel.DistributedDataParallel(
+            wrapped, device_ids=[device.index] if device.type == "cuda" else None)
+
+    start_epoch, best_valid, best_epoch, bad_epochs, history = 1, math.inf, 0, 0, []
+    if resume_state is not None:
+        model.load_state_dict(resume_state["model"])
+        optimizer.load_state_dict(resume_state["optimizer"])
+        if scheduler is not None and resume_state.get("scheduler"):
+            scheduler.load_state_dict(resume_state["scheduler"])
+        start_epoch = resume_state["epoch"] + 1
+        best_valid, best_epoch = resume_state["best_valid"], resume_state["best_epoch"]
+        bad_epochs, history = resume_state["bad_epochs"], resume_state["history"]
+        torch.set_rng_state(resume_state["torch_rng"])
+
+    generator = torch.Generator().manual_seed(request.seed * 7919 + start_epoch + 1000 * dist.rank)
+    n_params = sum(p.numel() for p in model.parameters())
+    emit("start", family=request.family, preset=preset, device=str(device), world_size=dist.world_size,
+         epochs=config.epochs, steps_per_epoch=steps_per_epoch, parameters=n_params,
+         train_examples=len(train_set), valid_examples=len(valid_set) if valid_set else 0,
+         resumed_from_epoch=start_epoch - 1 if resume_state else None,
+         data=data.summary, skipped=len(data.skipped))
+
+    metadata_base = {
+        "name": request.name or out.name.removesuffix(".safetensors"),
+        "preset": preset,
+        "data": {**data.summary, "source": Path(request.data).name, "codec": data.codec},
+        "capabilities": sorted(spec.capabilities),
+    }
+    started = time.monotonic()
+    status, reason = "done", "finished all epochs"
+    epoch = start_epoch - 1
+    stopped_mid_epoch = False
+    for epoch in range(start_epoch, config.epochs + 1):
+        model.train()
+        total, count, epoch_start = 0.0, 0, time.monotonic()
+        for step, batch in enumerate(_batches(train_set, config.batch_size, steps_per_epoch, generator), 1):
+            loss, _ = wrapped(batch.to(device, non_blocking=True))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            total += loss.item()
+            count += 1
+            if step % max(steps_per_epoch // 20, 1) == 0 or step == steps_per_epoch:
+                elapsed = time.monotonic() - epoch_start
+                per_step = elapsed / step
+                remaining = (steps_per_epoch - step) + (config.epochs - epoch) * steps_per_epoch
+                emit("step", epoch=epoch, step=step, steps=steps_per_epoch, loss=total / count,
+                     lr=optimizer.param_groups[0]["lr"], eta=per_step * remaining,
+                     examples_per_second=config.batch_size * dist.world_size / per_step)
+            if dist.any(stop.requested()):
+                stopped_mid_epoch = True
+                break
+        train_loss = dist.all_mean(total / max(count, 1))
+        if stopped_mid_epoch:
+            epoch -= 1  # this epoch did not finish: a resume repeats it
+            status, reason = "stopped", "stopped on request"
+            break
+        valid = _evaluate(model, valid_set, config.batch_size, device) if valid_set else {}
+        valid_loss = valid.get("loss", train_loss)
+        improved = valid_loss < best_valid - 1e-6
+        if improved:
+            best_valid, best_epoch, bad_epochs = valid_loss, epoch, 0
+        else:
+            bad_epochs += 1
+        history.append({"epoch": epoch, "train_loss": train_loss, **{f"valid_{k}": v for k, v in valid.items()}})
+        if dist.is_main:
+            if improved:
+                save_model(out, model, {**metadata_base, "metrics": {"epoch": epoch, "train_loss": train_loss,
+                                                                     **{f"valid_{k}": v for k, v in valid.items()}},
+                                        "training": _training_meta(request, device, dist, epoch, started)})
+            _save_resume(out, model, optimizer, scheduler, config, info, preset, epoch, best_valid,
+                         best_epoch, bad_epochs, history, metadata_base)
+        eta = (time.monotonic() - started) / max(epoch - start_epoch + 1, 1) * (config.epochs - epoch)
+        emit("epoch", epoch=epoch, epochs=config.epochs, train_loss=train_loss, valid_loss=valid.get("loss"),
+             metrics={k: v for k, v in valid.items() if k != "loss"}, best=improved, best_epoch=best_epoch,
+             checkpoint=str(out), eta=eta, seconds=time.monotonic() - epoch_start)
+        if bad_epochs >= config.patience:
+            status, reason = "done", f"early stop: no improvement for {config.patience} epochs"
+            break
+        if dist.any(stop.requested()):
+            status, reason = "stopped", "stopped on request"
+            break
+
+    if dist.is_main:
+        if not out.exists():  # stopped before the first epoch ended: keep what was learned
+            save_model(out, model, {**metadata_base, "metrics": {},
+                                    "training": _training_meta(request, device, dist, epoch, started)})
+        if stopped_mid_epoch:
+            _save_resume(out, model, optimizer, scheduler, config, info, preset, epoch, best_valid,
+                         best_epoch, bad_epochs, history, metadata_base)
+        final = read_metadata(out)
+        if status == "done" and test_pieces:
+            final = _add_test_metrics(out, test_pieces, device, final)
+    else:
+        final = {}
+    emit(status, reason=reason, checkpoint=str(out), best_epoch=best_epoch,
+         best_valid_loss=best_valid if math.isfinite(best_valid) else None, epochs_run=epoch)
+    return final
+
+
+def _training_meta(request: TrainRequest, device, dist: Distributed, epoch: int, started: float) -> dict:
+    return {"epochs": epoch, "device": str(device), "world_size": dist.world_size,
+            "seconds": round(time.monotonic() - started, 1), "seed": request.seed,
+            "augment": request.augment, "command": request.command}
+
+
+def _save_resume(out, model, optimizer, scheduler, config, info, preset, epoch, best_valid, best_epoch,
+                 bad_epochs, history, metadata_base) -> None:
+    save_resume_state(out, {
+        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "config": dataclasses.asdict(config), "info": info, "preset": preset, "epoch": epoch,
+        "best_valid": best_valid, "best_epoch": best_epoch, "bad_epochs": bad_epochs,
+        "history": history, "torch_rng": torch.get_rng_state(),
+        "metadata": {"family": model.family, **metadata_base},
+    })
+
+
+def _add_test_metrics(out: Path, test_pieces, device, meta: dict) -> dict:
+    """Evaluate the best checkpoint on the held-out test split and record it in the metadata."""
+    from composer.models.base import load_model
+    from composer.models.checkpoint import load_state_dict, save_checkpoint
+
+    model, _ = load_model(out)
+    model.to(device)
+    test_set = model.make_dataset(test_pieces, augment=False, training=False)
+    metrics = _evaluate(model, test_set, model.config.batch_size, device)
+    meta = dict(meta)
+    meta["metrics"] = {**meta.get("metrics", {}), **{f"test_{k}": v for k, v in metrics.items()}}
+    for key in ("format", "format_version"):
+        meta.pop(key, None)
+    save_checkpoint(out, load_state_dict(out), meta)
+    return read_metadata(out)
+
+
+def command_line() -> str:
+    """The command that started this process, for the checkpoint's record."""
+    return " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
