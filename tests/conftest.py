@@ -12,6 +12,13 @@ FIXTURES = Path(__file__).parent / "fixtures"
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_user_folders(tmp_path_factory):
+    """Keep tests (and the processes they start) out of the user's cache and model folders."""
+    os.environ["COMPOSER_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+    os.environ["COMPOSER_MODELS"] = str(tmp_path_factory.mktemp("models"))
+
+
 @pytest.fixture
 def fixtures() -> Path:
     """The small self-made MIDI files shipped in tests/fixtures."""

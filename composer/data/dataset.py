@@ -370,9 +370,11 @@ def _cpu_count() -> int:
 
 
 def default_cache_dir() -> Path:
-    """Where encoded sets are cached: the user's cache folder for Composer, ``datasets``."""
+    """Where encoded sets are cached: ``COMPOSER_CACHE_DIR`` or the user's cache folder."""
     import platformdirs
 
+    if os.environ.get("COMPOSER_CACHE_DIR"):
+        return Path(os.environ["COMPOSER_CACHE_DIR"]).expanduser()
     return Path(platformdirs.user_cache_dir("composer")) / "datasets"
 
 

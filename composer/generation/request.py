@@ -42,13 +42,13 @@ class GenerateRequest:
     ``primer`` is the score to continue; notes from ``start_tick`` on are ignored (default: the
     end of the primer). ``track_id`` picks the primer track to continue and receive the result
     (default: every pitched track merged, result in a new track). Length is ``bars`` (in the
-    primer's meter) or ``seconds``.
+    primer's meter) or ``seconds``; 4 bars when neither is given.
     """
 
     primer: Score | None = None
     track_id: int | None = None
     start_tick: int | None = None
-    bars: float | None = 4
+    bars: float | None = None
     seconds: float | None = None
     temperature: float = 1.0
     #: "bernoulli" or "threshold" for piano-roll families.
@@ -64,8 +64,10 @@ class GenerateRequest:
     pitch_max: int | None = None
 
     def validate(self) -> None:
-        if (self.bars is None) == (self.seconds is None):
-            raise ComposerError("give the length in bars or in seconds")
+        if self.bars is not None and self.seconds is not None:
+            raise ComposerError("give the length in bars or in seconds, not both")
+        if self.bars is None and self.seconds is None:
+            self.bars = 4
         length = self.bars if self.bars is not None else self.seconds
         if not 0 < length <= 600:
             raise ComposerError(f"generation length must be above 0 and at most 600, not {length}")
