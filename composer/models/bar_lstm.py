@@ -21,9 +21,10 @@ from .pianoroll_common import (
     RollWindows,
     allowed_pitch_mask,
     data_pitch_range,
-    hamming_accuracy,
-    nll_per_frame,
+    frame_metrics,
+    masked_bce,
     sample_frames,
+    split_padding,
 )
 
 
@@ -79,13 +80,10 @@ class Model(FamilyModel):
     def loss(self, batch: torch.Tensor):
         """``batch``: (B, 2S, P): a bar and the bar after it."""
         bar = self.config.steps_per_bar
-        logits = self(batch[:, :bar])
-        target = batch[:, bar:]
-        loss = nn.functional.binary_cross_entropy_with_logits(logits, target)
-        with torch.no_grad():
-            metrics = {"nll_per_frame": float(nll_per_frame(logits, target).mean()),
-                       "accuracy": float(hamming_accuracy(logits, target))}
-        return loss, metrics
+        frames, real = split_padding(batch)
+        logits = self(frames[:, :bar])
+        target, real = frames[:, bar:], real[:, bar:]
+        return masked_bce(logits, target, real), frame_metrics(logits, target, real)
 
     def frame_predictions(self, roll: torch.Tensor):
         """Every bar after the first, predicted from the bar before; (N, P) x 2."""

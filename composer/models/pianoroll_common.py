@@ -30,14 +30,30 @@ def crop(roll: np.ndarray, pitch_range) -> np.ndarray:
     return roll[:, lo:hi]
 
 
+PAD = -1
+
+
+def split_padding(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """frames (..., T, P) with PAD rows -> (frames with PAD read as silence, mask (..., T) of real rows)."""
+    real = frames[..., 0] != PAD
+    return frames.clamp(min=0), real
+
+
+def masked_bce(logits: torch.Tensor, target: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """Mean binary cross-entropy over the real rows (real: (..., T) bool)."""
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(-1)
+    return (loss * real).sum() / real.sum().clamp(min=1)
+
+
 class RollWindows(torch.utils.data.Dataset):
     """Windows of ``length`` frames from cropped rolls, as float32 tensors of shape (length, P).
 
     Training draws each window at a random position (a multiple of ``align``, weighted by piece
-    length) with an optional
-    random transposition that keeps every note in range; validation walks fixed, non-overlapping
-    windows so its loss is comparable between epochs. Pieces shorter than a window are padded
-    with silence at the start (music starts after silence anyway).
+    length) with an optional random transposition that keeps every note in range; validation
+    walks fixed, non-overlapping
+    windows so its loss is comparable between epochs. Pieces shorter than a window are padded at
+    the start with rows of :data:`PAD` (-1): models read them as silence and leave them out of
+    the loss (see :func:`split_padding`), so padding never makes a loss look better than it is.
     """
 
     def __init__(self, pieces: list[np.ndarray], pitch_range, length: int, training: bool,
@@ -47,26 +63,25 @@ class RollWindows(torch.utils.data.Dataset):
         self.training = training
         self.augment = augment
         self.pitch_range = tuple(pitch_range)
-        width = pitch_range[1] - pitch_range[0]
         self.pieces = []
         self.shifts = []
+        lo, hi = self.pitch_range
         for roll in pieces:
             if len(roll) < 2:
                 continue
-            if len(roll) < length:
-                roll = np.concatenate([np.zeros((length - len(roll), roll.shape[1]), roll.dtype), roll])
-            self.pieces.append(np.ascontiguousarray(roll))
             shifts = transposition_range(roll, self.pitch_range) if augment else range(0, 1)
             # The window is cut at [lo - shift, hi - shift) of the 128 pitches: keep it in bounds.
-            lo, hi = self.pitch_range
             self.shifts.append([s for s in shifts if lo - s >= 0 and hi - s <= roll.shape[1]] or [0])
+            if len(roll) < length:  # pad the start with PAD rows, which losses leave out
+                pad = np.full((length - len(roll), roll.shape[1]), PAD, dtype=np.int8)
+                roll = np.concatenate([pad, roll.astype(np.int8)])
+            self.pieces.append(np.ascontiguousarray(roll))
         if not self.pieces:
             raise ValueError("no piece is long enough to train on")
         starts = [len(p) - length + 1 for p in self.pieces]
         self.weights = np.array(starts, dtype=np.float64) / sum(starts)
         stride = step or length
         self.fixed = [(i, s) for i, p in enumerate(self.pieces) for s in range(0, len(p) - length + 1, stride)]
-        self.width = width
         self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
@@ -85,6 +100,72 @@ class RollWindows(torch.utils.data.Dataset):
             shift = 0
         window = self.pieces[piece][start:start + self.length, lo - shift:hi - shift]
         return torch.from_numpy(window.astype(np.float32))
+
+
+class LSTMStepper:
+    """Runs a trained ``nn.LSTM`` and its output layers one time step at a time, fast.
+
+    ``nn.LSTM`` called on single steps spends most of its time in call overhead (2.7 ms a step
+    for 2x256 here); this stepper makes each layer one ``addmm`` over the concatenated input and
+    hidden state plus a few in-place pointwise ops (PyTorch's gate order: i, f, g, o). The head's
+    Linear layers (dropout is off at inference) are applied the same way, with ReLU between them.
+    Inference only.
+    """
+
+    def __init__(self, lstm: torch.nn.LSTM, head: torch.nn.Module):
+        self.hidden = lstm.hidden_size
+        self.layers = []
+        for k in range(lstm.num_layers):
+            w_ih, w_hh = getattr(lstm, f"weight_ih_l{k}"), getattr(lstm, f"weight_hh_l{k}")
+            bias = getattr(lstm, f"bias_ih_l{k}") + getattr(lstm, f"bias_hh_l{k}")
+            self.layers.append((torch.cat([w_ih, w_hh], dim=1).t().contiguous(), bias.detach().clone()))
+        self.head = [(m.weight.t().contiguous(), m.bias) for m in head.modules() if isinstance(m, torch.nn.Linear)]
+
+    def step(self, x: torch.Tensor, h: list[torch.Tensor], c: list[torch.Tensor]) -> torch.Tensor:
+        """Advance one step from input ``x`` (B, input); ``h`` and ``c`` (per layer, (B, H)) are
+        updated in place. Returns the output logits (B, P)."""
+        size = self.hidden
+        for k, (weight, bias) in enumerate(self.layers):
+            gates = torch.addmm(bias, torch.cat((x, h[k]), dim=1), weight)
+            gates[:, 2 * size:3 * size].tanh_()
+            gates[:, :2 * size].sigmoid_()
+            gates[:, 3 * size:].sigmoid_()
+            i, f, g, o = gates.split(size, dim=1)
+            c[k] = torch.addcmul(f * c[k], i, g)
+            x = h[k] = o * torch.tanh(c[k])
+        for n, (weight, bias) in enumerate(self.head):
+            x = torch.addmm(bias, x, weight)
+            if n < len(self.head) - 1:
+                x = x.relu_()
+        return x
+
+
+def sample_sequence(stepper: LSTMStepper, logits: torch.Tensor, state, n_steps: int,
+                    options: SamplingOptions, mask: torch.Tensor | None, generator: torch.Generator,
+                    report_every: int = 48):
+    """Sample ``n_steps`` frames, feeding each back; yields progress, then frames (B, n_steps, P).
+
+    Uniform random numbers for every step are drawn at once, so Bernoulli sampling per step is
+    one comparison (same distribution as ``torch.bernoulli``).
+    """
+    batch, width = logits.shape
+    h = list(state[0].unbind(0))
+    c = list(state[1].unbind(0))
+    uniforms = torch.rand(n_steps, batch, width, generator=generator, device=logits.device)
+    inv_temperature = 1.0 / max(options.temperature, 1e-3)
+    frames = torch.empty(n_steps, batch, width, device=logits.device)
+    for step in range(n_steps):
+        probs = torch.sigmoid(logits * inv_temperature)
+        if mask is not None:
+            probs = probs * mask
+        if options.mode == "threshold":
+            torch.ge(probs, options.threshold, out=frames[step])
+        else:
+            torch.lt(uniforms[step], probs, out=frames[step])
+        logits = stepper.step(frames[step], h, c)
+        if step % report_every == 0:
+            yield step / n_steps
+    yield frames.transpose(0, 1)
 
 
 def allowed_pitch_mask(options: SamplingOptions, pitch_range, device) -> torch.Tensor | None:
@@ -114,12 +195,13 @@ def sample_frames(logits: torch.Tensor, options: SamplingOptions, mask: torch.Te
     return torch.bernoulli(probs, generator=generator)
 
 
-def nll_per_frame(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy summed over pitches, one value per frame: shape (B, T)."""
-    return torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(-1)
-
-
-def hamming_accuracy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Paper 002's metric, mean over frames of (1/N) * sum(|y| - |y - round(p)|) = (TP - FP) / N."""
-    predicted = (logits > 0).float()
-    return (target.abs() - (target - predicted).abs()).mean()
+def frame_metrics(logits: torch.Tensor, target: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
+    """Over the real frames: the NLL summed over pitches (nats per frame), and paper 002's
+    accuracy, the mean over frames of (1/N) * sum(|y| - |y - round(p)|) = (TP - FP) / N."""
+    with torch.no_grad():
+        nll = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(-1)
+        predicted = (logits > 0).float()
+        accuracy = (target.abs() - (target - predicted).abs()).mean(-1)
+        count = real.sum().clamp(min=1)
+        return {"nll_per_frame": float((nll * real).sum() / count),
+                "accuracy": float((accuracy * real).sum() / count)}

@@ -23,12 +23,14 @@ from composer.representations.codecs import PianoRollCodec
 
 from .base import FamilyModel, SamplingOptions, TrainConfig
 from .pianoroll_common import (
+    LSTMStepper,
     RollWindows,
     allowed_pitch_mask,
     data_pitch_range,
-    hamming_accuracy,
-    nll_per_frame,
-    sample_frames,
+    frame_metrics,
+    masked_bce,
+    sample_sequence,
+    split_padding,
 )
 
 
@@ -95,13 +97,10 @@ class Model(FamilyModel):
 
     def loss(self, batch: torch.Tensor):
         """``batch``: (B, T + 1, P) windows; each of the first T frames predicts the next."""
-        logits, _ = self(batch[:, :-1])
-        target = batch[:, 1:]
-        loss = nn.functional.binary_cross_entropy_with_logits(logits, target)
-        with torch.no_grad():
-            metrics = {"nll_per_frame": float(nll_per_frame(logits, target).mean()),
-                       "accuracy": float(hamming_accuracy(logits, target))}
-        return loss, metrics
+        frames, real = split_padding(batch)
+        logits, _ = self(frames[:, :-1])
+        target, real = frames[:, 1:], real[:, 1:]
+        return masked_bce(logits, target, real), frame_metrics(logits, target, real)
 
     def frame_predictions(self, roll: torch.Tensor):
         """Logits for frames 1..T-1 of a piece (1, T, P), each from the frames before; (T-1, P) x 2."""
@@ -115,21 +114,17 @@ class Model(FamilyModel):
         """primer (T0, P) float/bool -> yields progress, then (n_variations, T0 + n_steps, P) uint8."""
         device = next(self.parameters()).device
         mask = allowed_pitch_mask(options, self.info["pitch_range"], device)
-        frames = torch.zeros(n_variations, n_steps, self.n_pitches, device=device)
         if len(primer):
             seed = torch.as_tensor(np.asarray(primer, dtype=np.float32), device=device)
             logits, state = self(seed.expand(n_variations, -1, -1))
-            logits = logits[:, -1]
         else:  # from silence: one frame of nothing starts the sequence
             logits, state = self(torch.zeros(n_variations, 1, self.n_pitches, device=device))
-            logits = logits[:, -1]
-        report_every = max(n_steps // 20, 1)
-        for step in range(n_steps):
-            frame = sample_frames(logits, options, mask, generator)
-            frames[:, step] = frame
-            out, state = self.lstm(frame.unsqueeze(1), state)
-            logits = self.head(out[:, 0])
-            if step % report_every == 0:
-                yield step / n_steps
+        frames = None
+        for item in sample_sequence(LSTMStepper(self.lstm, self.head), logits[:, -1], state, n_steps,
+                                    options, mask, generator):
+            if isinstance(item, float):
+                yield item
+            else:
+                frames = item
         primer_part = np.broadcast_to(np.asarray(primer, dtype=np.uint8), (n_variations, len(primer), self.n_pitches))
         yield np.concatenate([primer_part, frames.to("cpu").numpy().astype(np.uint8)], axis=1)

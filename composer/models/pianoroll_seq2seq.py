@@ -22,9 +22,10 @@ from .pianoroll_common import (
     RollWindows,
     allowed_pitch_mask,
     data_pitch_range,
-    hamming_accuracy,
-    nll_per_frame,
+    frame_metrics,
+    masked_bce,
     sample_frames,
+    split_padding,
 )
 
 
@@ -80,13 +81,10 @@ class Model(FamilyModel):
 
     def loss(self, batch: torch.Tensor):
         """``batch``: (B, L + 1, P): the first L frames predict the last."""
-        logits = self(batch[:, :-1])
-        target = batch[:, -1]
-        loss = nn.functional.binary_cross_entropy_with_logits(logits, target)
-        with torch.no_grad():
-            metrics = {"nll_per_frame": float(nll_per_frame(logits, target).mean()),
-                       "accuracy": float(hamming_accuracy(logits, target))}
-        return loss, metrics
+        frames, real = split_padding(batch)  # padding sits at the start: the target is always real
+        logits = self(frames[:, :-1])
+        target, real = frames[:, -1], real[:, -1]
+        return masked_bce(logits, target, real), frame_metrics(logits, target, real)
 
     def frame_predictions(self, roll: torch.Tensor):
         """Each frame from the ``seq_len`` frames before it (zero-padded at the start)."""
