@@ -28,6 +28,7 @@ DEFAULT_PRIMER = ROOT.parent / "shared" / "datasets" / "js_fakes" / "midi" / "7.
 
 
 def main() -> None:
+    warnings.simplefilter("ignore")  # primer notes left out, context shorter than the primer
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="*", type=Path)
     parser.add_argument("--primer", type=Path, default=DEFAULT_PRIMER)
@@ -37,9 +38,7 @@ def main() -> None:
     models = args.models or sorted((ROOT / "checkpoints").glob("*.safetensors"))
     if not models:
         sys.exit("no models given and none in checkpoints/")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        piece = read_midi(args.primer)
+    piece = read_midi(args.primer)
     cut = int(piece.tempo_map.seconds_to_tick(5.0))
     primer = slice_time(piece, 0, cut, shift_to_zero=False)
     print(f"primer: first 5 s of {args.primer.name}; continuation {args.seconds:g} s, "

@@ -14,6 +14,7 @@ command), ``versions``, ``created``, ``name``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from pathlib import Path
@@ -103,13 +104,25 @@ def read_metadata(path: str | os.PathLike) -> dict:
     return meta
 
 
+def _json_safe(value):
+    """Metadata as JSON allows it: NaN and infinities (a diverged loss) become None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def save_checkpoint(path: str | os.PathLike, state_dict: dict, metadata: dict) -> Path:
-    """Write tensors and metadata atomically; returns the path. ``metadata`` must be JSON-safe."""
+    """Write tensors and metadata atomically; returns the path. ``metadata`` must be JSON-safe
+    apart from non-finite floats, which are stored as null."""
     import torch
     from safetensors.torch import save
 
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION,
-            "versions": {"composer": __version__, "torch": torch.__version__}, **metadata}
+    meta = _json_safe({"format": FORMAT, "format_version": FORMAT_VERSION,
+                       "versions": {"composer": __version__, "torch": torch.__version__}, **metadata})
     tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
     data = save(tensors, metadata={METADATA_KEY: json.dumps(meta, allow_nan=False)})
     atomic_write_bytes(Path(path), data)

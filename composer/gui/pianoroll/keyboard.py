@@ -1,0 +1,112 @@
+"""Vertical piano keys beside the piano roll, one key per pitch row of the view."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QWheelEvent
+from PySide6.QtWidgets import QWidget
+
+from . import theme
+from .view import PianoRollView
+
+_WHITE = QColor("#cfd2d8")
+_WHITE_EDGE = QColor("#9a9ea8")
+_BLACK = QColor("#202227")
+_BLACK_TOP = QColor("#33363d")
+_PRESSED = QColor("#4ea7ff")
+_LABEL = QColor("#50545e")
+_BLACK_SHARE = 0.6  # black keys cover this share of the width, as on a real keyboard
+
+
+class KeyboardWidget(QWidget):
+    """Piano keys aligned with a :class:`PianoRollView`'s rows; it scrolls and zooms with it.
+
+    Signals
+    -------
+    key_pressed(int pitch), key_released(int pitch)
+        A key was clicked (or reached by dragging along the keys) and let go.
+    """
+
+    key_pressed = Signal(int)
+    key_released = Signal(int)
+
+    def __init__(self, view: PianoRollView, parent=None):
+        super().__init__(parent)
+        self._view = view
+        self._pressed: int | None = None
+        self.highlighted: set[int] = set()  # e.g. pitches sounding during playback
+        self.setMinimumWidth(56)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        view.pitch_view_changed.connect(self.update)
+
+    def sizeHint(self) -> QSize:
+        return QSize(64, 400)
+
+    def pitch_at(self, y: float) -> int:
+        return self._view.viewport_y_to_pitch(y)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), theme.PANEL)
+        kh = self._view.roll.key_height
+        width = self.width()
+        black_width = round(width * _BLACK_SHARE)
+        top = max(self.pitch_at(0), 0)
+        bottom = min(self.pitch_at(self.height()), 127)
+        font = QFont(self.font())
+        font.setPixelSize(max(7, min(11, int(kh) - 2)))
+        painter.setFont(font)
+        lines = []
+        for pitch in range(top, bottom - 1, -1):
+            y = self._view.pitch_to_viewport_y(pitch)
+            row = QRectF(0, y, width, kh)
+            lit = pitch == self._pressed or pitch in self.highlighted
+            if theme.is_black_key(pitch):
+                # The white keys on either side continue behind the black key's tip.
+                painter.fillRect(row, _WHITE)
+                painter.fillRect(QRectF(0, y, black_width, kh), _PRESSED if lit else _BLACK)
+                painter.fillRect(QRectF(black_width - 3, y + 1, 2, kh - 2), _BLACK_TOP)
+                lines.append((black_width, y + kh / 2, width, y + kh / 2))
+            else:
+                painter.fillRect(row, _PRESSED if lit else _WHITE)
+                if pitch % 12 in (0, 5):  # B|C and E|F meet without a black key between them
+                    lines.append((0, y + kh, width, y + kh))
+            if pitch % 12 == 0 and kh >= 7:
+                painter.setPen(QColor("#ffffff") if lit else _LABEL)
+                painter.drawText(QRectF(0, y, width - 4, kh),
+                                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                                 theme.pitch_name(pitch))
+        painter.setPen(QPen(_WHITE_EDGE, 0))
+        for x0, y0, x1, y1 in lines:
+            painter.drawLine(round(x0), round(y0) - 1, round(x1), round(y1) - 1)
+        painter.setPen(QPen(theme.PANEL_BORDER, 0))
+        painter.drawLine(width - 1, 0, width - 1, self.height())
+        painter.end()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press(self.pitch_at(event.position().y()))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pressed is not None:  # a glissando along the keys
+            pitch = self.pitch_at(event.position().y())
+            if pitch != self._pressed:
+                self._release()
+                self._press(pitch)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        self._release()
+
+    def _press(self, pitch: int) -> None:
+        self._pressed = pitch
+        self.key_pressed.emit(pitch)
+        self.update()
+
+    def _release(self) -> None:
+        if self._pressed is not None:
+            pitch, self._pressed = self._pressed, None
+            self.key_released.emit(pitch)
+            self.update()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        self._view.wheelEvent(event)  # scroll and zoom the rows together with the view
