@@ -16,6 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, metavar="MODEL.safetensors",
                         help="where the best model is written (the resume state goes beside it)")
     parser.add_argument("--name", default="", help="a display name for the model")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override any field of the preset's configuration, e.g. --set dropout=0.5")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float)
@@ -34,6 +36,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="terminal progress bar, JSON lines (for the GUI), or nothing")
 
 
+def _parse_overrides(pairs: list[str]) -> dict[str, str]:
+    from composer.core.errors import ComposerError
+
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ComposerError(f"--set takes FIELD=VALUE, not {pair!r}")
+        overrides[key.strip().replace("-", "_")] = value.strip()
+    return overrides
+
+
 def run(args: argparse.Namespace) -> int:
     from .progress import Progress
     from .trainer import TrainRequest, command_line, train
@@ -44,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
         patience=args.patience, steps_per_epoch=args.steps_per_epoch, valid_fraction=args.valid_split,
         test_fraction=args.test_split, augment=not args.no_augment, device=args.device, seed=args.seed,
         resume=args.resume, workers=args.workers, stop_file=args.stop_file, name=args.name,
-        command=command_line())
+        command=command_line(), overrides=_parse_overrides(args.set))
     progress = Progress(args.progress)
     try:
         train(request, progress)

@@ -65,7 +65,8 @@ class TrainRequest:
     stop_file: Path | None = None
     name: str = ""
     command: str = ""
-    extra: dict = field(default_factory=dict)
+    #: Config fields to override, as text (from ``--set FIELD=VALUE``); converted by field type.
+    overrides: dict = field(default_factory=dict)
 
 
 class _LossModule(nn.Module):
@@ -105,6 +106,29 @@ class _StopRequest:
         if self.stop_file is not None and self.stop_file.exists():
             self.flag = True
         return self.flag
+
+
+def config_overrides(config_class, overrides: dict) -> dict:
+    """Text overrides converted to the types of the config's fields; unknown fields are errors."""
+    fields = {f.name: f for f in dataclasses.fields(config_class)}
+    converted = {}
+    for key, text in overrides.items():
+        if key not in fields:
+            raise TrainingError(f"the configuration has no field {key!r}; fields: {', '.join(fields)}")
+        default = getattr(config_class(), key)
+        try:
+            if isinstance(default, bool):
+                value = str(text).lower() in ("1", "true", "yes", "on")
+            elif isinstance(default, int):
+                value = int(text)
+            elif isinstance(default, float) or default is None:
+                value = None if str(text).lower() == "none" else float(text)
+            else:
+                value = type(default)(text)
+        except ValueError:
+            raise TrainingError(f"--set {key}={text}: not a valid value") from None
+        converted[key] = value
+    return converted
 
 
 def _seed_everything(seed: int) -> None:
@@ -197,7 +221,8 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         preset = request.preset or spec.default_preset
         config = preset_config(request.family, preset, epochs=request.epochs, batch_size=request.batch_size,
                                learning_rate=request.learning_rate, seq_len=request.seq_len,
-                               patience=request.patience, steps_per_epoch=request.steps_per_epoch)
+                               patience=request.patience, steps_per_epoch=request.steps_per_epoch,
+                               **config_overrides(module.Config, request.overrides))
 
     codec = module.Model.default_codec(config)
     valid_fraction = config.valid_fraction if request.valid_fraction is None else request.valid_fraction
