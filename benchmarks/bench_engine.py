@@ -27,16 +27,38 @@ INFO = {"codec": {"kind": "pianoroll", "steps_per_beat": None, "fps": 16, "inclu
         "pitch_range": [36, 108]}
 
 
+def naive_generate(model, primer: np.ndarray, n_steps: int, n_variations: int, generator) -> np.ndarray:
+    """The reference step loop: nn.LSTM called once per step, torch.bernoulli per frame."""
+    seed = torch.as_tensor(primer, dtype=torch.float32).expand(n_variations, -1, -1)
+    logits, state = model(seed)
+    logits = logits[:, -1]
+    frames = []
+    for _ in range(n_steps):
+        frame = torch.bernoulli(torch.sigmoid(logits), generator=generator)
+        frames.append(frame)
+        out, state = model.lstm(frame.unsqueeze(1), state)
+        logits = model.head(out[:, 0])
+    return torch.stack(frames, 1).numpy()
+
+
 def bench_generation(repeats: int = 5) -> None:
     torch.manual_seed(0)
     model = build_model("pianoroll_lstm", preset_config("pianoroll_lstm", "2x256"), INFO).eval()
     primer = (np.random.default_rng(0).random((80, 72)) < 0.05).astype(np.uint8)  # a 5-second primer
     for threads in (1, 2):
         torch.set_num_threads(threads)
+        with torch.inference_mode():
+            start = time.perf_counter()
+            naive_generate(model, primer, 960, 4, torch.Generator().manual_seed(0))
+            naive = time.perf_counter() - start
+        print(f"naive step loop (nn.LSTM per step), {threads} thread(s): {naive:.3f} s "
+              f"({naive / 960 * 1000:.2f} ms/step)")
         times = []
         for rep in range(repeats):
             start = time.perf_counter()
-            result = list(model.generate(primer, 960, 4, SamplingOptions(), torch.Generator().manual_seed(rep)))[-1]
+            with torch.inference_mode():
+                result = list(model.generate(primer, 960, 4, SamplingOptions(),
+                                             torch.Generator().manual_seed(rep)))[-1]
             times.append(time.perf_counter() - start)
         best, median = min(times), statistics.median(times)
         print(f"generate 960 steps x 4 variations, {threads} thread(s): best {best:.3f} s, median "

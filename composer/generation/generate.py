@@ -86,7 +86,7 @@ def generate(model: FamilyModel, request: GenerateRequest,
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(request.seed))
     result = None
-    with cpu_threads(device):
+    with cpu_threads(device), torch.inference_mode():
         for item in model.generate(primer_roll, n_steps, request.variations, options, generator):
             if isinstance(item, np.ndarray):
                 result = item

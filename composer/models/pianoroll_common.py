@@ -6,6 +6,8 @@ pitches of its ``pitch_range`` (cropped to what its training data uses, as paper
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -106,35 +108,29 @@ class LSTMStepper:
     """Runs a trained ``nn.LSTM`` and its output layers one time step at a time, fast.
 
     ``nn.LSTM`` called on single steps spends most of its time in call overhead (2.7 ms a step
-    for 2x256 here); this stepper makes each layer one ``addmm`` over the concatenated input and
-    hidden state plus a few in-place pointwise ops (PyTorch's gate order: i, f, g, o). The head's
-    Linear layers (dropout is off at inference) are applied the same way, with ReLU between them.
-    Inference only.
+    for 2x256 here). ``nn.LSTMCell`` runs one layer for one step in a single fused call; the
+    cells share the LSTM's parameters. The head's Linear layers (dropout is off at inference)
+    follow, with ReLU between them. Inference only.
     """
 
     def __init__(self, lstm: torch.nn.LSTM, head: torch.nn.Module):
-        self.hidden = lstm.hidden_size
-        self.layers = []
+        self.cells = []
         for k in range(lstm.num_layers):
-            w_ih, w_hh = getattr(lstm, f"weight_ih_l{k}"), getattr(lstm, f"weight_hh_l{k}")
-            bias = getattr(lstm, f"bias_ih_l{k}") + getattr(lstm, f"bias_hh_l{k}")
-            self.layers.append((torch.cat([w_ih, w_hh], dim=1).t().contiguous(), bias.detach().clone()))
-        self.head = [(m.weight.t().contiguous(), m.bias) for m in head.modules() if isinstance(m, torch.nn.Linear)]
+            cell = torch.nn.LSTMCell(lstm.input_size if k == 0 else lstm.hidden_size, lstm.hidden_size,
+                                     device=lstm.weight_ih_l0.device)
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                setattr(cell, name, getattr(lstm, f"{name}_l{k}"))
+            self.cells.append(cell)
+        self.head = [m for m in head.modules() if isinstance(m, torch.nn.Linear)]
 
     def step(self, x: torch.Tensor, h: list[torch.Tensor], c: list[torch.Tensor]) -> torch.Tensor:
         """Advance one step from input ``x`` (B, input); ``h`` and ``c`` (per layer, (B, H)) are
         updated in place. Returns the output logits (B, P)."""
-        size = self.hidden
-        for k, (weight, bias) in enumerate(self.layers):
-            gates = torch.addmm(bias, torch.cat((x, h[k]), dim=1), weight)
-            gates[:, 2 * size:3 * size].tanh_()
-            gates[:, :2 * size].sigmoid_()
-            gates[:, 3 * size:].sigmoid_()
-            i, f, g, o = gates.split(size, dim=1)
-            c[k] = torch.addcmul(f * c[k], i, g)
-            x = h[k] = o * torch.tanh(c[k])
-        for n, (weight, bias) in enumerate(self.head):
-            x = torch.addmm(bias, x, weight)
+        for k, cell in enumerate(self.cells):
+            h[k], c[k] = cell(x, (h[k], c[k]))
+            x = h[k]
+        for n, linear in enumerate(self.head):
+            x = torch.nn.functional.linear(x, linear.weight, linear.bias)
             if n < len(self.head) - 1:
                 x = x.relu_()
         return x
@@ -145,23 +141,26 @@ def sample_sequence(stepper: LSTMStepper, logits: torch.Tensor, state, n_steps: 
                     report_every: int = 48):
     """Sample ``n_steps`` frames, feeding each back; yields progress, then frames (B, n_steps, P).
 
-    Uniform random numbers for every step are drawn at once, so Bernoulli sampling per step is
-    one comparison (same distribution as ``torch.bernoulli``).
+    Sampling compares logits with thresholds drawn for every step at once: a pitch sounds when
+    ``logit / T > logit(u)`` for uniform ``u``, which is Bernoulli sampling of ``sigmoid(logit / T)``
+    in one comparison per step. Pitches the options forbid get an infinite threshold.
     """
     batch, width = logits.shape
     h = list(state[0].unbind(0))
     c = list(state[1].unbind(0))
-    uniforms = torch.rand(n_steps, batch, width, generator=generator, device=logits.device)
-    inv_temperature = 1.0 / max(options.temperature, 1e-3)
+    temperature = max(options.temperature, 1e-3)
+    if options.mode == "threshold":
+        p = min(max(options.threshold, 1e-6), 1 - 1e-6)
+        thresholds = torch.full((n_steps, batch, width), temperature * math.log(p / (1 - p)),
+                                device=logits.device)
+    else:
+        u = torch.rand(n_steps, batch, width, generator=generator, device=logits.device).clamp_(1e-7, 1 - 1e-7)
+        thresholds = temperature * (u.log() - (-u).log1p())
+    if mask is not None:
+        thresholds[:, :, ~mask] = math.inf
     frames = torch.empty(n_steps, batch, width, device=logits.device)
     for step in range(n_steps):
-        probs = torch.sigmoid(logits * inv_temperature)
-        if mask is not None:
-            probs = probs * mask
-        if options.mode == "threshold":
-            torch.ge(probs, options.threshold, out=frames[step])
-        else:
-            torch.lt(uniforms[step], probs, out=frames[step])
+        torch.gt(logits, thresholds[step], out=frames[step])
         logits = stepper.step(frames[step], h, c)
         if step % report_every == 0:
             yield step / n_steps
