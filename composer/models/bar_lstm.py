@@ -91,13 +91,13 @@ class Model(FamilyModel):
         logits, _ = self(pairs[:, :-1])
         return logits[:, bar - 1:], pairs[:, bar:]
 
-    def loss(self, batch: torch.Tensor):
+    def loss(self, batch: torch.Tensor, metrics: bool = True):
         """``batch``: (B, 2S, P): a bar and the bar after it."""
         bar = self.config.steps_per_bar
         frames, real = split_padding(batch)
         logits, target = self._pair_logits(frames)
         real = real[:, bar:]
-        return masked_bce(logits, target, real), frame_metrics(logits, target, real)
+        return masked_bce(logits, target, real), frame_metrics(logits, target, real) if metrics else {}
 
     def frame_predictions(self, roll: torch.Tensor):
         """Every bar after the first, predicted from the bar before; (N, P) x 2."""

@@ -82,8 +82,9 @@ class FamilyModel(nn.Module):
         """A torch Dataset of training examples from encoded pieces."""
         raise NotImplementedError
 
-    def loss(self, batch) -> tuple[torch.Tensor, dict[str, float]]:
-        """Mean loss of a batch, and metrics to report (floats)."""
+    def loss(self, batch, metrics: bool = True) -> tuple[torch.Tensor, dict[str, float]]:
+        """Mean loss of a batch, and metrics to report (floats; skipped when ``metrics`` is
+        false, as in training steps, where they would only cost time)."""
         raise NotImplementedError
 
     def frame_predictions(self, roll: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -89,6 +89,19 @@ class RollWindows(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.fixed)
 
+    def sample_batch(self, size: int) -> torch.Tensor:
+        """``size`` random training windows at once, float32 of shape (size, length, P)."""
+        lo, hi = self.pitch_range
+        pieces = self.rng.choice(len(self.pieces), size=size, p=self.weights)
+        out = np.empty((size, self.length, hi - lo), dtype=np.float32)
+        for row, piece in enumerate(pieces.tolist()):
+            roll = self.pieces[piece]
+            start = int(self.rng.integers(0, (len(roll) - self.length) // self.align + 1)) * self.align
+            shifts = self.shifts[piece]
+            shift = shifts[int(self.rng.integers(len(shifts)))]
+            out[row] = roll[start:start + self.length, lo - shift:hi - shift]
+        return torch.from_numpy(out)
+
     def __getitem__(self, index: int) -> torch.Tensor:
         lo, hi = self.pitch_range
         if self.training:

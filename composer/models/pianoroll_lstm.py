@@ -95,12 +95,12 @@ class Model(FamilyModel):
         out, state = self.lstm(frames, state)
         return self.head(out), state
 
-    def loss(self, batch: torch.Tensor):
+    def loss(self, batch: torch.Tensor, metrics: bool = True):
         """``batch``: (B, T + 1, P) windows; each of the first T frames predicts the next."""
         frames, real = split_padding(batch)
         logits, _ = self(frames[:, :-1])
         target, real = frames[:, 1:], real[:, 1:]
-        return masked_bce(logits, target, real), frame_metrics(logits, target, real)
+        return masked_bce(logits, target, real), frame_metrics(logits, target, real) if metrics else {}
 
     def frame_predictions(self, roll: torch.Tensor):
         """Logits for frames 1..T-1 of a piece (1, T, P), each from the frames before; (T-1, P) x 2."""

@@ -79,12 +79,12 @@ class Model(FamilyModel):
         out, _ = self.decoder(window[:, -1:], (h0.unsqueeze(0).contiguous(), c0.unsqueeze(0).contiguous()))
         return self.out(out[:, 0])
 
-    def loss(self, batch: torch.Tensor):
+    def loss(self, batch: torch.Tensor, metrics: bool = True):
         """``batch``: (B, L + 1, P): the first L frames predict the last."""
         frames, real = split_padding(batch)  # padding sits at the start: the target is always real
         logits = self(frames[:, :-1])
         target, real = frames[:, -1], real[:, -1]
-        return masked_bce(logits, target, real), frame_metrics(logits, target, real)
+        return masked_bce(logits, target, real), frame_metrics(logits, target, real) if metrics else {}
 
     def frame_predictions(self, roll: torch.Tensor):
         """Each frame from the ``seq_len`` frames before it (zero-padded at the start)."""

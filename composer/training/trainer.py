@@ -77,7 +77,7 @@ class _LossModule(nn.Module):
         self.model = model
 
     def forward(self, batch):
-        return self.model.loss(batch)
+        return self.model.loss(batch, metrics=False)
 
 
 class _StopRequest:
@@ -154,6 +154,10 @@ def _split_for_validation(data: EncodedSet, valid_fraction: float) -> tuple[list
 
 def _batches(dataset, batch_size: int, steps: int, generator: torch.Generator):
     """``steps`` batches of random training examples (the dataset samples positions itself)."""
+    if hasattr(dataset, "sample_batch"):  # the dataset assembles whole batches at once
+        for _ in range(steps):
+            yield dataset.sample_batch(batch_size)
+        return
     n = len(dataset)
     for _ in range(steps):
         index = torch.randint(0, max(n, 1), (batch_size,), generator=generator).tolist()
