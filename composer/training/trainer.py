@@ -276,8 +276,9 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
          resumed_from_epoch=start_epoch - 1 if resume_state else None,
          data=data.summary, skipped=len(data.skipped))
 
+    previous_name = (resume_state or {}).get("metadata", {}).get("name")
     metadata_base = {
-        "name": request.name or out.name.removesuffix(".safetensors"),
+        "name": request.name or previous_name or out.name.removesuffix(".safetensors"),
         "preset": preset,
         "data": {**data.summary, "source": Path(request.data).name, "codec": data.codec},
         "capabilities": sorted(spec.capabilities),

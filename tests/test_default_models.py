@@ -1,0 +1,45 @@
+"""The models shipped in checkpoints/: they load, say how they were made, and do not fall silent
+or get stuck on one chord over a 60-second continuation (the failures paper 000 reported)."""
+
+from pathlib import Path
+
+import pytest
+
+from composer.generation.generate import generate
+from composer.generation.request import GenerateRequest
+from composer.models.base import load_model
+from composer.models.library import BUNDLED, list_models
+from composer.representations.metrics import generation_check
+from engine_fixtures import arpeggio_song
+
+CHECKPOINTS = sorted(BUNDLED.glob("*.safetensors"))
+README = (BUNDLED / "README.md").read_text()
+
+
+def test_there_are_bundled_models_and_they_stay_small():
+    assert CHECKPOINTS, "checkpoints/ has no models"
+    assert sum(p.stat().st_size for p in CHECKPOINTS) < 50 * 1024 * 1024
+
+
+@pytest.mark.parametrize("path", CHECKPOINTS, ids=lambda p: p.name)
+def test_bundled_model_loads_and_documents_its_origin(path: Path):
+    model, meta = load_model(path)
+    assert meta["data"]["files_used"] > 0 and meta["metrics"]
+    assert f"--out checkpoints/{path.name}" in README, "checkpoints/README.md must give the command"
+    assert any(entry.path == path and entry.bundled for entry in list_models())
+
+
+@pytest.mark.filterwarnings("ignore::composer.core.errors.ComposerWarning")
+@pytest.mark.parametrize("path", CHECKPOINTS, ids=lambda p: p.name)
+def test_sixty_second_continuation_is_neither_silent_nor_stuck(path: Path):
+    model, _ = load_model(path)
+    primer = arpeggio_song(62, bars=3)
+    result = generate(model, GenerateRequest(primer=primer, seconds=60, variations=2, seed=0))
+    for score in result.scores:
+        figures = generation_check(score, result.start_tick)
+        # The primer is self-made and not in every model's style (a folk-tune model pauses
+        # more after it: 13-28% empty beats, against 0% after a Nottingham tune; see
+        # benchmarks/RESULTS.md). Silence, the papers' failure, is near 100%.
+        assert figures["empty_beat_rate"] < 0.35, figures
+        assert figures["distinct_onset_chords"] >= 8, figures
+        assert figures["longest_chord_run"] <= 8, figures
