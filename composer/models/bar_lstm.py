@@ -23,12 +23,12 @@ from torch import nn
 
 from composer.representations.codecs import PianoRollCodec
 
-from .base import FamilyModel, SamplingOptions, TrainConfig
+from .base import SamplingOptions, TrainConfig
 from .pianoroll_common import (
+    PianoRollModel,
     LSTMStepper,
     RollWindows,
     allowed_pitch_mask,
-    data_pitch_range,
     frame_metrics,
     masked_bce,
     sample_sequence,
@@ -53,7 +53,7 @@ PRESETS = {
 }
 
 
-class Model(FamilyModel):
+class Model(PianoRollModel):
     family = "bar_lstm"
 
     def __init__(self, config: Config, info: dict):
@@ -67,10 +67,6 @@ class Model(FamilyModel):
     @classmethod
     def default_codec(cls, config: Config) -> PianoRollCodec:
         return PianoRollCodec(steps_per_beat=max(config.steps_per_bar // 4, 1))
-
-    @classmethod
-    def data_info(cls, data, config: Config) -> dict:
-        return {"codec": data.codec, "pitch_range": list(data_pitch_range(data))}
 
     def make_dataset(self, pieces, augment: bool, training: bool):
         bar = self.config.steps_per_bar

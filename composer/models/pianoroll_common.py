@@ -15,7 +15,29 @@ from composer.data.augment import transposition_range
 from composer.data.dataset import EncodedSet
 from composer.representations.pianoroll import crop_range
 
-from .base import SamplingOptions
+from composer.representations.codecs import PianoRollCodec
+
+from .base import FamilyModel, SamplingOptions
+
+
+class PianoRollModel(FamilyModel):
+    """Base of the piano-roll families: the codec comes from the config's time grid, the pitch
+    range from the data."""
+
+    @classmethod
+    def default_codec(cls, config) -> PianoRollCodec:
+        if getattr(config, "fps", None):
+            return PianoRollCodec(fps=config.fps)
+        return PianoRollCodec(steps_per_beat=getattr(config, "steps_per_beat", None) or 4)
+
+    @classmethod
+    def data_info(cls, data: EncodedSet, config) -> dict:
+        return {"codec": data.codec, "pitch_range": list(data_pitch_range(data))}
+
+    def make_dataset(self, pieces, augment: bool, training: bool) -> "RollWindows":
+        """Windows of ``seq_len + 1`` frames: ``seq_len`` inputs and the frames they predict."""
+        return RollWindows(pieces, self.info["pitch_range"], self.config.seq_len + 1,
+                           training=training, augment=augment)
 
 
 def data_pitch_range(data: EncodedSet, margin_octaves: bool = True) -> tuple[int, int]:

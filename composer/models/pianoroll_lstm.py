@@ -19,14 +19,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from composer.representations.codecs import PianoRollCodec
-
-from .base import FamilyModel, SamplingOptions, TrainConfig
+from .base import SamplingOptions, TrainConfig
 from .pianoroll_common import (
+    PianoRollModel,
     LSTMStepper,
-    RollWindows,
     allowed_pitch_mask,
-    data_pitch_range,
     frame_metrics,
     masked_bce,
     sample_sequence,
@@ -57,7 +54,7 @@ PRESETS = {
 }
 
 
-class Model(FamilyModel):
+class Model(PianoRollModel):
     family = "pianoroll_lstm"
 
     def __init__(self, config: Config, info: dict):
@@ -75,20 +72,6 @@ class Model(FamilyModel):
         self.head = nn.Sequential(*head)
 
     # ------------------------------------------------------------------------------- data
-    @classmethod
-    def default_codec(cls, config: Config) -> PianoRollCodec:
-        if config.fps:
-            return PianoRollCodec(fps=config.fps)
-        return PianoRollCodec(steps_per_beat=config.steps_per_beat or 4)
-
-    @classmethod
-    def data_info(cls, data, config: Config) -> dict:
-        return {"codec": data.codec, "pitch_range": list(data_pitch_range(data))}
-
-    def make_dataset(self, pieces, augment: bool, training: bool):
-        return RollWindows(pieces, self.info["pitch_range"], self.config.seq_len + 1,
-                           training=training, augment=augment)
-
     # ---------------------------------------------------------------------------- network
     def forward(self, frames: torch.Tensor, state=None):
         """frames (B, T, P) -> logits (B, T, P) of the next frame at each position, new state."""

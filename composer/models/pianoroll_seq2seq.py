@@ -15,13 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from composer.representations.codecs import PianoRollCodec
-
-from .base import FamilyModel, SamplingOptions, TrainConfig
+from .base import SamplingOptions, TrainConfig
 from .pianoroll_common import (
-    RollWindows,
+    PianoRollModel,
     allowed_pitch_mask,
-    data_pitch_range,
     frame_metrics,
     masked_bce,
     sample_frames,
@@ -45,7 +42,7 @@ PRESETS = {
 }
 
 
-class Model(FamilyModel):
+class Model(PianoRollModel):
     family = "pianoroll_seq2seq"
 
     def __init__(self, config: Config, info: dict):
@@ -57,20 +54,6 @@ class Model(FamilyModel):
         self.bridge = nn.Linear(config.encoder_hidden, config.decoder_hidden * 2)
         self.decoder = nn.LSTM(self.n_pitches, config.decoder_hidden, batch_first=True)
         self.out = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.decoder_hidden, self.n_pitches))
-
-    @classmethod
-    def default_codec(cls, config: Config) -> PianoRollCodec:
-        if config.fps:
-            return PianoRollCodec(fps=config.fps)
-        return PianoRollCodec(steps_per_beat=config.steps_per_beat or 4)
-
-    @classmethod
-    def data_info(cls, data, config: Config) -> dict:
-        return {"codec": data.codec, "pitch_range": list(data_pitch_range(data))}
-
-    def make_dataset(self, pieces, augment: bool, training: bool):
-        return RollWindows(pieces, self.info["pitch_range"], self.config.seq_len + 1,
-                           training=training, augment=augment)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
         """window (B, L, P) -> logits (B, P) of the frame after it."""
