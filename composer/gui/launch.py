@@ -37,10 +37,12 @@ def launch(files: list[str], self_test: bool = False) -> int:
               "Reinstall with: pip install PySide6-Essentials", file=sys.stderr)
         return 1
     from composer.gui.main_window import MainWindow
+    from composer.gui.style import apply_dark_style
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Composer")
     app.setOrganizationName("Composer")
+    apply_dark_style(app)
     window = MainWindow()
     window.show()
     for path in files:

@@ -25,8 +25,8 @@ from composer.representations.codecs import PianoRollCodec
 
 from .base import SamplingOptions, TrainConfig
 from .pianoroll_common import (
-    PianoRollModel,
     LSTMStepper,
+    PianoRollModel,
     RollWindows,
     allowed_pitch_mask,
     frame_metrics,

@@ -21,8 +21,8 @@ from torch import nn
 
 from .base import SamplingOptions, TrainConfig
 from .pianoroll_common import (
-    PianoRollModel,
     LSTMStepper,
+    PianoRollModel,
     allowed_pitch_mask,
     frame_metrics,
     masked_bce,
