@@ -8,11 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QToolBar
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar
 
 from composer import __version__
 from composer.core.errors import ComposerError
 from composer.core.score import Score, Track
+from composer.gui.model_picker import ModelPicker
 from composer.gui.pianoroll import PianoRollEditor
 
 
@@ -27,7 +29,12 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.editor = PianoRollEditor(self)
         self.setCentralWidget(self.editor)
-        self.resize(1200, 760)
+        self.model_picker = ModelPicker(self)
+        dock = QDockWidget("Models", self)
+        dock.setObjectName("models")
+        dock.setWidget(self.model_picker)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.resize(1400, 800)
         self._build_menus()
         self.undo_stack.cleanChanged.connect(lambda _clean: self._refresh_title())
         self._load(_new_score(), None)
