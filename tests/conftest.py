@@ -17,6 +17,7 @@ def isolated_user_folders(tmp_path_factory):
     """Keep tests (and the processes they start) out of the user's cache and model folders."""
     os.environ["COMPOSER_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
     os.environ["COMPOSER_MODELS"] = str(tmp_path_factory.mktemp("models"))
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))  # QSettings
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar
 
 from composer import __version__
@@ -18,14 +18,25 @@ from composer.gui.model_picker import ModelPicker
 from composer.gui.pianoroll import PianoRollEditor
 
 
+MAX_RECENT = 8
+PROJECT_FILTER = "Composer projects (*.composer.json)"
+MIDI_FILTER = "MIDI files (*.mid *.midi)"
+
+
 def _new_score() -> Score:
     return Score([Track("Piano", 0)])
 
 
 class MainWindow(QMainWindow):
-    def __init__(self) -> None:
+    """``path`` is the project file the score is saved to (None until saved); a MIDI file
+    opened is imported, so Save asks where to put the project."""
+
+    def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
+        self.settings = settings or QSettings("Composer", "Composer")
         self.path: Path | None = None
+        self.source_name = "Untitled"
+        self.setAcceptDrops(True)
         self.undo_stack = QUndoStack(self)
         self.editor = PianoRollEditor(self)
         self.setCentralWidget(self.editor)
@@ -38,10 +49,14 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.undo_stack.cleanChanged.connect(lambda _clean: self._refresh_title())
         self._load(_new_score(), None)
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+            self.restoreState(self.settings.value("window/state"))
 
     @property
     def score(self) -> Score:
-        return self.editor.score()
+        return self.editor.score
 
     def _action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -56,8 +71,13 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&New", lambda: self._load(_new_score(), None), keys.New)
         self._action(file_menu, "&Open...", self._open_dialog, keys.Open)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._action(file_menu, "&Save", self.save, keys.Save)
+        self._action(file_menu, "Save &As...", self.save_as, keys.SaveAs)
+        self._action(file_menu, "&Export MIDI...", self._export_midi_dialog, QKeySequence("Ctrl+E"))
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, keys.Quit)
+        self._refresh_recent()
 
         edit_menu = self.menuBar().addMenu("&Edit")
         undo = self.undo_stack.createUndoAction(self, "&Undo")
@@ -84,25 +104,109 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "&About Composer", lambda: QMessageBox.about(
             self, "About Composer", f"Composer {__version__}\nCompose music with AI help."))
 
+    # ------------------------------------------------------------------------------ files
     def _open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open MIDI file", "", "MIDI files (*.mid *.midi)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open", "", f"{MIDI_FILTER};;{PROJECT_FILTER}")
         if path:
             self.open_path(path)
 
     def open_path(self, path: str) -> bool:
+        """Open a MIDI file (imported) or a project; errors become a dialog, never a crash."""
         from composer.io.midi import read_midi
+        from composer.io.project import PROJECT_SUFFIX, load_project
 
         try:
-            score = read_midi(path)
+            if str(path).endswith(PROJECT_SUFFIX):
+                score, _settings = load_project(path)
+                self._load(score, Path(path))
+            else:
+                self._load(read_midi(path), None, Path(path).name)
         except ComposerError as exc:
             QMessageBox.warning(self, "Cannot open file", str(exc))
             return False
-        self._load(score, Path(path))
+        self._remember(path)
         return True
 
-    def _load(self, score: Score, path: Path | None) -> None:
+    def save(self) -> bool:
+        return self.save_to(self.path) if self.path else self.save_as()
+
+    def save_as(self) -> bool:
+        from composer.io.project import PROJECT_SUFFIX
+
+        suggested = self.source_name.rsplit(".", 1)[0] + PROJECT_SUFFIX
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", suggested, PROJECT_FILTER)
+        if not path:
+            return False
+        if not path.endswith(PROJECT_SUFFIX):
+            path += PROJECT_SUFFIX
+        return self.save_to(Path(path))
+
+    def save_to(self, path: Path) -> bool:
+        """Save the project (atomically); marks the document clean."""
+        from composer.io.project import save_project
+
+        try:
+            save_project(path, self.score)
+        except ComposerError as exc:
+            QMessageBox.warning(self, "Cannot save", str(exc))
+            return False
+        self.path = Path(path)
+        self.source_name = self.path.name
+        self.undo_stack.setClean()
+        self._remember(str(path))
+        self._refresh_title()
+        return True
+
+    def _export_midi_dialog(self) -> None:
+        suggested = self.source_name.split(".")[0] + ".mid"
+        path, _ = QFileDialog.getSaveFileName(self, "Export MIDI", suggested, MIDI_FILTER)
+        if path:
+            self.export_midi(Path(path))
+
+    def export_midi(self, path: Path) -> bool:
+        """Write a type 1 multitrack MIDI file for BandLab and other DAWs."""
+        from composer.io.midi import write_midi
+
+        try:
+            write_midi(self.score, path)
+        except ComposerError as exc:
+            QMessageBox.warning(self, "Cannot export", str(exc))
+            return False
+        return True
+
+    def _remember(self, path: str) -> None:
+        recent = [p for p in self.settings.value("recent", [], type=list) if p != str(path)]
+        self.settings.setValue("recent", [str(path)] + recent[: MAX_RECENT - 1])
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.value("recent", [], type=list):
+            action = self.recent_menu.addAction(Path(path).name)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_path(p))
+        self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
+
+    # ------------------------------------------------------------------- drag and drop
+    def dragEnterEvent(self, event) -> None:
+        if any(url.toLocalFile().lower().endswith((".mid", ".midi", ".json")) for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if self.open_path(url.toLocalFile()):
+                event.acceptProposedAction()
+                break
+
+    def closeEvent(self, event) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        super().closeEvent(event)
+
+    def _load(self, score: Score, path: Path | None, source_name: str | None = None) -> None:
         self.undo_stack.clear()
         self.path = path
+        self.source_name = source_name or (path.name if path else "Untitled")
         self.editor.set_score(score, self.undo_stack)
         pitched = [t for t in score.tracks if not t.is_drum] or score.tracks
         if pitched:
@@ -112,6 +216,6 @@ class MainWindow(QMainWindow):
         self._refresh_title()
 
     def _refresh_title(self) -> None:
-        name = self.path.name if self.path else "Untitled"
+        name = self.source_name
         marker = "" if self.undo_stack.isClean() else " *"
         self.setWindowTitle(f"{name}{marker} - Composer")
