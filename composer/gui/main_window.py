@@ -16,6 +16,7 @@ from composer.core.errors import ComposerError
 from composer.core.score import Score, Track
 from composer.gui.model_picker import ModelPicker
 from composer.gui.pianoroll import PianoRollEditor
+from composer.gui.tracks_panel import TracksPanel
 
 
 MAX_RECENT = 8
@@ -40,11 +41,18 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.editor = PianoRollEditor(self)
         self.setCentralWidget(self.editor)
+        self.tracks_panel = TracksPanel(self)
+        self.tracks_panel.active_track_changed.connect(self.editor.set_active_track)
         self.model_picker = ModelPicker(self)
-        dock = QDockWidget("Models", self)
-        dock.setObjectName("models")
-        dock.setWidget(self.model_picker)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        docks = []
+        for title, widget, area in (("Tracks", self.tracks_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+                                    ("Models", self.model_picker, Qt.DockWidgetArea.RightDockWidgetArea)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(title.lower())
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            docks.append(dock)
+        self.resizeDocks(docks, [250, 330], Qt.Orientation.Horizontal)  # the editor gets the rest
         self.resize(1400, 800)
         self._build_menus()
         self.undo_stack.cleanChanged.connect(lambda _clean: self._refresh_title())
@@ -208,8 +216,10 @@ class MainWindow(QMainWindow):
         self.path = path
         self.source_name = source_name or (path.name if path else "Untitled")
         self.editor.set_score(score, self.undo_stack)
+        self.tracks_panel.set_score(score, self.undo_stack)
         pitched = [t for t in score.tracks if not t.is_drum] or score.tracks
         if pitched:
+            self.tracks_panel.list.setCurrentRow(score.tracks.index(pitched[0]))
             self.editor.set_active_track(pitched[0].id)
             notes = pitched[0].notes
             self.editor.center_on_pitch(int(notes["pitch"].mean()) if len(notes) else 60)
