@@ -32,7 +32,11 @@ class PianoRollModel(FamilyModel):
 
     @classmethod
     def data_info(cls, data: EncodedSet, config) -> dict:
-        return {"codec": data.codec, "pitch_range": list(data_pitch_range(data))}
+        lo, hi = data_pitch_range(data)
+        train = data.split_pieces("train") or data.pieces
+        frames = sum(len(p) for p in train)
+        rates = (sum(p[:, lo:hi].sum(axis=0, dtype=np.int64) for p in train) / max(frames, 1)).tolist()
+        return {"codec": data.codec, "pitch_range": [lo, hi], "pitch_rates": [round(r, 6) for r in rates]}
 
     def make_dataset(self, pieces, augment: bool, training: bool) -> "RollWindows":
         """Windows of ``seq_len + 1`` frames: ``seq_len`` inputs and the frames they predict."""
