@@ -7,19 +7,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar
 
 from composer import __version__
 from composer.core.errors import ComposerError
 from composer.core.score import Score, Track
+from composer.gui.generation_controller import GenerationController
+from composer.gui.generation_panel import GenerationPanel
 from composer.gui.model_picker import ModelPicker
 from composer.gui.pianoroll import PianoRollEditor
 from composer.gui.tracks_panel import TracksPanel
 
 
 MAX_RECENT = 8
+INITIAL_MODEL_DELAY_MS = 400
 PROJECT_FILTER = "Composer projects (*.composer.json)"
 MIDI_FILTER = "MIDI files (*.mid *.midi)"
 
@@ -44,23 +47,44 @@ class MainWindow(QMainWindow):
         self.tracks_panel = TracksPanel(self)
         self.tracks_panel.active_track_changed.connect(self.editor.set_active_track)
         self.model_picker = ModelPicker(self)
-        docks = []
+        self.generation_panel = GenerationPanel(self)
+        self.generation = GenerationController(self.generation_panel, self.editor, parent=self)
+        self.model_picker.model_chosen.connect(self._choose_model)
+        docks = {}
         for title, widget, area in (("Tracks", self.tracks_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
-                                    ("Models", self.model_picker, Qt.DockWidgetArea.RightDockWidgetArea)):
+                                    ("Models", self.model_picker, Qt.DockWidgetArea.RightDockWidgetArea),
+                                    ("Generate", self.generation_panel, Qt.DockWidgetArea.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
             dock.setObjectName(title.lower())
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
-            docks.append(dock)
-        self.resizeDocks(docks, [250, 330], Qt.Orientation.Horizontal)  # the editor gets the rest
+            docks[title] = dock
+        self.splitDockWidget(docks["Models"], docks["Generate"], Qt.Orientation.Vertical)
+        self.resizeDocks([docks["Tracks"], docks["Models"]], [250, 340], Qt.Orientation.Horizontal)
+        self.resizeDocks([docks["Models"], docks["Generate"]], [300, 500], Qt.Orientation.Vertical)
+        self.tracks_panel.active_track_changed.connect(lambda _id: self._refresh_targets())
         self.resize(1400, 800)
         self._build_menus()
-        self.undo_stack.cleanChanged.connect(lambda _clean: self._refresh_title())
+        self.undo_stack.cleanChanged.connect(self._refresh_title)
         self._load(_new_score(), None)
+        # Load a model soon after the window shows (never before: torch takes a second to import).
+        QTimer.singleShot(INITIAL_MODEL_DELAY_MS, self._choose_initial_model)
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
             self.restoreState(self.settings.value("window/state"))
+
+    def _choose_model(self, path: str) -> None:
+        self.settings.setValue("model/last", path)
+        self.generation.choose_model(path)
+
+    def _choose_initial_model(self) -> None:
+        """The model used last time, else the first in the list, so Generate is ready to use."""
+        last = self.settings.value("model/last")
+        if last and self.model_picker.select_path(last):
+            self._choose_model(last)  # (a no-op when selecting it has already chosen it)
+        elif self.model_picker.current_path():
+            self._choose_model(self.model_picker.current_path())
 
     @property
     def score(self) -> Score:
@@ -93,6 +117,18 @@ class MainWindow(QMainWindow):
         redo = self.undo_stack.createRedoAction(self, "&Redo")
         redo.setShortcut(keys.Redo)
         edit_menu.addActions([undo, redo])
+        edit_menu.addSeparator()
+        editor = self.editor
+        self._action(edit_menu, "Cu&t", editor.cut_selection, keys.Cut)
+        self._action(edit_menu, "&Copy", editor.copy_selection, keys.Copy)
+        self._action(edit_menu, "&Paste", lambda: editor.paste(), keys.Paste)
+        self._action(edit_menu, "D&uplicate", editor.duplicate_selection, QKeySequence("Ctrl+D"))
+        self._action(edit_menu, "&Delete", editor.delete_selection, keys.Delete)
+        self._action(edit_menu, "Select &All", editor.select_all, keys.SelectAll)
+        edit_menu.addSeparator()
+        self._action(edit_menu, "&Quantize", lambda: editor.quantize_selection(), QKeySequence("Q"))
+        self._action(edit_menu, "Transpose Octave U&p", lambda: editor.transpose_selection(12))
+        self._action(edit_menu, "Transpose Octave Do&wn", lambda: editor.transpose_selection(-12))
 
         tools = QToolBar("Tools", self)
         tools.setObjectName("tools")
@@ -209,6 +245,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+        self.generation.service.shutdown()
         super().closeEvent(event)
 
     def _load(self, score: Score, path: Path | None, source_name: str | None = None) -> None:
@@ -223,9 +260,18 @@ class MainWindow(QMainWindow):
             self.editor.set_active_track(pitched[0].id)
             notes = pitched[0].notes
             self.editor.center_on_pitch(int(notes["pitch"].mean()) if len(notes) else 60)
+        self.generation.discard()
+        score.events.tracks_changed.connect(self._refresh_targets)
+        self._refresh_targets()
         self._refresh_title()
 
-    def _refresh_title(self) -> None:
+    def _refresh_targets(self) -> None:
+        """Offer the pitched tracks (and a new track) as generation targets."""
+        tracks = [(t.id, t.name or f"Track {i + 1}") for i, t in enumerate(self.score.tracks) if not t.is_drum]
+        self.generation_panel.set_tracks(tracks, self.editor.active_track_id)
+
+    def _refresh_title(self, clean: bool | None = None) -> None:
+        # ``clean`` comes with cleanChanged, which also fires while the stack is being destroyed
         name = self.source_name
-        marker = "" if self.undo_stack.isClean() else " *"
+        marker = "" if (self.undo_stack.isClean() if clean is None else clean) else " *"
         self.setWindowTitle(f"{name}{marker} - Composer")

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -73,7 +74,6 @@ class ModelPicker(QWidget):
         self.details.setWordWrap(True)
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self.details.setMinimumHeight(180)
         add = QPushButton("Add model file...", self)
         add.clicked.connect(self._add_dialog)
         self._extra: list[Path] = []
@@ -83,8 +83,12 @@ class ModelPicker(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(add)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.list, 2)
-        layout.addWidget(self.details, 1)
+        layout.addWidget(self.list, 1)
+        scroller = QScrollArea(self)  # metrics lists can be long; the dock stays compact
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroller.setWidget(self.details)
+        layout.addWidget(scroller, 2)
         layout.addLayout(buttons)
         self.list.currentItemChanged.connect(self._show_current)
         self.refresh()

@@ -183,6 +183,24 @@ class PianoRollEditor(QWidget):
     def select_notes(self, ids, add: bool = False) -> None:
         self.view.select_notes(ids, add)
 
+    def select_all(self) -> None:
+        self.view.select_all()
+
+    def delete_selection(self) -> bool:
+        return self.view.delete_selection()
+
+    def copy_selection(self) -> bool:
+        return self.view.copy_selection()
+
+    def cut_selection(self) -> bool:
+        return self.view.cut_selection()
+
+    def paste(self, at_tick: int | None = None) -> bool:
+        return self.view.paste(at_tick)
+
+    def duplicate_selection(self) -> bool:
+        return self.view.duplicate_selection()
+
     def transpose_selection(self, semitones: int) -> bool:
         return self.view.transpose_selection(semitones)
 

@@ -22,6 +22,7 @@ from composer.core.score import Score, Track
 from composer.core.transforms import quantize
 
 from ..undo import push_edit
+from .clipboard import copy_notes, pasted_notes
 from .grid import SNAP_NAMES, snap, snap_ticks
 from .items import NoteItem
 from .scene import PianoRollScene
@@ -224,8 +225,16 @@ class PianoRollView(QGraphicsView):
             self.scroll_to_tick(tick)
 
     def center_on_pitch(self, pitch: int) -> None:
+        """Scroll ``pitch`` to the middle; before the view is first shown, once it has its size."""
+        self._pending_center = None if self.isVisible() else pitch
         y = self.roll.pitch_to_y(pitch) + self.roll.key_height / 2
         self.verticalScrollBar().setValue(round(y - self.viewport().height() / 2))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        pitch = getattr(self, "_pending_center", None)
+        if pitch is not None:
+            self.center_on_pitch(pitch)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         mods = event.modifiers()
@@ -298,6 +307,40 @@ class PianoRollView(QGraphicsView):
         if not self.push(AddNotes(track.id, copies, text="Duplicate Notes")):
             return False
         self.roll.select_ids(copies["id"])
+        return True
+
+    def copy_selection(self) -> bool:
+        chosen = self._selection()
+        if chosen is None:
+            return False
+        copy_notes(chosen[0].get(chosen[1]), self.score.ppq)
+        return True
+
+    def cut_selection(self) -> bool:
+        chosen = self._selection()
+        if chosen is None:
+            return False
+        copy_notes(chosen[0].get(chosen[1]), self.score.ppq)
+        return self.push(RemoveNotes(chosen[0].id, chosen[1], text="Cut Notes"))
+
+    def paste(self, at_tick: int | None = None) -> bool:
+        """Paste the clipboard's notes into the active track at ``at_tick`` (default: the
+        playhead, else the start of the visible part); the pasted notes become the selection."""
+        track = self.active_track
+        if track is None or self.score is None:
+            return False
+        notes = pasted_notes(self.score.ppq)
+        if notes is None:
+            return False
+        if at_tick is None:
+            visible = self.snap_tick(max(self.viewport_x_to_tick(0), 0), "ceil")
+            at_tick = self.roll.playhead if self.roll.playhead is not None else visible
+        notes["start"] += int(at_tick)
+        notes["end"] += int(at_tick)
+        notes["id"] = track.new_note_ids(len(notes))
+        if not self.push(AddNotes(track.id, notes, text="Paste Notes")):
+            return False
+        self.roll.select_ids(notes["id"])
         return True
 
     def transpose_selection(self, semitones: int) -> bool:

@@ -1,0 +1,204 @@
+"""Generate, audition, accept: ties the generation panel, the editor and the model worker together.
+
+The flow: the model picker's choice is loaded by the worker (in the background); Generate turns
+the panel's settings and the editor's state into a :class:`~composer.gui.generation_plan.Plan`,
+sends a private copy of the score to the worker, and shows the returned variations as candidate
+notes in the editor (dashed, not part of the score). Accept applies one as a single undoable edit.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from composer.core.errors import ComposerError
+from composer.gui.generation_panel import GenerationPanel
+from composer.gui.generation_plan import (
+    EditorState,
+    Plan,
+    accept_edit,
+    candidate_notes,
+    plan_generation,
+    preview_score,
+)
+from composer.gui.generation_worker import LoadedModel, ModelService
+from composer.gui.pianoroll import PianoRollEditor
+from composer.gui.undo import push_edit
+from composer.models.registry import FAMILIES
+
+#: Where candidates for a new track are shown (no real track has a negative id).
+NEW_TRACK_CANDIDATES = -1
+#: Auditions start this many bars before the generated part, so the join can be heard.
+AUDITION_LEAD_IN_BARS = 1
+
+
+def show_error(parent: QWidget, title: str, text: str) -> QMessageBox:
+    """A window-modal message that does not block the event loop (workers keep reporting)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName("generationError")
+    box.open()
+    return box
+
+
+class GenerationController(QObject):
+    """Signals: audition_requested(Score preview, int start_tick), accepted()."""
+
+    audition_requested = Signal(object, int)
+    accepted = Signal()
+
+    def __init__(self, panel: GenerationPanel, editor: PianoRollEditor, service: ModelService | None = None,
+                 parent: QObject | None = None):
+        super().__init__(parent)
+        self.panel, self.editor = panel, editor
+        self.service = service or ModelService(self)
+        self.plan: Plan | None = None
+        self.candidates: list = []
+        self._job: int | None = None
+        self._loading: str | None = None
+        worker = self.service
+        worker.model_loaded.connect(self._on_loaded)
+        worker.model_failed.connect(self._on_load_failed)
+        worker.started.connect(self._on_started)
+        worker.progress.connect(self._on_progress)
+        worker.finished.connect(self._on_finished)
+        worker.failed.connect(self._on_failed)
+        worker.cancelled.connect(self._on_cancelled)
+        panel.generate_clicked.connect(self.generate)
+        panel.cancel_clicked.connect(self.service.cancel)
+        panel.candidate_changed.connect(self._show_candidate)
+        panel.audition_clicked.connect(self.audition)
+        panel.accept_clicked.connect(self.accept)
+        panel.discard_clicked.connect(self.discard)
+
+    # ----------------------------------------------------------------- model
+    def choose_model(self, path: str) -> None:
+        """Load ``path`` in the background; Generate waits until it is ready."""
+        if str(path) == self._loading:
+            return  # already loaded or loading
+        self._loading = str(path)
+        self.panel.set_model(None, status="Loading the model...")
+        self.service.load(str(path))
+
+    def _on_loaded(self, loaded: LoadedModel) -> None:
+        if loaded.path != self._loading:
+            return  # the user has picked another model meanwhile
+        meta = loaded.metadata
+        spec = FAMILIES.get(meta.get("family"))
+        name = meta.get("name") or loaded.path.rsplit("/", 1)[-1]
+        where = "the GPU" if loaded.device.startswith(("cuda", "mps")) else "the CPU"
+        self.panel.set_model(name, spec.capabilities if spec else frozenset(),
+                             spec.controls if spec else ("temperature",), f"Ready, runs on {where}")
+
+    def _on_load_failed(self, path: str, message: str) -> None:
+        if path != self._loading:
+            return
+        self._loading = None  # choosing it again retries
+        self.panel.set_model(None, status="The model could not be loaded.")
+        show_error(self.editor.window(), "Cannot load the model", message)
+
+    # ----------------------------------------------------------------- generate
+    def editor_state(self) -> EditorState:
+        score, track = self.editor.score, self.editor.view.active_track
+        ids = self.editor.selected_note_ids()
+        selection = (track.id, track.get(ids)) if track is not None and len(ids) else None
+        roll = self.editor.view.roll
+        return EditorState(playhead=roll.playhead or 0, selection=selection, loop=roll.loop)
+
+    def generate(self) -> None:
+        score = self.editor.score
+        if score is None or self._job is not None:
+            return
+        try:
+            plan = plan_generation(score, self.panel.settings(), self.editor_state())
+        except ComposerError as exc:
+            show_error(self.editor.window(), "Cannot generate", str(exc))
+            return
+        self.discard()
+        self.plan = plan
+        self._job = self.service.generate(plan.request)
+        self.panel.set_busy(True, "Generating...")
+
+    def _on_started(self, job: int) -> None:
+        if job == self._job:
+            self.panel.set_progress(0.0)
+
+    def _on_progress(self, job: int, fraction: float) -> None:
+        if job == self._job:
+            self.panel.set_progress(fraction)
+
+    def _on_finished(self, job: int, generation_job, result) -> None:
+        if job != self._job:
+            return
+        self._job = None
+        self.candidates = [candidate_notes(self.plan, notes) for notes in result.continuations]
+        counts = [len(notes) for notes in self.candidates]
+        status = "Listen to each variation, then accept the one you like."
+        if generation_job.warnings:
+            status = " ".join(generation_job.warnings) + " " + status
+        if not any(counts):
+            status = ("Every variation came out silent: try a higher temperature, Sample mode, or a "
+                      "lower threshold.")
+        self.panel.set_busy(False, status)
+        self.panel.set_candidates([f"Variation {i + 1}: {n} notes" for i, n in enumerate(counts)])
+
+    def _on_failed(self, job: int, message: str) -> None:
+        if job != self._job:
+            return
+        self._job = None
+        self.panel.set_busy(False, "")
+        show_error(self.editor.window(), "Generation failed", message)
+
+    def _on_cancelled(self, job: int) -> None:
+        if job != self._job:
+            return
+        self._job = None
+        self.panel.set_busy(False, "Cancelled.")
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    # ----------------------------------------------------------------- candidates
+    def _candidate_track(self) -> int:
+        return NEW_TRACK_CANDIDATES if self.plan.track_id is None else self.plan.track_id
+
+    def _show_candidate(self, index: int) -> None:
+        if self.plan is None:
+            return
+        notes = self.candidates[index] if 0 <= index < len(self.candidates) else None
+        self.editor.set_candidates(self._candidate_track(), notes)
+        if notes is not None:
+            self.editor.view.ensure_tick_visible(self.plan.start)
+
+    def audition(self, index: int) -> None:
+        """Ask for the score with variation ``index`` accepted to be played, from a bar before it."""
+        if self.plan is None or not 0 <= index < len(self.candidates):
+            return
+        score = self.editor.score
+        preview = preview_score(score, self.plan, self.candidates[index])
+        bars = score.bar_starts(self.plan.start)
+        lead_in = bars[max(int((bars < self.plan.start).sum()) - AUDITION_LEAD_IN_BARS, 0)]
+        self.audition_requested.emit(preview, int(min(lead_in, self.plan.start)))
+
+    def accept(self, index: int) -> bool:
+        """Add variation ``index`` to the score as one undo step; the candidates are cleared."""
+        if self.plan is None or not 0 <= index < len(self.candidates):
+            return False
+        score = self.editor.score
+        edit = accept_edit(score, self.plan, self.candidates[index],
+                           new_track_name=f"Generated {index + 1}")
+        try:
+            push_edit(self.editor.undo_stack, score, edit)
+        except ComposerError as exc:  # e.g. the target track was deleted meanwhile
+            show_error(self.editor.window(), "Cannot accept", str(exc))
+            return False
+        self.discard()
+        self.panel.set_status("Accepted. Undo (Ctrl+Z) takes it back.")
+        self.accepted.emit()
+        return True
+
+    def discard(self) -> None:
+        if self.plan is not None:
+            self.editor.set_candidates(self._candidate_track(), None)
+        self.plan, self.candidates = None, []
+        self.panel.set_candidates([])

@@ -1,0 +1,247 @@
+"""The generation panel: the controls of Generate, its progress, and the variations to audition.
+
+A view only: it knows nothing of models or scores beyond names. It emits what the user asked
+for; :mod:`composer.gui.generation_controller` does the work.
+"""
+
+from __future__ import annotations
+
+import random
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt import QLabeledDoubleSlider
+
+from composer.generation.request import NOTE_NAMES, SCALES
+from composer.gui.generation_plan import MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
+
+#: Sampling controls a family may offer (FamilySpec.controls) and their rows in the form.
+_CONTROL_ROWS = ("temperature", "threshold", "top_p", "noise")
+_SAMPLING = {"Sample (varied)": "bernoulli", "Threshold (steady)": "threshold"}
+
+
+def _slider(lo: float, hi: float, value: float, decimals: int = 2) -> QLabeledDoubleSlider:
+    slider = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
+    slider.setRange(lo, hi)
+    slider.setDecimals(decimals)
+    slider.setValue(value)
+    return slider
+
+
+class GenerationPanel(QWidget):
+    """Signals: generate_clicked(), cancel_clicked(), candidate_changed(int index or -1),
+    audition_clicked(int index), accept_clicked(int index), discard_clicked()."""
+
+    generate_clicked = Signal()
+    cancel_clicked = Signal()
+    candidate_changed = Signal(int)
+    audition_clicked = Signal(int)
+    accept_clicked = Signal(int)
+    discard_clicked = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model_label = QLabel("No model chosen: pick one above.", self)
+        self.model_label.setWordWrap(True)
+        self.model_label.setObjectName("modelStatus")
+
+        self.mode = QComboBox(self)
+        for key, text in MODES.items():
+            self.mode.addItem(text, key)
+        self.mode.setItemData(0, "With the playhead at the start, continues after the last note.",
+                              Qt.ItemDataRole.ToolTipRole)
+        self.bars = QDoubleSpinBox(self, decimals=1, minimum=0.5, maximum=64, singleStep=1, value=4,
+                                   suffix=" bars")
+        self.temperature = _slider(0.1, 3.0, 1.0)
+        self.temperature.setToolTip("Higher is more adventurous, lower more predictable.")
+        self.sampling = QComboBox(self)
+        self.sampling.addItems(list(_SAMPLING))
+        self.sampling.setToolTip("Sample draws each note at random by its probability; Threshold "
+                                 "plays every note more likely than the threshold.")
+        self.threshold = _slider(0.05, 0.95, 0.5)
+        self.top_p = _slider(0.05, 1.0, 1.0)
+        self.top_p.setToolTip("Leave out the least likely choices that together have 1 - top-p.")
+        self.noise = _slider(0.0, 2.0, 0.0)
+        self.noise.setToolTip("Gaussian noise added to the latent code before decoding.")
+        self.variations = QSpinBox(self, minimum=1, maximum=8, value=3)
+        self.seed = QSpinBox(self, minimum=0, maximum=2**31 - 1, value=1)
+        dice = QPushButton("New", self)
+        dice.setToolTip("A new random seed")
+        dice.clicked.connect(lambda: self.seed.setValue(random.randrange(2**31)))
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(dice)
+        self.key = QComboBox(self)
+        self.key.addItem("Any key", None)
+        for name in NOTE_NAMES:
+            self.key.addItem(name, name)
+        self.scale = QComboBox(self)
+        self.scale.addItems(list(SCALES))
+        self.scale.setEnabled(False)
+        self.key.currentIndexChanged.connect(lambda: self.scale.setEnabled(self.key.currentData() is not None))
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.key, 1)
+        key_row.addWidget(self.scale, 2)
+        self.target = QComboBox(self)
+
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.addRow("Mode", self.mode)
+        self.form.addRow("Length", self.bars)
+        self._rows = {"temperature": self.temperature, "threshold": self.threshold, "top_p": self.top_p,
+                      "noise": self.noise}
+        self.form.addRow("Temperature", self.temperature)
+        self.form.addRow("Sampling", self.sampling)
+        self.form.addRow("Threshold", self.threshold)
+        self.form.addRow("Top-p", self.top_p)
+        self.form.addRow("Noise", self.noise)
+        self.form.addRow("Variations", self.variations)
+        self.form.addRow("Seed", seed_row)
+        self.form.addRow("Key", key_row)
+        self.form.addRow("Into", self.target)
+        self.sampling.currentIndexChanged.connect(self._update_threshold)
+
+        style = self.style()
+        self.generate_button = QPushButton("Generate", self)
+        self.generate_button.setObjectName("primary")
+        self.generate_button.setShortcut("Ctrl+G")
+        self.generate_button.setToolTip("Generate variations (Ctrl+G)")
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setVisible(False)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(6)
+        self.progress.setVisible(False)
+        self.status = QLabel("", self)
+        self.status.setWordWrap(True)
+        self.status.setObjectName("generationStatus")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 1)
+        buttons.addWidget(self.cancel_button)
+
+        self.candidates = QListWidget(self)
+        self.candidates.setMaximumHeight(120)
+        self.audition_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Listen", self)
+        self.accept_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton),
+                                         "Accept", self)
+        self.accept_button.setToolTip("Add this variation to the score (one undo step)")
+        self.discard_button = QPushButton("Discard all", self)
+        candidate_buttons = QHBoxLayout()
+        for button in (self.audition_button, self.accept_button, self.discard_button):
+            candidate_buttons.addWidget(button)
+        self.candidate_box = QGroupBox("Variations", self)
+        box = QVBoxLayout(self.candidate_box)
+        box.addWidget(self.candidates)
+        box.addLayout(candidate_buttons)
+        self.candidate_box.setVisible(False)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.model_label)
+        layout.addLayout(self.form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.candidate_box)
+        layout.addStretch(1)
+
+        self.generate_button.clicked.connect(self.generate_clicked)
+        self.cancel_button.clicked.connect(self.cancel_clicked)
+        self.candidates.currentRowChanged.connect(self.candidate_changed)
+        self.candidates.itemDoubleClicked.connect(lambda _item: self.audition_clicked.emit(self.candidates.currentRow()))
+        self.audition_button.clicked.connect(lambda: self.audition_clicked.emit(self.candidates.currentRow()))
+        self.accept_button.clicked.connect(lambda: self.accept_clicked.emit(self.candidates.currentRow()))
+        self.discard_button.clicked.connect(self.discard_clicked)
+        self._has_model = False
+        self.set_model(None)
+
+    # ----------------------------------------------------------------- model
+    def set_model(self, name: str | None, capabilities=frozenset(), controls=("temperature",),
+                  status: str = "") -> None:
+        """Show the chosen model (None: none yet) and only the controls its family supports."""
+        self._has_model = name is not None
+        if name is None:
+            self.model_label.setText(status or "No model chosen: pick one above.")
+        else:
+            self.model_label.setText(f"<b>{name}</b>" + (f"<br>{status}" if status else ""))
+        model = self.mode.model()
+        for row in range(self.mode.count()):
+            needed = MODE_CAPABILITY[self.mode.itemData(row)]
+            model.item(row).setEnabled(name is None or needed in capabilities)
+        if not model.item(self.mode.currentIndex()).isEnabled():
+            enabled = [r for r in range(self.mode.count()) if model.item(r).isEnabled()]
+            if enabled:
+                self.mode.setCurrentIndex(enabled[0])
+        for control in _CONTROL_ROWS:
+            self.form.setRowVisible(self._rows[control], control in controls)
+        self.form.setRowVisible(self.sampling, "threshold" in controls)
+        self._update_threshold()
+        self.generate_button.setEnabled(self._has_model and not self.progress.isVisible())
+
+    def _update_threshold(self) -> None:
+        self.threshold.setEnabled(_SAMPLING[self.sampling.currentText()] == "threshold")
+
+    # ----------------------------------------------------------------- tracks
+    def set_tracks(self, tracks: list[tuple[int, str]], active: int | None) -> None:
+        """Targets: the pitched ``(track id, name)`` pairs and a new track; ``active`` preselected."""
+        current = self.target.currentData() if self.target.count() else active
+        self.target.blockSignals(True)
+        self.target.clear()
+        for track_id, name in tracks:
+            self.target.addItem(name, track_id)
+        self.target.addItem("New track", NEW_TRACK)
+        wanted = active if active is not None else current
+        index = self.target.findData(wanted)
+        self.target.setCurrentIndex(index if index >= 0 else self.target.count() - 1)
+        self.target.blockSignals(False)
+
+    # ----------------------------------------------------------------- settings
+    def settings(self) -> GenerationSettings:
+        return GenerationSettings(
+            mode=self.mode.currentData(), bars=self.bars.value(),
+            temperature=round(self.temperature.value(), 3),
+            sampling=_SAMPLING[self.sampling.currentText()] if self.form.isRowVisible(self.sampling)
+            else "bernoulli",
+            threshold=round(self.threshold.value(), 3), top_p=round(self.top_p.value(), 3),
+            noise=round(self.noise.value(), 3), variations=self.variations.value(), seed=self.seed.value(),
+            key=self.key.currentData(), scale=self.scale.currentText() if self.key.currentData() else None,
+            target_track=self.target.currentData())
+
+    # ----------------------------------------------------------------- progress
+    def set_busy(self, busy: bool, status: str = "") -> None:
+        self.progress.setVisible(busy)
+        self.progress.setValue(0)
+        self.cancel_button.setVisible(busy)
+        self.generate_button.setEnabled(not busy and self._has_model)
+        self.status.setText(status)
+
+    def set_progress(self, fraction: float) -> None:
+        self.progress.setValue(int(fraction * 1000))
+
+    def set_status(self, text: str) -> None:
+        self.status.setText(text)
+
+    # ----------------------------------------------------------------- candidates
+    def set_candidates(self, labels: list[str]) -> None:
+        """List the variations (empty hides the list); the first is selected."""
+        self.candidates.clear()
+        for label in labels:
+            QListWidgetItem(label, self.candidates)
+        self.candidate_box.setVisible(bool(labels))
+        if labels:
+            self.candidates.setCurrentRow(0)
