@@ -18,6 +18,20 @@ def isolated_user_folders(tmp_path_factory):
     os.environ["COMPOSER_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
     os.environ["COMPOSER_MODELS"] = str(tmp_path_factory.mktemp("models"))
     os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))  # QSettings
+    os.environ["COMPOSER_RECOVERY_DIR"] = str(tmp_path_factory.mktemp("recovery"))
+
+
+@pytest.fixture(autouse=True)
+def unsaved_work_is_discarded_without_asking(request, monkeypatch):
+    """Windows closed at the end of a test would otherwise wait on a modal "Save changes?"
+    question; tests of that question mark themselves ``asks_to_save``."""
+    if "asks_to_save" in request.keywords:
+        return
+    try:
+        from composer.gui.main_window import MainWindow
+    except ImportError:
+        return
+    monkeypatch.setattr(MainWindow, "ask_to_save", lambda self: "discard")
 
 
 @pytest.fixture

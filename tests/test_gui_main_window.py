@@ -64,3 +64,59 @@ def test_dropping_a_midi_file_opens_it(window, fixtures):
     window.dropEvent(event)
     assert window.score.note_count == 3
     assert np.isin(window.score.tracks[0].notes["pitch"], [67, 69, 48]).all()
+
+
+def test_export_wav_renders_in_the_background(qtbot, window, fixtures, tmp_path, monkeypatch):
+    window.open_path(str(fixtures / "song.mid"))
+    out = tmp_path / "song.wav"
+    with qtbot.waitSignal(window.wav_exported, timeout=60000) as done:
+        window.export_wav(out)
+    assert done.args == [str(out), ""]
+    import wave
+    with wave.open(str(out)) as wav:
+        assert wav.getnchannels() == 2 and wav.getnframes() > 44100 * window.score.duration_seconds * 0.9
+
+    shown = []
+    monkeypatch.setattr("composer.gui.main_window.QMessageBox.warning", lambda *a: shown.append(a[2]))
+    with qtbot.waitSignal(window.wav_exported, timeout=60000) as done:
+        window.export_wav(tmp_path / "missing-folder" / "x.wav")
+    assert done.args[1] and shown == [done.args[1]]
+
+
+@pytest.mark.asks_to_save
+@pytest.mark.parametrize("answer, closes", [("cancel", False), ("discard", True), ("save", True)])
+def test_closing_with_unsaved_changes_asks_first(qtbot, tmp_path, monkeypatch, answer, closes):
+    win = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    track = win.score.tracks[0]
+    push_edit(win.undo_stack, win.score, AddNotes(track.id, make_notes([0], [240], [60], ids=track.new_note_ids(1))))
+    asked = []
+    monkeypatch.setattr(MainWindow, "ask_to_save", lambda self: asked.append(1) or answer)
+    project = tmp_path / "kept.composer.json"
+    monkeypatch.setattr(MainWindow, "save_as", lambda self: self.save_to(project))
+    assert win.close() is closes
+    assert asked == [1]
+    assert project.exists() is (answer == "save")
+    if not closes:
+        monkeypatch.setattr(MainWindow, "ask_to_save", lambda self: "discard")
+
+
+def test_restoring_after_a_crash_brings_the_work_back_unsaved(window, monkeypatch):
+    from datetime import datetime
+
+    from composer.gui.autosave import Recovery
+
+    lost = window.score.copy()
+    track = lost.tracks[0]
+    track._insert(make_notes([0, 480], [480, 960], [60, 64], ids=track.new_note_ids(2)))
+    recovery = Recovery(path=None, source_name="lost song.mid", original_path=None, saved_at=datetime.now(),
+                        note_count=2, error=None)
+    offered = []
+    monkeypatch.setattr("composer.gui.main_window.find_recoverable", lambda: [recovery])
+    monkeypatch.setattr("composer.gui.main_window.choose_recovery",
+                        lambda parent, found: offered.append(found) or (recovery, lost))
+    window.offer_recovery()
+    assert offered == [[recovery]]
+    assert window.score.same_content(lost)
+    assert window.windowTitle().startswith("lost song.mid *")  # unsaved until the user saves

@@ -8,10 +8,15 @@ cancels through a ``threading.Event`` because the worker's event loop is busy wh
 
 from __future__ import annotations
 
+import ctypes
+import importlib.util
+import os
+import sys
 import threading
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
@@ -38,6 +43,30 @@ class GenerationJob:
     request: object  # composer.generation.request.GenerateRequest (no torch import here)
     #: Filled in by the worker: warnings the generation raised (shown in the status bar).
     warnings: list[str] = field(default_factory=list)
+
+
+def _preload_torch_libraries() -> None:
+    """Load torch's big shared libraries through libc's dlopen, which ctypes calls without the GIL.
+
+    ``import torch`` would dlopen libtorch_cpu (a quarter of a second here) while holding the
+    GIL, freezing the window that long; loaded this way first, the import finds them in place.
+    Best effort: on any platform where this does not apply, the plain import still works.
+    """
+    if sys.platform not in ("linux", "darwin") or "torch" in sys.modules:
+        return
+    try:
+        spec = importlib.util.find_spec("torch")
+        lib_dir = Path(spec.origin).parent / "lib"
+        libc = ctypes.CDLL(None)
+        libc.dlopen.restype = ctypes.c_void_p
+        libc.dlopen.argtypes = [ctypes.c_char_p, ctypes.c_int]
+        suffix = ".dylib" if sys.platform == "darwin" else ".so"
+        for name in ("libc10", "libtorch_cpu", "libtorch", "libtorch_python"):
+            path = lib_dir / f"{name}{suffix}"
+            if path.exists():
+                libc.dlopen(str(path).encode(), os.RTLD_NOW | os.RTLD_GLOBAL)
+    except (AttributeError, OSError, TypeError):
+        pass
 
 
 class ModelWorker(QObject):
@@ -69,6 +98,7 @@ class ModelWorker(QObject):
     @Slot(str)
     def load(self, path: str) -> None:
         """Load the checkpoint at ``path`` onto the best device (CUDA, MPS, else the CPU)."""
+        _preload_torch_libraries()
         try:
             from composer.models.base import load_model
             from composer.models.device import choose_device

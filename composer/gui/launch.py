@@ -47,8 +47,10 @@ def launch(files: list[str], self_test: bool = False) -> int:
     window.show()
     for path in files:
         window.open_path(path)
-    if self_test:
-        from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QTimer
 
+    if self_test:
         QTimer.singleShot(200, window.close)
+    else:  # after the window has painted: offer what a crashed session left unsaved
+        QTimer.singleShot(0, window.offer_recovery)
     return app.exec()

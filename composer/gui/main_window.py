@@ -7,13 +7,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar
 
 from composer import __version__
 from composer.core.errors import ComposerError
 from composer.core.score import Score, Track
+from composer.gui.autosave import (
+    DEFAULT_INTERVAL_S,
+    INTERVAL_SETTING,
+    Autosaver,
+    choose_recovery,
+    find_recoverable,
+)
 from composer.gui.generation_controller import GenerationController
 from composer.gui.generation_panel import GenerationPanel
 from composer.gui.model_picker import ModelPicker
@@ -25,6 +32,8 @@ MAX_RECENT = 8
 INITIAL_MODEL_DELAY_MS = 400
 PROJECT_FILTER = "Composer projects (*.composer.json)"
 MIDI_FILTER = "MIDI files (*.mid *.midi)"
+WAV_FILTER = "WAV audio (*.wav)"
+STATUS_MS = 5000
 
 
 def _new_score() -> Score:
@@ -33,7 +42,12 @@ def _new_score() -> Score:
 
 class MainWindow(QMainWindow):
     """``path`` is the project file the score is saved to (None until saved); a MIDI file
-    opened is imported, so Save asks where to put the project."""
+    opened is imported, so Save asks where to put the project.
+
+    Signals: wav_exported(str path, str error or "").
+    """
+
+    wav_exported = Signal(str, str)
 
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -67,6 +81,8 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.undo_stack.cleanChanged.connect(self._refresh_title)
         self._load(_new_score(), None)
+        self.autosaver = Autosaver(self, self.settings.value(INTERVAL_SETTING, DEFAULT_INTERVAL_S, type=int), self)
+        self.autosaver.failed.connect(lambda msg: self.statusBar().showMessage(f"Autosave failed: {msg}", 10000))
         # Load a model soon after the window shows (never before: torch takes a second to import).
         QTimer.singleShot(INITIAL_MODEL_DELAY_MS, self._choose_initial_model)
         geometry = self.settings.value("window/geometry")
@@ -101,12 +117,13 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         keys = QKeySequence.StandardKey
         file_menu = self.menuBar().addMenu("&File")
-        self._action(file_menu, "&New", lambda: self._load(_new_score(), None), keys.New)
+        self._action(file_menu, "&New", self.new_document, keys.New)
         self._action(file_menu, "&Open...", self._open_dialog, keys.Open)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._action(file_menu, "&Save", self.save, keys.Save)
         self._action(file_menu, "Save &As...", self.save_as, keys.SaveAs)
         self._action(file_menu, "&Export MIDI...", self._export_midi_dialog, QKeySequence("Ctrl+E"))
+        self._action(file_menu, "Export &WAV...", self._export_wav_dialog, QKeySequence("Ctrl+Shift+E"))
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, keys.Quit)
         self._refresh_recent()
@@ -154,11 +171,40 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
+    def new_document(self) -> None:
+        if self.confirm_unsaved():
+            self._load(_new_score(), None)
+
+    def ask_to_save(self) -> str:
+        """Ask about unsaved changes: "save", "discard" or "cancel"."""
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.source_name}?",
+            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+        return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
+
+    def confirm_unsaved(self) -> bool:
+        """True when the document may be replaced or closed (saved, or the user let it go)."""
+        if self.undo_stack.isClean():
+            return True
+        answer = self.ask_to_save()
+        return answer == "discard" or (answer == "save" and self.save())
+
+    def offer_recovery(self) -> None:
+        """After a crash, offer the unsaved work the last session left behind."""
+        chosen = choose_recovery(self, find_recoverable())
+        if chosen is not None:
+            recovery, score = chosen
+            self._load(score, recovery.original_path, recovery.source_name)
+            self.undo_stack.resetClean()  # restored work is unsaved: marked, and autosaved again
+
     def open_path(self, path: str) -> bool:
         """Open a MIDI file (imported) or a project; errors become a dialog, never a crash."""
         from composer.io.midi import read_midi
         from composer.io.project import PROJECT_SUFFIX, load_project
 
+        if not self.confirm_unsaved():
+            return False
         try:
             if str(path).endswith(PROJECT_SUFFIX):
                 score, _settings = load_project(path)
@@ -218,6 +264,38 @@ class MainWindow(QMainWindow):
             return False
         return True
 
+    def _export_wav_dialog(self) -> None:
+        suggested = self.source_name.split(".")[0] + ".wav"
+        path, _ = QFileDialog.getSaveFileName(self, "Export WAV", suggested, WAV_FILTER)
+        if path:
+            self.export_wav(Path(path))
+
+    def export_wav(self, path: Path) -> None:
+        """Render the score (mute and solo as set, reverb on) to a WAV file in the background.
+
+        Ends with ``wav_exported(path, "")`` or ``wav_exported(path, error)``; errors also
+        become a dialog.
+        """
+        from superqt.utils import create_worker
+
+        from composer.io.audio import render_wav
+
+        snapshot = self.score.copy()  # the user may keep editing while it renders
+        self.statusBar().showMessage(f"Exporting {path.name}...")
+
+        def done(_result) -> None:
+            self.statusBar().showMessage(f"Exported {path}", STATUS_MS)
+            self.wav_exported.emit(str(path), "")
+
+        def failed(exc: Exception) -> None:
+            message = str(exc) if isinstance(exc, ComposerError) else f"{type(exc).__name__}: {exc}"
+            self.statusBar().clearMessage()
+            QMessageBox.warning(self, "Cannot export WAV", message)
+            self.wav_exported.emit(str(path), message)
+
+        self._wav_worker = create_worker(render_wav, snapshot, path, effects=True, _ignore_errors=True,
+                                         _connect={"returned": done, "errored": failed})
+
     def _remember(self, path: str) -> None:
         recent = [p for p in self.settings.value("recent", [], type=list) if p != str(path)]
         self.settings.setValue("recent", [str(path)] + recent[: MAX_RECENT - 1])
@@ -243,6 +321,10 @@ class MainWindow(QMainWindow):
                 break
 
     def closeEvent(self, event) -> None:
+        if not self.confirm_unsaved():
+            event.ignore()
+            return
+        self.autosaver.shutdown()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.generation.service.shutdown()
