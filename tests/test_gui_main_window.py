@@ -120,3 +120,20 @@ def test_restoring_after_a_crash_brings_the_work_back_unsaved(window, monkeypatc
     assert offered == [[recovery]]
     assert window.score.same_content(lost)
     assert window.windowTitle().startswith("lost song.mid *")  # unsaved until the user saves
+
+
+def test_a_recorded_take_lands_in_the_active_track_as_one_undo_step(qtbot, window):
+    track = window.score.tracks[0]
+    window.editor.set_playhead(1920)
+    recorder = window.midi_record
+    assert recorder.start_recording()
+    recorder.feed(0.0, bytes([0x90, 60, 100]))
+    recorder.feed(0.5, bytes([0x80, 60, 0]))
+    recorder.feed(0.5, bytes([0x90, 64, 90]))
+    recorder.feed(1.0, bytes([0x90, 64, 0]))
+    with qtbot.waitSignal(recorder.recorded, timeout=5000):
+        recorder.stop_recording()
+    assert track.notes["pitch"].tolist() == [60, 64] and track.notes["start"][0] == 1920
+    assert window.undo_stack.count() == 1
+    window.undo_stack.undo()
+    assert len(track.notes) == 0

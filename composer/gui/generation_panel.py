@@ -194,7 +194,14 @@ class GenerationPanel(QWidget):
         self.generate_button.setEnabled(self._has_model and not self.progress.isVisible())
 
     def _update_threshold(self) -> None:
-        self.threshold.setEnabled(_SAMPLING[self.sampling.currentText()] == "threshold")
+        threshold = _SAMPLING[self.sampling.currentText()] == "threshold" and self.form.isRowVisible(self.sampling)
+        self.threshold.setEnabled(threshold)
+        # Threshold sampling has no randomness: every variation would be the same.
+        self.variations.setEnabled(not threshold)
+        self.variations.setToolTip("Threshold sampling gives one result; choose Sample for variations"
+                                   if threshold else "")
+        if threshold:
+            self.variations.setValue(1)
 
     # ----------------------------------------------------------------- tracks
     def set_tracks(self, tracks: list[tuple[int, str]], active: int | None) -> None:

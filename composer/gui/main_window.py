@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 
 from composer import __version__
 from composer.core.errors import ComposerError
+from composer.core.edits import AddNotes
 from composer.core.score import Score, Track
 from composer.gui.autosave import (
     DEFAULT_INTERVAL_S,
@@ -23,7 +24,9 @@ from composer.gui.autosave import (
 )
 from composer.gui.generation_controller import GenerationController
 from composer.gui.generation_panel import GenerationPanel
+from composer.gui.midi_record import MidiRecordControl
 from composer.gui.model_picker import ModelPicker
+from composer.gui.undo import push_edit
 from composer.gui.pianoroll import PianoRollEditor
 from composer.gui.tracks_panel import TracksPanel
 
@@ -64,8 +67,20 @@ class MainWindow(QMainWindow):
         self.generation_panel = GenerationPanel(self)
         self.generation = GenerationController(self.generation_panel, self.editor, parent=self)
         self.model_picker.model_chosen.connect(self._choose_model)
+        self.midi_record = MidiRecordControl(self)
+        self._record_track_id: int | None = None
+        self.midi_record.set_start_tick(lambda: self.editor.view.roll.playhead or 0)
+        self.midi_record.recording_changed.connect(self._on_recording_changed)
+        self.midi_record.candidates_changed.connect(
+            lambda notes: self.editor.set_candidates(self._record_track_id, notes))
+        self.midi_record.position_changed.connect(self.editor.set_playhead)
+        self.midi_record.recorded.connect(self._add_recorded_notes)
+        # The on-screen keyboard records too, like a MIDI keyboard would.
+        self.editor.key_pressed.connect(lambda p: self.midi_record.feed(None, bytes([0x90, p, 100])))
+        self.editor.key_released.connect(lambda p: self.midi_record.feed(None, bytes([0x80, p, 0])))
         docks = {}
         for title, widget, area in (("Tracks", self.tracks_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+                                    ("MIDI Input", self.midi_record, Qt.DockWidgetArea.LeftDockWidgetArea),
                                     ("Models", self.model_picker, Qt.DockWidgetArea.RightDockWidgetArea),
                                     ("Generate", self.generation_panel, Qt.DockWidgetArea.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
@@ -74,8 +89,9 @@ class MainWindow(QMainWindow):
             self.addDockWidget(area, dock)
             docks[title] = dock
         self.splitDockWidget(docks["Models"], docks["Generate"], Qt.Orientation.Vertical)
+        self.splitDockWidget(docks["Tracks"], docks["MIDI Input"], Qt.Orientation.Vertical)
         self.resizeDocks([docks["Tracks"], docks["Models"]], [250, 340], Qt.Orientation.Horizontal)
-        self.resizeDocks([docks["Models"], docks["Generate"]], [300, 500], Qt.Orientation.Vertical)
+        self.resizeDocks([docks["Models"], docks["Generate"]], [380, 520], Qt.Orientation.Vertical)
         self.tracks_panel.active_track_changed.connect(lambda _id: self._refresh_targets())
         self.resize(1400, 800)
         self._build_menus()
@@ -89,6 +105,20 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
             self.restoreState(self.settings.value("window/state"))
+
+    # ------------------------------------------------------------------- MIDI recording
+    def _on_recording_changed(self, recording: bool) -> None:
+        if recording:
+            self.generation.discard()  # both show candidates on the active track
+            self._record_track_id = self.editor.active_track_id
+
+    def _add_recorded_notes(self, notes) -> None:
+        try:
+            track = self.score.track(self._record_track_id)
+            notes["id"] = track.new_note_ids(len(notes))
+            push_edit(self.undo_stack, self.score, AddNotes(track.id, notes, text="Record MIDI"))
+        except ComposerError as exc:  # the track was removed while recording
+            QMessageBox.warning(self, "Cannot add the recording", str(exc))
 
     def _choose_model(self, path: str) -> None:
         self.settings.setValue("model/last", path)
@@ -325,12 +355,14 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.autosaver.shutdown()
+        self.midi_record.cancel_recording()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.generation.service.shutdown()
         super().closeEvent(event)
 
     def _load(self, score: Score, path: Path | None, source_name: str | None = None) -> None:
+        self.midi_record.cancel_recording()
         self.undo_stack.clear()
         self.path = path
         self.source_name = source_name or (path.name if path else "Untitled")
@@ -343,6 +375,7 @@ class MainWindow(QMainWindow):
             notes = pitched[0].notes
             self.editor.center_on_pitch(int(notes["pitch"].mean()) if len(notes) else 60)
         self.generation.discard()
+        self.midi_record.set_score(score)
         score.events.tracks_changed.connect(self._refresh_targets)
         self._refresh_targets()
         self._refresh_title()
