@@ -137,3 +137,24 @@ def test_a_recorded_take_lands_in_the_active_track_as_one_undo_step(qtbot, windo
     assert window.undo_stack.count() == 1
     window.undo_stack.undo()
     assert len(track.notes) == 0
+
+
+def test_without_a_sound_device_the_transport_says_why_and_the_app_goes_on(qtbot, window, fixtures):
+    """This machine has no sound device: play must explain, not fail (tests/test_playback.py
+    plays for real through FluidSynth's file driver)."""
+    window.open_path(str(fixtures / "song.mid"))
+    window.show()
+    menu = {a.text().replace("&", ""): a for a in window.menuBar().actions()}["Transport"].menu()
+    play = {a.text().replace("&", ""): a for a in menu.actions()}["Play / Pause"]
+    assert play.shortcut().toString() == "Space"
+    play.trigger()
+    qtbot.waitUntil(lambda: bool(window.playback.reason) or window.playback.is_playing, timeout=20000)
+    if window.playback.is_playing:  # a machine with sound: the playhead follows it
+        qtbot.waitUntil(lambda: (window.editor.view.roll.playhead or 0) > 0, timeout=5000)
+        window.playback.stop()
+        return
+    assert "no sound device" in window.playback.reason.lower()
+    assert window.transport.status_label.isVisible() and "Playback off" in window.transport.status_label.text()
+    assert not window.playback.is_playing
+    window.editor.set_playhead(960)  # editing and the playhead still work
+    assert window.editor.view.roll.playhead == 960

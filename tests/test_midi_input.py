@@ -13,6 +13,7 @@ from PySide6.QtGui import QUndoStack
 from composer.core import Score, TempoChange, Track
 from composer.core.edits import AddNotes
 from composer.gui.midi_record import MidiRecordControl
+from composer.io.native import quiet_native_stderr
 from composer.gui.undo import push_edit
 from composer.io import midi_input
 from composer.io.midi_input import (
@@ -453,7 +454,7 @@ def virtual_output():
     name = f"Composer test {time.monotonic_ns()}"
     reasons = []
     for api in rtmidi.get_compiled_api():
-        with midi_input._quiet_native_stderr():
+        with quiet_native_stderr():
             try:
                 out = rtmidi.MidiOut(api, name=name)
             except (rtmidi.RtMidiError, OSError) as exc:

@@ -29,6 +29,7 @@ from composer.gui.model_picker import ModelPicker
 from composer.gui.undo import push_edit
 from composer.gui.pianoroll import PianoRollEditor
 from composer.gui.tracks_panel import TracksPanel
+from composer.gui.transport import PlaybackController, TransportBar
 
 
 MAX_RECENT = 8
@@ -67,6 +68,15 @@ class MainWindow(QMainWindow):
         self.generation_panel = GenerationPanel(self)
         self.generation = GenerationController(self.generation_panel, self.editor, parent=self)
         self.model_picker.model_chosen.connect(self._choose_model)
+        self.playback = PlaybackController(self)
+        self.playback.position_changed.connect(self._follow_playhead)
+        self.playback.state_changed.connect(self._on_playback_state)
+        self.editor.playhead_requested.connect(self.playback.set_start_tick)
+        self.editor.loop_requested.connect(self.playback.set_loop)
+        self.editor.note_preview_requested.connect(self.playback.preview_note)
+        self.editor.key_pressed.connect(self._preview_key)
+        self.generation.audition_requested.connect(self.audition)
+        self._auditioning = False
         self.midi_record = MidiRecordControl(self)
         self._record_track_id: int | None = None
         self.midi_record.set_start_tick(lambda: self.editor.view.roll.playhead or 0)
@@ -105,6 +115,31 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
             self.restoreState(self.settings.value("window/state"))
+
+    # ------------------------------------------------------------------------- playback
+    def _follow_playhead(self, tick: int) -> None:
+        self.editor.set_playhead(tick)
+        if self.playback.is_playing:
+            self.editor.view.ensure_tick_visible(tick)
+
+    def _preview_key(self, pitch: int) -> None:
+        track = self.editor.view.active_track
+        if track is not None:
+            self.playback.preview_note(pitch, int(track.program), track.is_drum)
+
+    def audition(self, preview: Score, start_tick: int) -> None:
+        """Play a candidate (the score with it accepted) from ``start_tick``; stopping returns
+        playback to the real score."""
+        self.playback.stop()
+        self._auditioning = True
+        self.playback.set_score(preview)
+        self.playback.set_start_tick(start_tick)
+        self.playback.play()
+
+    def _on_playback_state(self, state: str) -> None:
+        if state == "stopped" and self._auditioning:
+            self._auditioning = False
+            self.playback.set_score(self.score)
 
     # ------------------------------------------------------------------- MIDI recording
     def _on_recording_changed(self, recording: bool) -> None:
@@ -176,6 +211,14 @@ class MainWindow(QMainWindow):
         self._action(edit_menu, "&Quantize", lambda: editor.quantize_selection(), QKeySequence("Q"))
         self._action(edit_menu, "Transpose Octave U&p", lambda: editor.transpose_selection(12))
         self._action(edit_menu, "Transpose Octave Do&wn", lambda: editor.transpose_selection(-12))
+
+        transport_menu = self.menuBar().addMenu("&Transport")
+        self._action(transport_menu, "&Play / Pause", self.playback.toggle, QKeySequence(Qt.Key.Key_Space))
+        self._action(transport_menu, "&Stop", self.playback.stop, QKeySequence("Ctrl+Space"))
+        self._action(transport_menu, "&Loop", lambda: self.transport.loop_action.trigger(), QKeySequence("L"))
+        self.transport = TransportBar(self.playback, self)
+        self.transport.setObjectName("transport")
+        self.addToolBar(self.transport)
 
         tools = QToolBar("Tools", self)
         tools.setObjectName("tools")
@@ -356,6 +399,7 @@ class MainWindow(QMainWindow):
             return
         self.autosaver.shutdown()
         self.midi_record.cancel_recording()
+        self.playback.close()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.generation.service.shutdown()
@@ -363,6 +407,7 @@ class MainWindow(QMainWindow):
 
     def _load(self, score: Score, path: Path | None, source_name: str | None = None) -> None:
         self.midi_record.cancel_recording()
+        self.playback.stop()
         self.undo_stack.clear()
         self.path = path
         self.source_name = source_name or (path.name if path else "Untitled")
@@ -376,6 +421,8 @@ class MainWindow(QMainWindow):
             self.editor.center_on_pitch(int(notes["pitch"].mean()) if len(notes) else 60)
         self.generation.discard()
         self.midi_record.set_score(score)
+        self.playback.set_score(score)
+        self.playback.set_start_tick(0)
         score.events.tracks_changed.connect(self._refresh_targets)
         self._refresh_targets()
         self._refresh_title()

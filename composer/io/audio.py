@@ -7,8 +7,9 @@ with install instructions instead.
 
 :class:`Renderer` keeps one synth with its SoundFont loaded, for callers that render often (the
 editor's keyboard preview); :func:`render` and :func:`preview_note` are one-shot wrappers. No audio
-driver is ever started here: real-time playback belongs to the GUI layer, which can build on
-:class:`Renderer`.
+driver is ever started here: real-time playback is :mod:`composer.io.playback`, which shares the
+helpers below (:func:`new_synth`, :func:`select_program`, :func:`audible_tracks`,
+:func:`assign_channels`, :func:`key_events`) so both sound the same.
 """
 
 from __future__ import annotations
@@ -156,11 +157,85 @@ def find_soundfont(user_setting: str | os.PathLike | None = None) -> Path:
 
 
 # --------------------------------------------------------------------------------------------
-# Rendering
+# Synth, SoundFont and instruments (shared with composer.io.playback)
+
+
+def check_sample_rate(sample_rate: int) -> int:
+    """``sample_rate`` as an int; :class:`ComposerError` outside the range FluidSynth accepts."""
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
+        raise ComposerError(f"sample rate {sample_rate} Hz is outside the "
+                            f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz FluidSynth supports")
+    return int(sample_rate)
+
+
+def new_synth(soundfont: Path, sample_rate: int, effects: bool = False,
+              cpu_cores: int = SYNTH_CPU_CORES, **settings):
+    """A pyfluidsynth ``Synth`` with ``soundfont`` loaded, and the SoundFont's id.
+
+    Parameters
+    ----------
+    soundfont : Path
+        An existing file, normally from :func:`find_soundfont`.
+    sample_rate : int
+    effects : bool
+        FluidSynth's reverb and chorus.
+    cpu_cores : int
+        Threads FluidSynth renders voices with.
+    **settings
+        Further FluidSynth settings by name (dots allowed through ``**{"audio.driver": ...}``).
+
+    Returns
+    -------
+    tuple (fluidsynth.Synth, int)
+
+    Raises
+    ------
+    AudioUnavailable
+        When FluidSynth cannot be loaded; :class:`SoundFontError` when the file is not a SoundFont.
+    """
+    fs = _fluidsynth()
+    synth = fs.Synth(gain=SYNTH_GAIN, samplerate=float(sample_rate), channels=MIDI_CHANNELS,
+                     **{"synth.cpu-cores": int(cpu_cores), "synth.reverb.active": int(effects),
+                        "synth.chorus.active": int(effects), **settings})
+    try:
+        sfid = synth.sfload(str(soundfont))
+        if sfid < 0:
+            raise SoundFontError(f"SoundFont {str(soundfont)!r} could not be loaded: it "
+                                 f"is not a valid .sf2/.sf3 file. {SOUNDFONT_HINT}")
+    except BaseException:
+        synth.delete()
+        raise
+    return synth, sfid
+
+
+def select_program(synth, sfid: int, channel: int, program: int, is_drum: bool) -> None:
+    """Give ``channel`` the General MIDI ``program`` (drum kit ``program`` when ``is_drum``)."""
+    # Fall back to the bank's first preset rather than leave the channel silent, and check
+    # presets first so FluidSynth does not log an error for each missing one.
+    bank = DRUM_BANK if is_drum else 0
+    for b, p in ((bank, program), (bank, 0)):
+        if synth.sfpreset_name(sfid, b, p) is not None:
+            bank, program = b, p
+            break
+    synth.program_select(channel, sfid, bank, program)
 
 
 def _track_is_audible(track: Track, any_solo: bool) -> bool:
     return not track.muted and (track.solo or not any_solo)
+
+
+def audible_tracks(score: Score, respect_mute_solo: bool = True) -> list[Track]:
+    """The tracks of ``score`` that have notes and, when ``respect_mute_solo``, are heard:
+    not muted and, if any track is solo, solo themselves (mute wins over solo)."""
+    tracks = [t for t in score.tracks if len(t.notes)]
+    if respect_mute_solo:
+        any_solo = any(t.solo for t in score.tracks)
+        tracks = [t for t in tracks if _track_is_audible(t, any_solo)]
+    return tracks
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
 
 
 def assign_channels(tracks: list[Track], n_channels: int = MIDI_CHANNELS) -> list[int]:
@@ -224,27 +299,54 @@ def _note_events(score: Score, tracks: list[Track], channels: list[int], sample_
     n = len(start)
     samples = np.rint(score.tempo_map.tick_to_seconds(np.concatenate([start, end])) * sample_rate)
     on = np.maximum(samples[:n], 0).astype(np.int64)
-    off = np.maximum(samples[n:], on + 1).astype(np.int64)
+    return key_events(on, samples[n:].astype(np.int64), channel, pitch, velocity)
+
+
+def key_events(on: np.ndarray, off: np.ndarray, channel: np.ndarray, pitch: np.ndarray,
+               velocity: np.ndarray, *extra: np.ndarray):
+    """Note-on and note-off events of notes given by their on and off times, in playing order.
+
+    Times are integers in any unit (samples, milliseconds). A note lasts at least one unit.
+
+    Parameters
+    ----------
+    on, off, channel, pitch, velocity : np.ndarray of int, shape (n,)
+    *extra : np.ndarray, shape (n,)
+        Further per-note columns carried along (for example a flag), reported on both events.
+
+    Returns
+    -------
+    tuple of np.ndarray, each of shape (n_events,), n_events <= 2 n
+        ``(time, is_on, channel, pitch, velocity, *extra)``; offs come before ons at the same
+        time. Repeated keys never overlap: of several notes starting together on one key only
+        the longest is kept, and each note ends where the next one on its key starts.
+    """
+    on, off, channel, pitch, velocity = (np.asarray(a, dtype=np.int64)
+                                         for a in (on, off, channel, pitch, velocity))
+    off = np.maximum(off, on + 1)
     velocity = np.clip(velocity, 1, 127)
+    cols = (on, off, pitch, channel, velocity, *extra)
 
     # A note-off releases every voice of its key on the channel, so repeated keys must not
     # overlap: keep one of several notes starting together (the longest), and end each note
     # where the next one on the same key starts.
     order = np.lexsort((off, on, pitch, channel))
-    on, off, pitch, channel, velocity = (a[order] for a in (on, off, pitch, channel, velocity))
+    cols = tuple(a[order] for a in cols)
+    on, off, pitch, channel = cols[:4]
     same_key = (channel[1:] == channel[:-1]) & (pitch[1:] == pitch[:-1])
     keep = np.ones(len(on), dtype=bool)
     keep[:-1] = ~(same_key & (on[1:] == on[:-1]))
-    on, off, pitch, channel, velocity = (a[keep] for a in (on, off, pitch, channel, velocity))
+    cols = tuple(a[keep] for a in cols)
+    on, off, pitch, channel, velocity = cols[:5]
     same_key = (channel[1:] == channel[:-1]) & (pitch[1:] == pitch[:-1])
     off[:-1] = np.where(same_key, np.minimum(off[:-1], on[1:]), off[:-1])
 
     n = len(on)
-    sample = np.concatenate([off, on])
+    time = np.concatenate([off, on])
     is_on = np.repeat(np.array([0, 1], dtype=np.int64), n)
-    order = np.lexsort((is_on, sample))
-    return (sample[order], is_on[order], np.tile(channel, 2)[order], np.tile(pitch, 2)[order],
-            np.tile(velocity, 2)[order])
+    order = np.lexsort((is_on, time))
+    return (time[order], is_on[order], np.tile(channel, 2)[order], np.tile(pitch, 2)[order],
+            np.tile(velocity, 2)[order], *(np.tile(a, 2)[order] for a in cols[5:]))
 
 
 def _sample_writer(fs, synth, out: np.ndarray) -> Callable[[int, int], None]:
@@ -304,28 +406,11 @@ class Renderer:
 
     def __init__(self, soundfont: str | os.PathLike | None = None,
                  sample_rate: int = DEFAULT_SAMPLE_RATE, effects: bool = False):
-        if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
-            raise ComposerError(f"sample rate {sample_rate} Hz is outside the "
-                                f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz FluidSynth supports")
-        self.sample_rate = int(sample_rate)
+        self.sample_rate = check_sample_rate(sample_rate)
         self.soundfont = find_soundfont(soundfont)
         self._fs = _fluidsynth()
         # No audio driver is started: samples are pulled with fluid_synth_write_*.
-        settings = {
-            "synth.cpu-cores": SYNTH_CPU_CORES,
-            "synth.reverb.active": int(effects),
-            "synth.chorus.active": int(effects),
-        }
-        self._synth = self._fs.Synth(gain=SYNTH_GAIN, samplerate=float(self.sample_rate),
-                                     channels=MIDI_CHANNELS, **settings)
-        try:
-            self._sfid = self._synth.sfload(str(self.soundfont))
-            if self._sfid < 0:
-                raise SoundFontError(f"SoundFont {str(self.soundfont)!r} could not be loaded: it "
-                                     f"is not a valid .sf2/.sf3 file. {SOUNDFONT_HINT}")
-        except BaseException:
-            self._synth.delete()
-            raise
+        self._synth, self._sfid = new_synth(self.soundfont, self.sample_rate, effects)
 
     def __enter__(self) -> "Renderer":
         return self
@@ -340,14 +425,7 @@ class Renderer:
             self._synth = None
 
     def _select_program(self, channel: int, program: int, is_drum: bool) -> None:
-        # Fall back to the bank's first preset rather than leave the channel silent, and check
-        # presets first so FluidSynth does not log an error for each missing one.
-        bank = DRUM_BANK if is_drum else 0
-        for b, p in ((bank, program), (bank, 0)):
-            if self._synth.sfpreset_name(self._sfid, b, p) is not None:
-                bank, program = b, p
-                break
-        self._synth.program_select(channel, self._sfid, bank, program)
+        select_program(self._synth, self._sfid, channel, program, is_drum)
 
     def render(self, score: Score, tail_seconds: float = 1.0,
                respect_mute_solo: bool = True) -> np.ndarray:
@@ -372,10 +450,7 @@ class Renderer:
             raise ValueError(f"tail_seconds must be >= 0, not {tail_seconds}")
         synth = self._synth
         synth.system_reset()  # forget notes, programs and reverb left by an earlier render
-        tracks = [t for t in score.tracks if len(t.notes)]
-        if respect_mute_solo:
-            any_solo = any(t.solo for t in score.tracks)
-            tracks = [t for t in tracks if _track_is_audible(t, any_solo)]
+        tracks = audible_tracks(score, respect_mute_solo)
         channels = assign_channels(tracks)
         for track, channel in zip(tracks, channels):
             self._select_program(channel, int(track.program), track.is_drum)

@@ -15,20 +15,20 @@ system or loads libasound/libjack.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
 import sys
 import threading
 import time
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
 from ..core.errors import ComposerError
 from ..core.notes import MAX_VELOCITY, MIN_VELOCITY, empty_notes, make_notes, sort_notes
 from ..core.timing import TempoMap
+from .native import quiet_native_stderr
 
 log = logging.getLogger(__name__)
 
@@ -80,35 +80,9 @@ def _clean(exc: BaseException) -> str:
     return re.sub(r"^\w+::\w+:\s*", "", str(exc)).strip().rstrip(".") or type(exc).__name__
 
 
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Silence what libasound and libjack print to fd 2 when their system is absent.
-
-    Those lines ("ALSA lib seq_hw.c ... open /dev/snd/seq failed") bypass Python and would appear
-    on every refresh; the same facts reach the user through ``reason``. Linux only: the other
-    systems do not print.
-    """
-    if not sys.platform.startswith("linux"):
-        yield
-        return
-    try:
-        saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-    except OSError:
-        yield
-        return
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def _new_client(rtmidi, api: int):
     """``(MidiIn, "")`` for one MIDI system, or ``(None, "<System>: <why>")`` if it won't open."""
-    with _quiet_native_stderr():
+    with quiet_native_stderr():
         try:
             return rtmidi.MidiIn(api, name=CLIENT_NAME), ""
         except (rtmidi.RtMidiError, OSError, RuntimeError) as exc:
@@ -119,7 +93,7 @@ def _new_client(rtmidi, api: int):
 
 
 def _delete(midi_in) -> None:
-    with _quiet_native_stderr():  # JACK prints on teardown too
+    with quiet_native_stderr():  # JACK prints on teardown too
         midi_in.delete()
 
 
