@@ -158,3 +158,12 @@ def test_without_a_sound_device_the_transport_says_why_and_the_app_goes_on(qtbot
     assert not window.playback.is_playing
     window.editor.set_playhead(960)  # editing and the playhead still work
     assert window.editor.view.roll.playhead == 960
+
+
+def test_snap_and_note_length_boxes_drive_the_editor(window):
+    window.snap_box.setCurrentText("1/8T")
+    assert window.editor.view.snap_name == "1/8T"
+    window.length_box.setCurrentText("1/4")
+    assert window.editor.view.note_length_ticks() == window.score.ppq
+    window.length_box.setCurrentText("grid")
+    assert window.editor.view.note_length_ticks() == window.editor.view.snap_step

@@ -9,7 +9,15 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QToolBar
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QToolBar,
+)
 
 from composer import __version__
 from composer.core.errors import ComposerError
@@ -28,6 +36,7 @@ from composer.gui.midi_record import MidiRecordControl
 from composer.gui.model_picker import ModelPicker
 from composer.gui.undo import push_edit
 from composer.gui.pianoroll import PianoRollEditor
+from composer.gui.pianoroll.grid import SNAP_NAMES
 from composer.gui.tracks_panel import TracksPanel
 from composer.gui.transport import PlaybackController, TransportBar
 
@@ -179,6 +188,17 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         return action
 
+    def _toolbar_combo(self, toolbar: QToolBar, label: str, items, current: str, slot, tip: str) -> QComboBox:
+        toolbar.addWidget(QLabel(f" {label} ", toolbar))
+        box = QComboBox(toolbar)
+        box.addItems(list(items))
+        box.setCurrentText(current)
+        box.setToolTip(tip)
+        box.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep keys (space, arrows) for the editor
+        box.currentTextChanged.connect(slot)
+        toolbar.addWidget(box)
+        return box
+
     def _build_menus(self) -> None:
         keys = QKeySequence.StandardKey
         file_menu = self.menuBar().addMenu("&File")
@@ -233,6 +253,13 @@ class MainWindow(QMainWindow):
             if name == "draw":
                 action.setChecked(True)
                 self.editor.set_tool(name)
+        tools.addSeparator()
+        self.snap_box = self._toolbar_combo(tools, "Snap", SNAP_NAMES, self.editor.view.snap_name,
+                                            self.editor.set_snap, "Grid that notes snap to")
+        self.length_box = self._toolbar_combo(
+            tools, "Length", ("grid",) + tuple(n for n in SNAP_NAMES if n != "off"), "grid",
+            lambda name: self.editor.set_note_length(None if name == "grid" else name),
+            "Length of drawn notes (grid: one snap step)")
 
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Composer", lambda: QMessageBox.about(
