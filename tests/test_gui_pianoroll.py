@@ -124,8 +124,10 @@ def test_scene_shows_all_tracks_and_follows_score_signals(loaded):
     MoveNotes(lead_track.id, np.array([1]), d_ticks=240, d_pitch=-2).apply(score)
     assert roll.note_item(lead_track.id, 1) is item  # updated in place, not re-created
     assert (item.start, item.end, item.pitch) == (720, 1200, 60)
-    assert item.rect().x() == pytest.approx(720 * roll.px_per_tick)
-    assert item.rect().y() == pytest.approx((127 - 60) * roll.key_height)
+    assert item.rect().x() == pytest.approx(roll.tick_to_x(720))
+    assert item.rect().y() == pytest.approx(roll.pitch_to_y(60))
+    assert editor.view.note_viewport_rect(item).topLeft() == editor.view.viewport_point(720, 60) \
+        - QPoint(1, int(roll.key_height / 2))
     SetVelocity(lead_track.id, np.array([1]), velocity=33).apply(score)
     assert item.velocity == 33
     RemoveNotes(lead_track.id, ids).apply(score)
@@ -188,7 +190,7 @@ def test_playhead_and_loop_setters(loaded):
     roll = editor.view.roll
     editor.set_playhead(960)
     assert roll.playhead == 960 and roll._playhead_item.isVisible()
-    assert roll._playhead_item.line().x1() == pytest.approx(960 * roll.px_per_tick)
+    assert roll._playhead_item.line().x1() == pytest.approx(roll.tick_to_x(960))
     editor.set_loop(0, 1920)
     assert roll.loop == (0, 1920)
     editor.set_loop(None, None)
@@ -421,12 +423,17 @@ def test_ruler_click_sets_playhead_and_shift_drag_sets_loop(loaded, qtbot):
 def test_zoom_keeps_items_aligned(loaded):
     editor, score, _ = loaded
     roll = editor.view.roll
+    view = editor.view
     item = roll.note_item(lead(score).id, 2)
     editor.zoom_time(2.0)
     editor.zoom_pitch(1.5)
-    assert item.rect().x() == pytest.approx(960 * roll.px_per_tick)
-    assert item.rect().height() == pytest.approx(roll.key_height)
     assert roll.px_per_quarter == pytest.approx(96.0)
+    # On screen the note starts at its start tick and fills its key row (a pixel gap below).
+    rect = view.note_viewport_rect(item)
+    assert rect.left() == int(np.floor(view.tick_to_viewport_x(960) + 1e-6))
+    assert rect.width() == int(np.floor(view.tick_to_viewport_x(1440) + 1e-6)) - rect.left()
+    assert rect.top() == int(np.floor(view.pitch_to_viewport_y(64) + 1e-6))
+    assert rect.height() == pytest.approx(roll.key_height, abs=1)
 
 
 def test_ten_thousand_notes_load(editor):

@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPe
 from PySide6.QtWidgets import QWidget
 
 from . import theme
+from .geometry import pixel
 from .view import PianoRollView
 
 _WHITE = QColor("#cfd2d8")
@@ -57,23 +58,26 @@ class KeyboardWidget(QWidget):
         font.setPixelSize(max(7, min(11, int(kh) - 2)))
         painter.setFont(font)
         lines = []
+        y_top = self._view.pitch_to_viewport_y(127)  # (127 - pitch) * kh below this
         for pitch in range(top, bottom - 1, -1):
-            y = self._view.pitch_to_viewport_y(pitch)
-            row = QRectF(0, y, width, kh)
+            # Whole pixel rows, the same as the view's key rows.
+            y = pixel(y_top + (127 - pitch) * kh)
+            h = pixel(y_top + (128 - pitch) * kh) - y
+            row = QRectF(0, y, width, h)
             lit = pitch == self._pressed or pitch in self.highlighted
             if theme.is_black_key(pitch):
                 # The white keys on either side continue behind the black key's tip.
                 painter.fillRect(row, _WHITE)
-                painter.fillRect(QRectF(0, y, black_width, kh), _PRESSED if lit else _BLACK)
-                painter.fillRect(QRectF(black_width - 3, y + 1, 2, kh - 2), _BLACK_TOP)
-                lines.append((black_width, y + kh / 2, width, y + kh / 2))
+                painter.fillRect(QRectF(0, y, black_width, h), _PRESSED if lit else _BLACK)
+                painter.fillRect(QRectF(black_width - 3, y + 1, 2, h - 2), _BLACK_TOP)
+                lines.append((black_width, y + h / 2, width, y + h / 2))
             else:
                 painter.fillRect(row, _PRESSED if lit else _WHITE)
                 if pitch % 12 in (0, 5):  # B|C and E|F meet without a black key between them
-                    lines.append((0, y + kh, width, y + kh))
+                    lines.append((0, y + h, width, y + h))
             if pitch % 12 == 0 and kh >= 7:
                 painter.setPen(QColor("#ffffff") if lit else _LABEL)
-                painter.drawText(QRectF(0, y, width - 4, kh),
+                painter.drawText(QRectF(0, y, width - 4, h),
                                  Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                                  theme.pitch_name(pitch))
         painter.setPen(QPen(_WHITE_EDGE, 0))

@@ -8,6 +8,7 @@ from PySide6.QtGui import QFont, QMouseEvent, QPainter, QPaintEvent, QPen, QPoly
 from PySide6.QtWidgets import QWidget
 
 from . import theme
+from .geometry import pixel
 from .view import PianoRollView
 
 _LOOP_BAND = 6  # height in pixels of the loop bar along the top edge
@@ -65,7 +66,7 @@ class RulerWidget(QWidget):
         beat_pen, bar_pen = QPen(theme.LINE_BAR, 0), QPen(theme.TEXT_DIM, 0)
         for i in range(i0, i1 + 1):
             b = int(bars[i])
-            x = round(view.tick_to_viewport_x(b))
+            x = pixel(view.tick_to_viewport_x(b))  # the column of the grid's bar line
             labelled = i % every == 0
             painter.setPen(bar_pen)
             painter.drawLine(x, h - (12 if labelled else 7), x, h)
@@ -77,7 +78,7 @@ class RulerWidget(QWidget):
                 if beat * roll.px_per_tick >= 8:
                     painter.setPen(beat_pen)
                     for t in range(b + beat, int(bars[i + 1]), beat):
-                        bx = round(view.tick_to_viewport_x(t))
+                        bx = pixel(view.tick_to_viewport_x(t))
                         painter.drawLine(bx, h - 4, bx, h)
         self._paint_signatures(painter, t0, t1)
         self._paint_playhead(painter, h)
@@ -90,7 +91,7 @@ class RulerWidget(QWidget):
         if loop is None:
             return
         start, end = sorted(loop)
-        x0, x1 = self._view.tick_to_viewport_x(start), self._view.tick_to_viewport_x(end)
+        x0, x1 = pixel(self._view.tick_to_viewport_x(start)), pixel(self._view.tick_to_viewport_x(end))
         painter.fillRect(QRectF(x0, 0, x1 - x0, h), theme.LOOP_FILL)
         painter.fillRect(QRectF(x0, 0, x1 - x0, _LOOP_BAND), theme.LOOP_EDGE)
 
@@ -108,7 +109,7 @@ class RulerWidget(QWidget):
         tick = self._view.roll.playhead
         if tick is None:
             return
-        x = self._view.tick_to_viewport_x(tick)
+        x = pixel(self._view.tick_to_viewport_x(tick)) + 0.5  # the middle of the view's line
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(theme.PLAYHEAD)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)

@@ -1,9 +1,11 @@
 """The piano-roll scene: note items that follow a Score through its change signals.
 
-Scene coordinates are pixels: ``x = tick * px_per_tick`` and ``y = (127 - pitch) * key_height``,
-so zooming changes these two numbers and re-lays out the items (the view keeps an identity
-transform, which keeps pens, handles and text crisp). The scene keeps ``note_id -> item`` per track
-and, on each signal, creates, removes or updates only the notes named in it.
+Scene coordinates are musical units: ``x`` is the tick and ``y = 127 - pitch`` the key row (one
+unit per key). The zoom, ``px_per_tick`` and ``key_height`` (pixels per key), is the scale of the
+view's transform, so zooming moves no item and costs the same with ten or ten thousand notes.
+Items and the background draw in device pixels (see :mod:`.geometry`), which keeps pens, handles
+and grid lines crisp at every zoom. The scene keeps ``note_id -> item`` per track and, on each
+signal, creates, removes or updates only the notes named in it.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ from contextlib import contextmanager
 
 import numpy as np
 import shiboken6
-from PySide6.QtCore import QLineF, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QPainter, QPen
 from PySide6.QtWidgets import QGraphicsLineItem, QGraphicsScene
 
 from composer.core.score import Score
 
 from . import theme
-from .items import CandidateItem, CandidateStyle, NoteItem, NoteStyle
+from .geometry import ROWS, pixel
+from .items import MIN_WIDTH_PX, CandidateItem, CandidateStyle, NoteItem, NoteStyle
 
 DEFAULT_PX_PER_QUARTER = 48.0
 DEFAULT_KEY_HEIGHT = 14.0
@@ -47,13 +50,27 @@ def _cosmetic(color, width: float = 0) -> QPen:
     return pen
 
 
+class _PlayheadItem(QGraphicsLineItem):
+    """The playhead: a vertical line on the pixel column of its tick's grid line."""
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        transform = painter.worldTransform()
+        line = self.line()
+        x = pixel(line.x1() * transform.m11() + transform.dx())
+        top = pixel(line.y1() * transform.m22() + transform.dy())
+        bottom = pixel(line.y2() * transform.m22() + transform.dy())
+        painter.resetTransform()
+        painter.fillRect(QRect(x, top, 1, bottom - top), self.pen().color())
+        painter.setWorldTransform(transform)
+
+
 class PianoRollScene(QGraphicsScene):
     """Shows every track of a Score; the active track's notes are selectable, the others dimmed.
 
     Signals
     -------
     geometry_changed()
-        Zoom or scene extent changed (rulers and lanes re-align).
+        Zoom or scene extent changed (the view re-scales; rulers and lanes re-align).
     notes_updated(int)
         Notes of the given track were added, removed or changed in the Score.
     note_selection_changed()
@@ -87,7 +104,7 @@ class PianoRollScene(QGraphicsScene):
         self._selection_batch = 0
         self._selection_dirty = False
         self._draft: NoteItem | None = None
-        self._playhead_item = QGraphicsLineItem()
+        self._playhead_item = _PlayheadItem()
         self._playhead_item.setPen(_cosmetic(theme.PLAYHEAD, 0))
         self._playhead_item.setZValue(Z_PLAYHEAD)
         self._playhead_item.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
@@ -139,44 +156,40 @@ class PianoRollScene(QGraphicsScene):
     # ----------------------------------------------------------------- geometry
     @property
     def px_per_tick(self) -> float:
+        """Horizontal zoom: device pixels per tick (the view's horizontal scale)."""
         return self.px_per_quarter / self._ppq
 
     @property
     def ppq(self) -> int:
         return self._ppq
 
+    # Scene units: x is the tick, y the key row. These do not depend on the zoom.
     def tick_to_x(self, tick: float) -> float:
-        return tick * self.px_per_tick
+        """Scene x of ``tick``."""
+        return float(tick)
 
     def x_to_tick(self, x: float) -> float:
-        return x / self.px_per_tick
+        return float(x)
 
     def pitch_to_y(self, pitch: int) -> float:
-        """Top edge of the pitch's row."""
-        return (127 - pitch) * self.key_height
+        """Scene y of the top edge of the pitch's row."""
+        return float(127 - pitch)
 
     def y_to_pitch(self, y: float) -> int:
-        return int(np.clip(127 - math.floor(y / self.key_height), 0, 127))
+        return int(np.clip(127 - math.floor(y), 0, 127))
 
     def set_zoom(self, px_per_quarter: float | None = None, key_height: float | None = None) -> None:
-        """Set the horizontal (pixels per quarter note) and vertical (pixels per key) zoom."""
+        """Set the horizontal (pixels per quarter note) and vertical (pixels per key) zoom.
+
+        Items keep their scene geometry; the view follows ``geometry_changed`` with its transform.
+        """
+        before = (self.px_per_quarter, self.key_height)
         if px_per_quarter is not None:
             self.px_per_quarter = float(np.clip(px_per_quarter, MIN_PX_PER_QUARTER, MAX_PX_PER_QUARTER))
         if key_height is not None:
             self.key_height = float(np.clip(key_height, MIN_KEY_HEIGHT, MAX_KEY_HEIGHT))
-        self._relayout()
-
-    def _relayout(self) -> None:
-        ppt, kh = self.px_per_tick, self.key_height
-        for layer in self._layers.values():
-            for item in layer.items.values():
-                item.relayout(ppt, kh)
-        for items in self._candidates.values():
-            for item in items:
-                item.relayout(ppt, kh)
-        if self._draft is not None:
-            self._draft.relayout(ppt, kh)
-        self._update_extent(force=True)
+        if (self.px_per_quarter, self.key_height) != before:
+            self._update_extent(force=True)
 
     def _update_extent(self, force: bool = False) -> None:
         """Size the scene to the music plus some room to write more."""
@@ -185,7 +198,7 @@ class PianoRollScene(QGraphicsScene):
                    self.loop[1] if self.loop else 0, self.playhead or 0)
         end = max(used + 8 * bar, 32 * bar)
         end = int(math.ceil(end / bar) * bar)
-        rect = QRectF(0, 0, end * self.px_per_tick, 128 * self.key_height)
+        rect = QRectF(0, 0, end, ROWS)
         if force or end != self.end_tick or rect != self.sceneRect():
             self.end_tick = end
             self._bars = None
@@ -250,7 +263,6 @@ class PianoRollScene(QGraphicsScene):
         return layer
 
     def _add_items(self, layer: _TrackLayer, notes: np.ndarray) -> None:
-        ppt, kh = self.px_per_tick, self.key_height
         style = layer.style
         z = Z_ACTIVE if style.active else Z_INACTIVE
         selectable = NoteItem.GraphicsItemFlag.ItemIsSelectable
@@ -258,7 +270,7 @@ class PianoRollScene(QGraphicsScene):
                                                notes["end"].tolist(), notes["pitch"].tolist(),
                                                notes["velocity"].tolist()):
             item = NoteItem(layer.track_id, style)
-            item.set_note(nid, start, end, pitch, vel, ppt, kh)
+            item.set_note(nid, start, end, pitch, vel)
             item.setZValue(z)
             if style.active:
                 item.setFlag(selectable, True)
@@ -299,12 +311,25 @@ class PianoRollScene(QGraphicsScene):
         return self.note_items(track_id).get(note_id)
 
     def active_note_at(self, scene_pos) -> NoteItem | None:
-        """The topmost note of the active track under ``scene_pos`` (a QPointF), if any."""
+        """The topmost note of the active track under ``scene_pos`` (a QPointF), if any.
+
+        A note narrower than ``MIN_WIDTH_PX`` on screen is painted that wide, and hit that wide.
+        """
         for item in self.items(scene_pos):
-            if isinstance(item, NoteItem) and item.track_id == self.active_track_id \
-                    and item is not self._draft and item.isVisible():
+            if self._is_active_note(item):
                 return item
+        reach = MIN_WIDTH_PX / self.px_per_tick  # ticks a short note's painted block spans
+        x, y = scene_pos.x(), scene_pos.y()
+        for item in self.items(QRectF(x - reach, y, reach, 1e-6)):  # (an empty rect finds nothing)
+            if self._is_active_note(item):
+                rect = item.rect().translated(item.pos())
+                if rect.top() <= y < rect.bottom() and rect.left() <= x < rect.left() + reach:
+                    return item
         return None
+
+    def _is_active_note(self, item) -> bool:
+        return (isinstance(item, NoteItem) and item.track_id == self.active_track_id
+                and item is not self._draft and item.isVisible())
 
     def active_notes_in(self, shape) -> list[NoteItem]:
         """Active-track notes intersecting ``shape`` (a QRectF or QPainterPath)."""
@@ -403,14 +428,13 @@ class PianoRollScene(QGraphicsScene):
             return
         layer = self._layer_for(track_id)
         if layer is not None:
-            ppt, kh = self.px_per_tick, self.key_height
             notes = self.score.track(track_id).get(ids)
             for nid, start, end, pitch, vel in zip(
                     notes["id"].tolist(), notes["start"].tolist(), notes["end"].tolist(),
                     notes["pitch"].tolist(), notes["velocity"].tolist()):
                 item = layer.items.get(nid)
                 if item is not None:
-                    item.set_note(nid, start, end, pitch, vel, ppt, kh)
+                    item.set_note(nid, start, end, pitch, vel)
         self._update_extent()
         self.notes_updated.emit(track_id)
 
@@ -428,8 +452,8 @@ class PianoRollScene(QGraphicsScene):
             return
         self._bars = None
         if self.score.ppq != self._ppq:
-            self._ppq = self.score.ppq
-        self._relayout()
+            self._ppq = self.score.ppq  # px_per_tick changes: the view re-scales
+        self._update_extent(force=True)
 
     # ----------------------------------------------------------------- candidates
     def set_candidates(self, track_id: int, notes: np.ndarray | None) -> None:
@@ -439,12 +463,10 @@ class PianoRollScene(QGraphicsScene):
         if notes is None or len(notes) == 0:
             return
         style = CandidateStyle(self.track_color(track_id))
-        ppt, kh = self.px_per_tick, self.key_height
         items = []
         for start, end, pitch in zip(notes["start"].tolist(), notes["end"].tolist(),
                                      notes["pitch"].tolist()):
             item = CandidateItem(start, end, pitch, style)
-            item.relayout(ppt, kh)
             item.setZValue(Z_CANDIDATE)
             self.addItem(item)
             items.append(item)
@@ -463,8 +485,7 @@ class PianoRollScene(QGraphicsScene):
             self._draft.setZValue(Z_DRAFT)
             self._draft.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
             self.addItem(self._draft)
-        self._draft.set_note(-1, start, end, pitch, self._draft.velocity,
-                             self.px_per_tick, self.key_height)
+        self._draft.set_note(-1, start, end, pitch, self._draft.velocity)
         return self._draft
 
     def hide_draft(self) -> None:
@@ -484,16 +505,18 @@ class PianoRollScene(QGraphicsScene):
             self._playhead_item.setVisible(False)
             return
         x = self.tick_to_x(self.playhead)
-        self._playhead_item.setLine(QLineF(x, 0, x, 128 * self.key_height))
+        self._playhead_item.setLine(QLineF(x, 0, x, ROWS))
         self._playhead_item.setVisible(True)
 
     def set_loop(self, start: int | None, end: int | None) -> None:
         """Show the loop region [start, end) in ticks; ``None`` clears it."""
         old = self._loop_rect()
         self.loop = None if start is None or end is None or end <= start else (int(start), int(end))
+        margin = 2 / self.px_per_tick  # the edge lines, two pixels either side
         for rect in (old, self._loop_rect()):
             if rect is not None:
-                self.invalidate(rect.adjusted(-2, 0, 2, 0), QGraphicsScene.SceneLayer.BackgroundLayer)
+                self.invalidate(rect.adjusted(-margin, 0, margin, 0),
+                                QGraphicsScene.SceneLayer.BackgroundLayer)
         self._update_extent()
         self.overlay_changed.emit()
 
@@ -501,53 +524,82 @@ class PianoRollScene(QGraphicsScene):
         if self.loop is None:
             return None
         x0, x1 = self.tick_to_x(self.loop[0]), self.tick_to_x(self.loop[1])
-        return QRectF(x0, 0, x1 - x0, 128 * self.key_height)
+        return QRectF(x0, 0, x1 - x0, ROWS)
 
     # ----------------------------------------------------------------- background grid
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        """Key rows, loop shading and grid lines, for the exposed ``rect`` only."""
-        painter.fillRect(rect, theme.BACKGROUND)
-        kh = self.key_height
-        area = rect.intersected(QRectF(0, 0, self.sceneRect().width(), 128 * kh))
-        if area.isEmpty():
-            return
-        left, right, top, bottom = area.left(), area.right(), area.top(), area.bottom()
-        self._draw_rows(painter, left, right, top, bottom)
-        loop = self._loop_rect()
-        if loop is not None and loop.intersects(area):
-            painter.fillRect(loop.intersected(area), theme.LOOP_FILL)
-        self._draw_time_lines(painter, left, right, top, bottom)
-        if loop is not None:
-            painter.setPen(_cosmetic(theme.LOOP_EDGE))
-            painter.drawLines([QLineF(x, top, x, bottom) for x in (loop.left(), loop.right())
-                               if left - 1 <= x <= right + 1])
+        """Key rows, loop shading and grid lines, for the exposed ``rect`` only.
 
-    def _draw_rows(self, painter: QPainter, left: float, right: float, top: float,
-                   bottom: float) -> None:
-        kh = self.key_height
-        first = max(int(top // kh), 0)
-        last = min(int(bottom // kh), 127)
+        Drawn in device pixels through the painter's transform (the view's zoom and scroll):
+        every line and row edge falls on the pixel :func:`.geometry.pixel` gives, like the notes.
+        Lines are one-pixel rectangles: the raster engine fills those several times faster than
+        it strokes cosmetic lines, which matters when a zoom repaints the whole view.
+        """
+        transform = painter.worldTransform()
+        painter.resetTransform()
+        try:
+            self._draw_background(painter, transform, rect)
+        finally:
+            painter.setWorldTransform(transform)
+
+    def _draw_background(self, painter: QPainter, transform, rect: QRectF) -> None:
+        sx, dx, sy, dy = transform.m11(), transform.dx(), transform.m22(), transform.dy()
+        exposed = transform.mapRect(rect).toAlignedRect()
+        area = rect.intersected(QRectF(0, 0, self.sceneRect().width(), ROWS))
+        if area.isEmpty() or sx <= 0 or sy <= 0:
+            painter.fillRect(exposed, theme.BACKGROUND)
+            return
+        # Device pixels of the exposed part of the scene, [left, right) x [top, bottom).
+        left = max(exposed.left(), pixel(dx))
+        right = min(exposed.right() + 1, pixel(self.sceneRect().width() * sx + dx))
+        top = max(exposed.top(), pixel(dy))
+        bottom = min(exposed.bottom() + 1, pixel(ROWS * sy + dy))
+        inside = QRect(left, top, right - left, bottom - top)
+        if not inside.contains(exposed):  # the key rows cover the rest
+            painter.fillRect(exposed, theme.BACKGROUND)
+        if inside.isEmpty():
+            return
+        painter.setPen(Qt.PenStyle.NoPen)
+        self._draw_rows(painter, sy, dy, left, right, top, bottom)
+        loop = None
+        if self.loop is not None:
+            loop = (pixel(self.loop[0] * sx + dx), pixel(self.loop[1] * sx + dx))
+            x0, x1 = max(loop[0], left), min(loop[1], right)
+            if x1 > x0:
+                painter.fillRect(QRect(x0, top, x1 - x0, bottom - top), theme.LOOP_FILL)
+        self._draw_time_lines(painter, sx, dx, area.left(), area.right(), left, right, top, bottom)
+        if loop is not None:
+            _fill_columns(painter, [x for x in loop if left <= x < right], top, bottom,
+                          theme.LOOP_EDGE)
+
+    def _draw_rows(self, painter: QPainter, sy: float, dy: float, left: int, right: int,
+                   top: int, bottom: int) -> None:
+        """Key rows between device rows ``top`` and ``bottom`` (exclusive), ``sy`` pixels each."""
+        first = max(int((top - dy) // sy) - 1, 0)
+        last = min(int((bottom - dy) // sy) + 1, 127)
         separators, octaves = [], []
+        width = right - left
         for row in range(first, last + 1):
             pitch = 127 - row
-            y = row * kh
-            if theme.is_black_key(pitch):
-                painter.fillRect(QRectF(left, y, right - left, kh), theme.ROW_BLACK)
-            else:
-                painter.fillRect(QRectF(left, y, right - left, kh), theme.ROW_WHITE)
-            # The line under C marks the octave; the others only separate the rows.
-            line = QLineF(left, y + kh - 1, right, y + kh - 1)
-            (octaves if pitch % 12 == 0 else separators).append(line)
-        if kh >= 7:
-            painter.setPen(_cosmetic(theme.ROW_SEPARATOR))
-            painter.drawLines(separators)
-        painter.setPen(_cosmetic(theme.OCTAVE_LINE))
-        painter.drawLines(octaves)
+            y0, y1 = pixel(row * sy + dy), pixel((row + 1) * sy + dy)
+            if y1 <= top or y0 >= bottom:
+                continue
+            painter.fillRect(QRect(left, y0, width, y1 - y0),
+                             theme.ROW_BLACK if theme.is_black_key(pitch) else theme.ROW_WHITE)
+            # The line under C (the row's last pixel row) marks the octave; the others only
+            # separate the rows.
+            if top <= y1 - 1 < bottom:
+                (octaves if pitch % 12 == 0 else separators).append(QRect(left, y1 - 1, width, 1))
+        if sy >= 7 and separators:
+            painter.setBrush(theme.ROW_SEPARATOR)
+            painter.drawRects(separators)
+        if octaves:
+            painter.setBrush(theme.OCTAVE_LINE)
+            painter.drawRects(octaves)
 
-    def _draw_time_lines(self, painter: QPainter, left: float, right: float, top: float,
-                         bottom: float) -> None:
-        ppt = self.px_per_tick
-        t0, t1 = left / ppt, right / ppt
+    def _draw_time_lines(self, painter: QPainter, ppt: float, dx: float, t0: float, t1: float,
+                         left: int, right: int, top: int, bottom: int) -> None:
+        """Sub-beat, beat and bar lines for ticks ``t0``-``t1`` at ``ppt`` pixels per tick."""
         bars = self.bar_starts()
         i0 = max(int(np.searchsorted(bars, t0, side="right")) - 1, 0)
         i1 = min(int(np.searchsorted(bars, t1, side="right")), len(bars) - 1)
@@ -569,7 +621,13 @@ class PianoRollScene(QGraphicsScene):
                 sub_lines.extend(t for t in range(b + sub, nxt, sub) if (t - b) % beat)
         for ticks, color in ((sub_lines, theme.LINE_SUB), (beat_lines, theme.LINE_BEAT),
                              (bar_lines, theme.LINE_BAR)):
-            xs = [math.floor(t * ppt) for t in ticks if t0 - 1 <= t <= t1 + 1]
-            if xs:
-                painter.setPen(_cosmetic(color))
-                painter.drawLines([QLineF(x, top, x, bottom) for x in xs])
+            xs = [x for x in (pixel(t * ppt + dx) for t in ticks) if left <= x < right]
+            _fill_columns(painter, xs, top, bottom, color)
+
+
+def _fill_columns(painter: QPainter, xs: list[int], top: int, bottom: int, color) -> None:
+    """One-pixel vertical lines at device columns ``xs`` from row ``top`` to ``bottom`` (exclusive)
+    (the painter's pen must be NoPen)."""
+    if xs:
+        painter.setBrush(color)
+        painter.drawRects([QRect(x, top, 1, bottom - top) for x in xs])

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 from composer.core.edits import SetVelocity
 
 from . import theme
+from .geometry import pixels
 from .view import PianoRollView
 
 _TOP, _BOTTOM = 8, 4  # margins in pixels above velocity 127 and below velocity 0
@@ -96,7 +97,7 @@ class VelocityLane(QWidget):
         if len(shown) and len(bars) > 1 and (bars[1] - bars[0]) * self._view.roll.px_per_tick >= 6:
             painter.setPen(QPen(theme.LINE_BEAT, 0))
             painter.drawLines([QLineF(x, 0, x, self.height())
-                               for x in np.floor(self._view.ticks_to_viewport_x(shown)).tolist()])
+                               for x in pixels(self._view.ticks_to_viewport_x(shown)).tolist()])
 
     def _paint_stems(self, painter: QPainter, track) -> None:
         notes = track.notes[self._visible()]
@@ -106,7 +107,7 @@ class VelocityLane(QWidget):
         if self._preview:  # values being dragged
             for k, nid in enumerate(notes["id"].tolist()):
                 velocity[k] = self._preview.get(nid, velocity[k])
-        xs = np.round(self._view.ticks_to_viewport_x(notes["start"])).tolist()
+        xs = pixels(self._view.ticks_to_viewport_x(notes["start"])).tolist()  # notes' left edges
         ys = np.round(self.velocity_to_y(velocity)).tolist()
         selected = np.isin(notes["id"], self._view.selected_note_ids()).tolist()
         color = self._view.roll.track_color(track.id)

@@ -3,6 +3,10 @@
 The view never changes the Score itself. A mouse gesture moves items as a preview and, on
 release, pushes one core edit (wrapped by :func:`composer.gui.undo.push_edit`) onto the undo
 stack; the scene then follows the Score's change signals like it does for any other edit.
+
+The view zooms by its transform: it scales the scene's musical units (ticks, key rows) by the
+scene's ``px_per_tick`` and ``key_height``, so no item moves on zoom. Scroll bar values are device
+pixels from the scene's top left corner; ``tick_to_viewport_x`` and friends convert.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QUndoStack, QWheelEvent
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QTransform, QUndoStack, QWheelEvent
 from PySide6.QtWidgets import QGraphicsView, QRubberBand
 
 from composer.core.edits import AddNotes, EditGroup, MoveNotes, RemoveNotes, ResizeNotes
@@ -23,8 +27,9 @@ from composer.core.transforms import quantize
 
 from ..undo import push_edit
 from .clipboard import copy_notes, pasted_notes
+from .geometry import pixel
 from .grid import SNAP_NAMES, snap, snap_ticks
-from .items import NoteItem
+from .items import NoteItem, device_cell
 from .scene import PianoRollScene
 
 TOOLS = ("draw", "select", "erase")
@@ -92,17 +97,18 @@ class PianoRollView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
-        # Items set their own pen and brush on every paint, so saving painter state is waste.
-        self.setOptimizationFlags(QGraphicsView.OptimizationFlag.DontSavePainterState
-                                  | QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
+        # Items set their own pen, brush and transform on every paint, so saving painter state is
+        # waste. Updates keep Qt's two-pixel margin: items snap to whole pixels and short notes
+        # are painted two pixels wide, a little outside their exact bounding rect.
+        self.setOptimizationFlags(QGraphicsView.OptimizationFlag.DontSavePainterState)
         self.setFrameShape(QGraphicsView.Shape.NoFrame)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.viewport().setMouseTracking(True)
 
+        self._apply_zoom()
+        self.roll.geometry_changed.connect(self._on_geometry_changed)
         self.roll.note_selection_changed.connect(self.selection_changed)
-        self.roll.geometry_changed.connect(self.time_view_changed)
-        self.roll.geometry_changed.connect(self.pitch_view_changed)
         self.horizontalScrollBar().valueChanged.connect(self.time_view_changed)
         self.verticalScrollBar().valueChanged.connect(self.pitch_view_changed)
         self.time_view_changed.connect(self.view_changed)
@@ -171,31 +177,54 @@ class PianoRollView(QGraphicsView):
         return max(snap(tick, self.snap_step, self.roll.bar_starts(), mode), 0)
 
     # ----------------------------------------------------------------- coordinates
-    def _origin(self) -> QPointF:
-        return self.mapToScene(QPoint(0, 0))
+    def _apply_zoom(self) -> bool:
+        """Scale the scene's ticks and key rows to the scene's zoom; True if the key height changed."""
+        zoom = QTransform.fromScale(self.roll.px_per_tick, self.roll.key_height)
+        before = self.transform()
+        if zoom == before:
+            return False
+        self.setTransform(zoom)
+        return zoom.m22() != before.m22()
+
+    def _on_geometry_changed(self) -> None:
+        # The scene is always 128 rows high: only a new key height moves the keyboard.
+        if self._apply_zoom():
+            self.pitch_view_changed.emit()
+        self.time_view_changed.emit()
+
+    def _scroll(self) -> tuple[float, float]:
+        """Device pixels between the scene's top left corner and the viewport's: (x, y)."""
+        t = self.viewportTransform()
+        return -t.dx(), -t.dy()
 
     def tick_to_viewport_x(self, tick: float) -> float:
-        return self.roll.tick_to_x(tick) - self._origin().x()
+        return tick * self.roll.px_per_tick - self._scroll()[0]
 
     def ticks_to_viewport_x(self, ticks: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`tick_to_viewport_x` for an array of ticks of any shape."""
-        return np.asarray(ticks) * self.roll.px_per_tick - self._origin().x()
+        return np.asarray(ticks) * self.roll.px_per_tick - self._scroll()[0]
 
     def viewport_x_to_tick(self, x: float) -> float:
-        return self.roll.x_to_tick(x + self._origin().x())
+        return (x + self._scroll()[0]) / self.roll.px_per_tick
 
     def pitch_to_viewport_y(self, pitch: int) -> float:
         """Viewport y of the top edge of ``pitch``'s row."""
-        return self.roll.pitch_to_y(pitch) - self._origin().y()
+        return (127 - pitch) * self.roll.key_height - self._scroll()[1]
 
     def viewport_y_to_pitch(self, y: float) -> int:
-        return self.roll.y_to_pitch(y + self._origin().y())
+        return self.roll.y_to_pitch((y + self._scroll()[1]) / self.roll.key_height)
 
     def viewport_point(self, tick: float, pitch: int) -> QPoint:
         """A viewport point just inside the cell that starts at ``tick`` in ``pitch``'s row."""
-        x = math.floor(self.tick_to_viewport_x(tick)) + 1
+        x = pixel(self.tick_to_viewport_x(tick)) + 1
         y = self.pitch_to_viewport_y(pitch) + self.roll.key_height / 2
         return QPoint(int(x), int(y))
+
+    def note_viewport_rect(self, item) -> QRect:
+        """The viewport pixels a note (or candidate) item is painted on: the outline starts on
+        the grid line of the item's start tick and on the first pixel row of its key."""
+        transform = QTransform.fromTranslate(item.pos().x(), item.pos().y()) * self.viewportTransform()
+        return QRect(*device_cell(transform, item.rect()))
 
     # ----------------------------------------------------------------- zoom and scroll
     def zoom_time(self, factor: float, anchor_x: float | None = None) -> None:
@@ -203,20 +232,20 @@ class PianoRollView(QGraphicsView):
         anchor_x = self.viewport().width() / 2 if anchor_x is None else anchor_x
         tick = self.viewport_x_to_tick(anchor_x)
         self.roll.set_zoom(px_per_quarter=self.roll.px_per_quarter * factor)
-        self.horizontalScrollBar().setValue(round(self.roll.tick_to_x(tick) - anchor_x))
+        self.horizontalScrollBar().setValue(round(tick * self.roll.px_per_tick - anchor_x))
         self.time_view_changed.emit()
 
     def zoom_pitch(self, factor: float, anchor_y: float | None = None) -> None:
         """Zoom the key rows by ``factor`` keeping the row under ``anchor_y`` (viewport) in place."""
         anchor_y = self.viewport().height() / 2 if anchor_y is None else anchor_y
-        rows = (anchor_y + self._origin().y()) / self.roll.key_height
+        rows = (anchor_y + self._scroll()[1]) / self.roll.key_height
         self.roll.set_zoom(key_height=self.roll.key_height * factor)
         self.verticalScrollBar().setValue(round(rows * self.roll.key_height - anchor_y))
         self.pitch_view_changed.emit()
 
     def scroll_to_tick(self, tick: int) -> None:
         """Scroll so ``tick`` is near the left edge."""
-        self.horizontalScrollBar().setValue(round(self.roll.tick_to_x(tick)) - 16)
+        self.horizontalScrollBar().setValue(round(tick * self.roll.px_per_tick) - 16)
 
     def ensure_tick_visible(self, tick: int) -> None:
         """Scroll by a page when ``tick`` is outside the view (e.g. to follow the playhead)."""
@@ -227,7 +256,7 @@ class PianoRollView(QGraphicsView):
     def center_on_pitch(self, pitch: int) -> None:
         """Scroll ``pitch`` to the middle; before the view is first shown, once it has its size."""
         self._pending_center = None if self.isVisible() else pitch
-        y = self.roll.pitch_to_y(pitch) + self.roll.key_height / 2
+        y = (127.5 - pitch) * self.roll.key_height  # the middle of the row, in device pixels
         self.verticalScrollBar().setValue(round(y - self.viewport().height() / 2))
 
     def showEvent(self, event) -> None:
@@ -451,7 +480,7 @@ class PianoRollView(QGraphicsView):
                 return
         elif not was_selected:
             self.roll.set_selected([item])
-        kind = "resize" if item.in_resize_handle(scene_pos.x()) else "move"
+        kind = "resize" if item.in_resize_handle(scene_pos.x(), self.roll.px_per_tick) else "move"
         items = [i for i in self.roll.selected_note_items() if i.track_id == item.track_id]
         self._drag = _Drag(kind, pos, scene_pos, anchor=item, items=items,
                            was_selected=was_selected and not shift)
@@ -511,7 +540,9 @@ class PianoRollView(QGraphicsView):
         if d_pitch != drag.d_pitch:
             self._preview(anchor.pitch + d_pitch)
         drag.d_ticks, drag.d_pitch = d_ticks, d_pitch
-        dx, dy = self.roll.tick_to_x(d_ticks), -d_pitch * self.roll.key_height
+        roll = self.roll
+        dx = roll.tick_to_x(anchor.start + d_ticks) - roll.tick_to_x(anchor.start)
+        dy = roll.pitch_to_y(anchor.pitch + d_pitch) - roll.pitch_to_y(anchor.pitch)
         for item in drag.items:
             item.setPos(dx, dy)
             item.offset = True
@@ -521,12 +552,13 @@ class PianoRollView(QGraphicsView):
         step = self.snap_step or 1
         anchor_end = max(self.snap_tick(self.roll.x_to_tick(scene_pos.x())), anchor.start + step)
         delta = anchor_end - anchor.end
-        ppt, kh = self.roll.px_per_tick, self.roll.key_height
+        roll = self.roll
         for item in drag.items:
             end = anchor_end if item is anchor else max(item.end + delta, item.start + 1)
             drag.new_ends[item] = end
             rect = item.rect()
-            item.setRect(rect.x(), rect.y(), max((end - item.start) * ppt, 2.0), kh)
+            item.setRect(rect.x(), rect.y(), roll.tick_to_x(end) - roll.tick_to_x(item.start),
+                         rect.height())
 
     def _erase_at(self, scene_pos: QPointF) -> None:
         item = self.roll.active_note_at(scene_pos)
@@ -535,10 +567,11 @@ class PianoRollView(QGraphicsView):
             item.setVisible(False)  # preview; the edit on release removes it for real
 
     def _erase_along(self, drag: _Drag, scene_pos: QPointF) -> None:
-        # Sample the path so a fast drag does not jump over short notes.
+        # Sample the path so a fast drag does not jump over short notes (every few pixels).
         step = max(2.0, min(self.roll.key_height, 6.0) / 2)
         delta = scene_pos - drag.last
-        n = max(int(max(abs(delta.x()), abs(delta.y())) / step), 1)
+        pixels = max(abs(delta.x()) * self.roll.px_per_tick, abs(delta.y()) * self.roll.key_height)
+        n = max(int(pixels / step), 1)
         for k in range(1, n + 1):
             self._erase_at(drag.last + delta * (k / n))
         drag.last = scene_pos
@@ -585,12 +618,11 @@ class PianoRollView(QGraphicsView):
 
     def _restore(self, drag: _Drag) -> None:
         """Undo a gesture's preview on the items."""
-        ppt, kh = self.roll.px_per_tick, self.roll.key_height
         for item in drag.items:
             if item.offset:
                 item.setPos(0.0, 0.0)
                 item.offset = False
-            item.relayout(ppt, kh)
+            item.relayout()
         for item in drag.erased.values():
             item.setVisible(True)
 
@@ -611,7 +643,7 @@ class PianoRollView(QGraphicsView):
         item = self.roll.active_note_at(scene_pos) if self.tool != "erase" else None
         if item is None:
             self._set_cursor(self._tool_cursor())
-        elif item.in_resize_handle(scene_pos.x()):
+        elif item.in_resize_handle(scene_pos.x(), self.roll.px_per_tick):
             self._set_cursor(Qt.CursorShape.SizeHorCursor)
         else:
             self._set_cursor(Qt.CursorShape.SizeAllCursor)
