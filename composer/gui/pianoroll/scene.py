@@ -501,12 +501,19 @@ class PianoRollScene(QGraphicsScene):
         self.overlay_changed.emit()
 
     def _place_playhead(self) -> None:
+        item = self._playhead_item
+        if item.isVisible():
+            # A zero-width line's own update region can miss the pixel column it was painted on
+            # (seen after a scroll blit on X11): repaint a few pixels around the old place.
+            margin = 4 / max(self.px_per_tick, 1e-9)
+            old = item.line().x1()
+            self.update(QRectF(old - margin, 0, 2 * margin, ROWS))
         if self.playhead is None:
-            self._playhead_item.setVisible(False)
+            item.setVisible(False)
             return
         x = self.tick_to_x(self.playhead)
-        self._playhead_item.setLine(QLineF(x, 0, x, ROWS))
-        self._playhead_item.setVisible(True)
+        item.setLine(QLineF(x, 0, x, ROWS))
+        item.setVisible(True)
 
     def set_loop(self, start: int | None, end: int | None) -> None:
         """Show the loop region [start, end) in ticks; ``None`` clears it."""
