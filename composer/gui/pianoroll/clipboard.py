@@ -6,6 +6,7 @@ as plain text (one note per line) for anything else that reads the clipboard.
 
 from __future__ import annotations
 
+import atexit
 import json
 
 import numpy as np
@@ -19,6 +20,22 @@ from .theme import pitch_name
 MIME_TYPE = "application/x-composer-notes"
 
 
+_release_registered = False
+
+
+def _release_clipboard() -> None:
+    """Take our data off the clipboard before Qt tears down: a QMimeData made in Python and
+    still held by the clipboard when the application object is destroyed crashes the process
+    on exit (SIGSEGV, seen with PySide6 6.11)."""
+    app = QGuiApplication.instance()
+    if app is None:
+        return
+    clipboard = app.clipboard()
+    mime = clipboard.mimeData()
+    if mime is not None and mime.hasFormat(MIME_TYPE):
+        clipboard.clear()
+
+
 def copy_notes(notes: np.ndarray, ppq: int) -> None:
     """Put ``notes`` (shape (n,), NOTE_DTYPE) on the clipboard, times relative to the earliest."""
     origin = int(notes["start"].min())
@@ -29,6 +46,10 @@ def copy_notes(notes: np.ndarray, ppq: int) -> None:
     mime.setText("\n".join(f"{pitch_name(int(p))} start {s} end {e} velocity {v}"
                            for s, e, p, v in payload["notes"]))
     QGuiApplication.clipboard().setMimeData(mime)
+    global _release_registered
+    if not _release_registered:
+        atexit.register(_release_clipboard)
+        _release_registered = True
 
 
 def pasted_notes(ppq: int) -> np.ndarray | None:
