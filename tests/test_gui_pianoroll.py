@@ -14,12 +14,12 @@ from PySide6.QtGui import QMouseEvent, QUndoStack  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from composer.core import Score, Track, make_notes  # noqa: E402
+from qt_events import LEFT, mouse  # noqa: E402
 from composer.core.edits import AddNotes, MoveNotes, RemoveNotes, SetVelocity  # noqa: E402
 from composer.gui.pianoroll import PianoRollEditor, snap_ticks  # noqa: E402
 from composer.gui.undo import EditCommand, push_edit  # noqa: E402
 
 PPQ = 480
-LEFT = Qt.MouseButton.LeftButton
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
 
@@ -33,16 +33,6 @@ def build_score() -> Score:
     bass = Track("Bass", 33, notes=notes([0, 960], [960, 1920], [52, 55], 100))
     return Score([lead, bass], ppq=PPQ)
 
-
-def mouse(widget, kind, pos, button=LEFT, modifiers=Qt.KeyboardModifier.NoModifier):
-    """Send one mouse event with explicit buttons (QTest's move events carry none)."""
-    kinds = {"press": QEvent.Type.MouseButtonPress, "move": QEvent.Type.MouseMove,
-             "release": QEvent.Type.MouseButtonRelease}
-    pos = QPointF(pos)
-    event = QMouseEvent(kinds[kind], pos, widget.mapToGlobal(pos),
-                        Qt.MouseButton.NoButton if kind == "move" else button,
-                        Qt.MouseButton.NoButton if kind == "release" else button, modifiers)
-    QApplication.sendEvent(widget, event)
 
 
 def drag(widget, points, modifiers=Qt.KeyboardModifier.NoModifier):

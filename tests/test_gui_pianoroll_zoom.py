@@ -15,15 +15,14 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QMouseEvent, QUndoStack  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QPoint  # noqa: E402
+from PySide6.QtGui import QUndoStack  # noqa: E402
 
 from composer.core import Score, Track, make_notes  # noqa: E402
+from qt_events import mouse  # noqa: E402
 from composer.gui.pianoroll import PianoRollEditor, theme  # noqa: E402
 
 PPQ = 480
-LEFT = Qt.MouseButton.LeftButton
 # (time factor, pitch factor) applied from the default zoom (48 px per quarter, 14 px per key).
 ZOOMS = [(1.0, 1.0), (1.1, 1.0), (1.1 ** 3, 1.15), (2.2, 1.6), (1 / 1.1 ** 5, 1 / 1.15 ** 2),
          (0.45, 0.8), (3.7, 2.3), (1.25 ** 2 / 1.2, 1.15 ** 3)]
@@ -33,15 +32,6 @@ def px(x: float) -> int:
     """The device pixel a coordinate is drawn on (the editor floors, like its grid lines)."""
     return math.floor(x + 1e-6)
 
-
-def mouse(widget, kind, pos, button=LEFT, modifiers=Qt.KeyboardModifier.NoModifier):
-    kinds = {"press": QEvent.Type.MouseButtonPress, "move": QEvent.Type.MouseMove,
-             "release": QEvent.Type.MouseButtonRelease}
-    pos = QPointF(pos)
-    event = QMouseEvent(kinds[kind], pos, widget.mapToGlobal(pos),
-                        Qt.MouseButton.NoButton if kind == "move" else button,
-                        Qt.MouseButton.NoButton if kind == "release" else button, modifiers)
-    QApplication.sendEvent(widget, event)
 
 
 def drag(widget, points):
