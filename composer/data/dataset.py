@@ -40,9 +40,9 @@ from pathlib import Path
 import numpy as np
 
 from composer import __version__
-from composer.core.errors import ComposerWarning
+from composer.core.errors import ComposerError, ComposerWarning
 from composer.io.midi import MidiReadError, read_midi
-from composer.representations.codecs import SkipFile
+from composer.representations.codecs import PianoRollCodec, SkipFile, codec_from_params
 from composer.representations.instruments import program_name
 
 from .errors import DataError, NoUsableFilesError
@@ -76,8 +76,11 @@ class EncodedSet:
     Attributes
     ----------
     pieces : list of np.ndarray
-        One array per usable file, shape (T_i, F...), dtype uint8; (T_i, 128) binary rolls for the
-        piano-roll codec. Pieces may be views into one shared buffer.
+        One array per usable file, shape (T_i, F...): (T_i, 128) binary uint8 rolls for the
+        piano-roll codec (bit-packed in the cache), (N_i, 4) int64 chord rows or (N_i,) int16
+        pitch symbols for the token codecs (stored flat). The first axis is time steps, tokens or
+        symbols; the summary's ``total_frames`` and ``split_frames`` count it. Pieces may be
+        views into one shared buffer.
     names : list of str
         Per piece, the file's path relative to the folder ("/"-separated), or a name such as
         "JSB_Chorales/train/0" for benchmark data.
@@ -130,11 +133,12 @@ class EncodedSet:
         return [n for n, s in zip(self.names, self.split) if s == name]
 
     def pitch_span(self) -> tuple[int, int]:
-        """(lo, hi) with hi exclusive: the columns (MIDI pitches for rolls) any piece uses.
+        """(lo, hi) with hi exclusive: the MIDI pitches any piece uses (the columns of rolls; for
+        token codecs, the pitches their values hold, through the codec's ``pitches_used``).
 
         Raises DataError when no piece has a note.
         """
-        used = _columns_used(self.pieces)
+        used = _pitches_used(self.codec, self.pieces)
         cols = np.flatnonzero(used) if used is not None else np.zeros(0, np.int64)
         if len(cols) == 0:
             raise DataError(f"{self.source or 'the data'}: no piece has any note")
@@ -168,6 +172,21 @@ class EncodedSet:
         lines.append(f"Used files ({len(self.names)}):")
         lines.extend(f"  {name}  [{split}]" for name, split in zip(self.names, self.split))
         return "\n".join(lines) + "\n"
+
+
+def _pitches_used(codec_params: dict, pieces: list[np.ndarray]) -> np.ndarray | None:
+    """Bool (128,) of pitches used, asking the codec when it reads pitches from values."""
+    try:
+        codec = codec_from_params(codec_params)
+    except ComposerError:
+        codec = None
+    if codec is None or not hasattr(codec, "pitches_used") or isinstance(codec, PianoRollCodec):
+        return _columns_used(pieces)
+    used = np.zeros(128, dtype=bool)
+    for piece in pieces:
+        if len(piece):
+            used |= codec.pitches_used(piece)
+    return used
 
 
 def _columns_used(pieces: list[np.ndarray]) -> np.ndarray | None:
@@ -248,7 +267,9 @@ def _encode_one(path: str, codec) -> tuple:
     if piece.ndim == 0:
         return ("skip", "unexpected error: the codec returned a scalar", _warning_texts(caught, path))
     stored, packed = _pack(piece)
-    if packed:
+    if hasattr(codec, "pitches_used") and not isinstance(codec, PianoRollCodec):  # token codecs: pitches are in the values, not the columns
+        cols = np.asarray(codec.pitches_used(piece), dtype=bool)
+    elif packed:
         cols = np.unpackbits(np.bitwise_or.reduce(stored, axis=0), count=stored.shape[1] * 8)
         cols = cols[: int(np.prod(piece.shape[1:]))].reshape(piece.shape[1:])
         cols = cols.any(axis=tuple(range(1, cols.ndim))) if cols.ndim > 1 else cols

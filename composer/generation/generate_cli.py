@@ -17,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sampling", choices=["bernoulli", "threshold"], default="bernoulli")
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--start-token", help="token families without a primer: the first note or "
+                        "chord, e.g. C4 or C4.E4.G4 (default: one of the most frequent)")
     parser.add_argument("--variations", type=int, default=1, help="how many different continuations")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--key", help="key of a scale constraint, e.g. D or Bb")
@@ -53,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
         primer=primer, track_id=track_id, bars=None if args.seconds else (args.bars or 8),
         seconds=args.seconds, temperature=args.temperature, sampling=args.sampling,
         threshold=args.threshold, top_p=args.top_p, variations=args.variations, seed=args.seed,
-        key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max)
+        key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max,
+        start_token=args.start_token)
     started = time.perf_counter()
     result = generate(model, request)
     took = time.perf_counter() - started

@@ -62,6 +62,8 @@ class GenerateRequest:
     scale: str | None = None
     pitch_min: int | None = None
     pitch_max: int | None = None
+    #: Token families without a primer: the first token ("C4", "C4.E4.G4"); None picks one.
+    start_token: str | None = None
 
     def validate(self) -> None:
         if self.bars is not None and self.seconds is not None:

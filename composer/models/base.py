@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from composer.core.errors import ComposerError
+from composer.core.score import Score
 from composer.data.dataset import EncodedSet
 
 from .checkpoint import CheckpointError, load_state_dict, read_metadata, save_checkpoint
@@ -55,6 +56,12 @@ class SamplingOptions:
     pitch_classes: frozenset[int] | None = None
     #: Latent noise for families that have it.
     noise: float = 0.0
+    #: Token families: the most times one token (a chord, or a pitch in consecutive steps) may
+    #: repeat in a row before it is forbidden; None takes the model's own limit (from its data).
+    max_repeat: int | None = None
+    #: Token families starting without a primer: the start token (e.g. "C4" or "C4.E4.G4");
+    #: None draws one from the training data's most frequent tokens.
+    start_token: str | None = None
 
 
 class FamilyModel(nn.Module):
@@ -101,6 +108,25 @@ class FamilyModel(nn.Module):
         return None
 
     # --------------------------------------------------------------------------- generation
+    # composer.generation.generate calls these three, so it works for every family: the family
+    # (through its codec) decides how a primer becomes its input, how long a request is in its
+    # steps, and how its output becomes notes.
+    def encode_primer(self, part: Score, primer: Score, start_tick: int) -> np.ndarray:
+        """The family's input for ``part`` (the primer's notes before ``start_tick``, the
+        chosen track only; it may have no notes), shape (T0, ...). ``primer`` is the whole
+        primer (for its tempo map and meter). Raises ComposerError for a primer it cannot use;
+        warns (ComposerWarning) about what it had to change."""
+        raise NotImplementedError
+
+    def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
+        """How many steps of :meth:`generate` cover ticks [start_tick, end_tick) of ``primer``."""
+        raise NotImplementedError
+
+    def decode_continuation(self, steps: np.ndarray, primer: Score, start_tick: int) -> np.ndarray:
+        """One variation's generated steps (N, ...) -> notes (NOTE_DTYPE) in ``primer``'s ticks,
+        starting at ``start_tick``."""
+        raise NotImplementedError
+
     def generate(self, primer: np.ndarray, n_steps: int, n_variations: int, options: SamplingOptions,
                  generator: torch.Generator) -> Iterator[float | np.ndarray]:
         """Continue ``primer`` (the family's encoding of the primer) by ``n_steps``.

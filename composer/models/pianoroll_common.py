@@ -7,15 +7,19 @@ pitches of its ``pitch_range`` (cropped to what its training data uses, as paper
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
+
+from composer.core.errors import ComposerError, ComposerWarning
+from composer.core.score import Score
 
 from composer.data.augment import transposition_range
 from composer.data.dataset import EncodedSet
 from composer.representations.pianoroll import crop_range
 
-from composer.representations.codecs import PianoRollCodec
+from composer.representations.codecs import PianoRollCodec, codec_from_params
 
 from .base import FamilyModel, SamplingOptions
 
@@ -42,6 +46,65 @@ class PianoRollModel(FamilyModel):
         """Windows of ``seq_len + 1`` frames: ``seq_len`` inputs and the frames they predict."""
         return RollWindows(pieces, self.info["pitch_range"], self.config.seq_len + 1,
                            training=training, augment=augment)
+
+    # ------------------------------------------------------------------------- generation
+    def _codec(self) -> PianoRollCodec:
+        return codec_from_params(self.info["codec"])
+
+    def encode_primer(self, part: Score, primer: Score, start_tick: int) -> np.ndarray:
+        """The primer as a roll over the model's pitches, shape (T0, P), T0 frames up to
+        ``start_tick`` (silence-padded)."""
+        lo, hi = self.info["pitch_range"]
+        codec = self._codec()
+        if part.note_count == 0 or start_tick == 0:
+            return np.zeros((0, hi - lo), dtype=np.uint8)
+        full = codec.encode(part)
+        end_frame = _frame_of(codec, primer, start_tick)
+        full = full[:end_frame] if len(full) >= end_frame else np.pad(full, ((0, end_frame - len(full)), (0, 0)))
+        outside = int(full[:, :lo].sum() + full[:, hi:].sum())
+        inside = int(full[:, lo:hi].sum())
+        if outside and not inside:
+            raise ComposerError(f"every primer note is outside this model's pitch range "
+                                f"{lo}-{hi - 1}; transpose the primer or pick another model")
+        if outside:
+            warnings.warn(f"primer notes outside the model's pitch range {lo}-{hi - 1} were left out "
+                          f"({outside} frames)", ComposerWarning, stacklevel=4)
+        context = getattr(self, "context_frames", None)
+        roll = full[:, lo:hi]
+        if context and len(roll) > context:
+            warnings.warn(f"the primer is longer than the model's context of {context} frames; "
+                          f"it continues from the last {context}", ComposerWarning, stacklevel=4)
+        return roll
+
+    def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
+        """Frames of [start_tick, end_tick): grid steps, or seconds at the tempo at the start."""
+        codec = self._codec()
+        if codec.steps_per_beat:
+            return max(int(round((end_tick - start_tick) * codec.steps_per_beat / primer.ppq)), 1)
+        seconds = (end_tick - start_tick) * 60.0 / (primer.tempo_map.qpm_at(start_tick) * primer.ppq)
+        return max(int(round(seconds * codec.fps)), 1)
+
+    def decode_continuation(self, roll: np.ndarray, primer: Score, start_tick: int) -> np.ndarray:
+        """Generated frames (N, P) -> notes from ``start_tick`` in the primer's ticks."""
+        codec = self._codec()
+        qpm = primer.tempo_map.qpm_at(start_tick)
+        decoded = codec.decode(roll, pitch_range=self.info["pitch_range"], qpm=qpm).tracks[0].notes.copy()
+        if codec.fps:  # frames are seconds: map through the primer's own tempo map
+            start_seconds = float(primer.tempo_map.tick_to_seconds(start_tick))
+            seconds_per_tick = 60.0 / (qpm * 480)
+            for field in ("start", "end"):
+                decoded[field] = primer.tempo_map.seconds_to_tick(start_seconds + decoded[field] * seconds_per_tick)
+        else:
+            for field in ("start", "end"):
+                decoded[field] = start_tick + decoded[field] * primer.ppq // 480
+        decoded["end"] = np.maximum(decoded["end"], decoded["start"] + 1)
+        return decoded
+
+
+def _frame_of(codec: PianoRollCodec, score: Score, tick: int) -> int:
+    if codec.fps:
+        return int(round(float(score.tempo_map.tick_to_seconds(tick)) * codec.fps))
+    return int(round(tick * codec.steps_per_beat / score.ppq))
 
 
 def data_pitch_range(data: EncodedSet, margin_octaves: bool = True) -> tuple[int, int]:

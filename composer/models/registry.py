@@ -81,6 +81,33 @@ register(FamilySpec(
     controls=("temperature", "threshold"),
 ))
 
+register(FamilySpec(
+    id="chord_token_lstm",
+    name="Chord-token LSTM",
+    paper="Banić et al., Generating music using an LSTM network (001)",
+    description="Each onset is one token, a note (\"C4\") or a chord (\"C4.E4.G4\"); three LSTM "
+                "layers of 512 predict the next token. The timed preset adds a duration and rest "
+                "token after each chord so the rhythm carries on.",
+    capabilities=frozenset({CONTINUE, FROM_SCRATCH}),
+    presets=("paper", "timed", "tiny"),
+    default_preset="timed",
+    module="composer.models.chord_token_lstm",
+    controls=("temperature", "top_p"),
+))
+
+register(FamilySpec(
+    id="note_symbol_lstm",
+    name="Note-symbol LSTM",
+    paper="Lundkvist and Clemendsson, A recurrent neural network for classical music generation (003)",
+    description="Pitch symbols with a <next> symbol closing each time step; one small LSTM "
+                "layer predicts the next symbol. Can start from a single note.",
+    capabilities=frozenset({CONTINUE, FROM_SCRATCH}),
+    presets=("paper", "grid", "tiny"),
+    default_preset="grid",
+    module="composer.models.note_symbol_lstm",
+    controls=("temperature", "top_p"),
+))
+
 
 def family_spec(family_id: str) -> FamilySpec:
     try:

@@ -17,13 +17,14 @@ import numpy as np
 
 from ..core.errors import ComposerError
 from ..core.score import Score
+from .errors import SkipFile
 from .pianoroll import from_pianoroll, to_pianoroll
+from .tokens import ChordTokenCodec, NoteSymbolCodec
+
+__all__ = ["SkipFile", "PianoRollCodec", "ChordTokenCodec", "NoteSymbolCodec", "CODECS",
+           "codec_from_params", "N_PITCHES"]
 
 N_PITCHES = 128
-
-
-class SkipFile(ComposerError):
-    """A file the codec cannot use, with the reason (e.g. "only drum tracks")."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,12 @@ class PianoRollCodec:
                               pitch_range=tuple(pitch_range), qpm=qpm, program=program, name=name)
 
 
-CODECS: dict[str, type] = {PianoRollCodec.kind: PianoRollCodec}
+    def pitches_used(self, roll: np.ndarray) -> np.ndarray:
+        """Bool (128,): the pitches that sound anywhere in ``roll`` (T, 128)."""
+        return np.asarray(roll).any(axis=0) if len(roll) else np.zeros(N_PITCHES, bool)
+
+
+CODECS: dict[str, type] = {codec.kind: codec for codec in (PianoRollCodec, ChordTokenCodec, NoteSymbolCodec)}
 
 
 def codec_from_params(params: dict):

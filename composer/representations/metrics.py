@@ -73,3 +73,22 @@ def generation_check(score: Score, start_tick: int = 0, end_tick: int | None = N
         "longest_chord_run": longest,
         "distinct_pitches": len(pitches),
     }
+
+
+def token_check(tokens) -> dict:
+    """Repetition figures of a token sequence (any hashable items: ids, chord tuples).
+
+    Returns
+    -------
+    dict with ``tokens`` (length), ``distinct`` (number of different tokens),
+    ``distinct_share`` (distinct / length; 0.0 for an empty sequence) and ``longest_run`` (most
+    consecutive equal tokens; 0 for an empty sequence).
+    """
+    items = list(tokens.tolist() if isinstance(tokens, np.ndarray) else tokens)
+    longest = run = 0
+    for i, item in enumerate(items):
+        run = run + 1 if i and item == items[i - 1] else 1
+        longest = max(longest, run)
+    distinct = len(set(items))
+    return {"tokens": len(items), "distinct": distinct,
+            "distinct_share": distinct / len(items) if items else 0.0, "longest_run": longest}

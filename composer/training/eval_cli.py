@@ -1,4 +1,5 @@
-"""``composer eval``: frame-level NLL (nats per frame) and paper 002's accuracy on a data split."""
+"""``composer eval``: on a data split, frame-level NLL (nats per frame) and paper 002's accuracy
+for piano-roll families; next-token accuracy and perplexity for token families."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     from composer.representations.codecs import codec_from_params
 
     from composer.models.device import choose_device
-    from .evaluate import frame_nll
+    from .evaluate import frame_nll, token_metrics
 
     model, meta = load_model(resolve_model(args.model))
     model.to(choose_device(args.device))
@@ -28,8 +29,15 @@ def run(args: argparse.Namespace) -> int:
     pieces = data.split_pieces(args.split)
     if not pieces:
         raise ComposerError(f"{args.data} has no {args.split} split")
-    result = frame_nll(model, pieces)
     print(f"model: {meta.get('name')} ({meta['family']}, {meta.get('preset')})")
+    if hasattr(model, "sequence_predictions"):  # a token family
+        result = token_metrics(model, pieces)
+        print(f"data: {args.data} [{args.split}] {len(pieces)} pieces, {result['tokens']} predicted tokens")
+        print(f"accuracy: {result['accuracy']:.4f}")
+        print(f"perplexity: {result['perplexity']:.3f}")
+        print(f"nll_per_token: {result['nll_per_token']:.4f}")
+        return 0
+    result = frame_nll(model, pieces)
     print(f"data: {args.data} [{args.split}] {len(pieces)} pieces, {result['frames']} predicted frames")
     print(f"nll_per_frame: {result['nll_per_frame']:.4f}")
     print(f"accuracy: {result['accuracy']:.4f}")

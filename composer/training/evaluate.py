@@ -62,3 +62,34 @@ def frame_nll(model: FamilyModel, pieces: list[np.ndarray], pitch_span=PIANO) ->
     if frames == 0:
         return {"nll_per_frame": float("nan"), "accuracy": float("nan"), "frames": 0}
     return {"nll_per_frame": total_nll / frames, "accuracy": total_acc / frames, "frames": frames}
+
+
+@torch.no_grad()
+def token_metrics(model: FamilyModel, pieces: list[np.ndarray]) -> dict[str, float]:
+    """Next-token accuracy and perplexity of a token family over whole pieces.
+
+    Each piece (the codec's array) becomes ids through the model's vocabulary (unknown tokens
+    become their nearest known ones, as in training); every token after the first is predicted
+    from all tokens before it in its piece. Accuracy counts the most likely token; perplexity is
+    exp of the mean cross-entropy (nats) over all predicted tokens of all pieces.
+
+    Returns
+    -------
+    dict with ``accuracy``, ``perplexity``, ``nll_per_token`` and ``tokens`` (predicted tokens).
+    """
+    model.eval()
+    total_nll = 0.0
+    correct = 0
+    count = 0
+    for piece in pieces:
+        ids = model.piece_ids(piece)
+        if len(ids) < 2:
+            continue
+        logits, target = model.sequence_predictions(ids)
+        total_nll += float(torch.nn.functional.cross_entropy(logits, target, reduction="sum"))
+        correct += int((logits.argmax(-1) == target).sum())
+        count += len(target)
+    if count == 0:
+        return {"accuracy": float("nan"), "perplexity": float("nan"), "nll_per_token": float("nan"), "tokens": 0}
+    nll = total_nll / count
+    return {"accuracy": correct / count, "perplexity": math.exp(nll), "nll_per_token": nll, "tokens": count}

@@ -1,0 +1,222 @@
+"""``chord_token_lstm``: paper 001's LSTM over note and chord tokens ("C4", "C4.E4.G4").
+
+Each onset group of the merged pitched tracks is one token (:class:`ChordTokenCodec`); the
+vocabulary is every chord of the training split, most frequent first (``max_chords`` can cut the
+rare tail, which then maps to its nearest known chord), stored in the checkpoint's metadata.
+
+Network (paper 001): three LSTM layers of 512 with recurrent dropout 0.3
+(:mod:`composer.models.lstm_dropout` explains how it keeps the fused kernel), batch normalization
+of the LSTM output, dense 256 with ReLU, dense softmax over the vocabulary; categorical
+cross-entropy; RMSprop with Keras' defaults (rho 0.9, epsilon 1e-7, learning rate 1e-3).
+
+Presets:
+
+* ``paper``: the paper's settings: untimed tokens, windows of 100 tokens, batch 1024, 10 epochs,
+  and its input, each token id divided by the vocabulary size as one number (as the public
+  implementation it follows does).
+* ``timed``: the same network over the timed vocabulary (each chord followed by a duration and
+  shift token, see :mod:`composer.representations.tokens`), so a primer's rhythm carries on; it
+  reads tokens through a learned embedding of 64, because one number per token cannot tell
+  thousands of tokens apart.
+* ``tiny``: for tests.
+
+Where the paper predicts only the token after each 100-token window (one target per window,
+windows at every position), we train every position of a window to predict its next token
+(teacher forcing), which gives each token of the data the same role in about 1/100 of the
+computation. Generation samples with temperature and top-p, forbids a chord repeated more times
+in a row than the training data ever does (``max_repeat``), and keeps the chord/timing grammar.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from composer.data.dataset import EncodedSet
+from composer.representations.codecs import ChordTokenCodec
+from composer.representations.tokens import parse_chord
+from composer.representations.vocab import ChordVocab
+
+from .base import SamplingOptions, TrainConfig
+from .lstm_dropout import RecurrentDropoutLSTM
+from .token_common import TokenModel, allowed_pitches, longest_runs_limit, no_fit_error, top_tokens
+
+
+@dataclass
+class Config(TrainConfig):
+    hidden: int = 512
+    layers: int = 3
+    recurrent_dropout: float = 0.3
+    dense: int = 256
+    #: Dropout before and after the dense layer (not in the paper).
+    dropout: float = 0.0
+    #: Learned embedding size; 0 is the paper's input (the id divided by the vocabulary size).
+    embedding: int = 0
+    #: Timed vocabulary: a duration-and-shift token after every chord.
+    timed: bool = False
+    steps_per_beat: int = 4
+    #: Keep at most this many chords (the most frequent); 0 keeps every chord of the data.
+    max_chords: int = 0
+    min_count: int = 1
+
+
+_PAPER = Config(seq_len=100, batch_size=1024, epochs=10, patience=10, learning_rate=1e-3)
+PRESETS = {
+    "paper": _PAPER,
+    "timed": replace(_PAPER, timed=True, embedding=64),
+    "tiny": Config(hidden=32, layers=2, recurrent_dropout=0.1, dense=16, embedding=8, timed=True,
+                   seq_len=16, batch_size=16, epochs=2, patience=2, steps_per_epoch=4),
+}
+
+
+class Model(TokenModel):
+    family = "chord_token_lstm"
+    unit_name = "chord"
+
+    def __init__(self, config: Config, info: dict):
+        super().__init__(config, info)
+        self.vocab = ChordVocab(info["vocab"])
+        size = len(self.vocab)
+        self.embedding = nn.Embedding(size, config.embedding) if config.embedding else None
+        self.rnn = RecurrentDropoutLSTM(config.embedding or 1, config.hidden, config.layers,
+                                        config.recurrent_dropout)
+        self.norm = nn.BatchNorm1d(config.hidden)
+        self.drop = nn.Dropout(config.dropout)
+        self.dense = nn.Linear(config.hidden, config.dense)
+        self.out = nn.Linear(config.dense, size)
+        self._is_chord = torch.as_tensor(self.vocab.is_chord())
+
+    @property
+    def lstm(self) -> nn.LSTM:
+        return self.rnn.lstm
+
+    def recurrent(self):
+        return self.rnn
+
+    # ------------------------------------------------------------------------------- data
+    @classmethod
+    def default_codec(cls, config: Config) -> ChordTokenCodec:
+        return ChordTokenCodec(timed=config.timed, steps_per_beat=config.steps_per_beat)
+
+    @classmethod
+    def data_info(cls, data: EncodedSet, config: Config) -> dict:
+        """Vocabulary from the training split, the tokens per beat, the repetition limit and the
+        most frequent chords (start tokens)."""
+        codec = cls.default_codec(config)
+        train = [p for p in (data.split_pieces("train") or data.pieces) if len(p)]
+        if not train:
+            raise ValueError("no training piece has a token")
+        vocab = ChordVocab.build(train, timed=codec.timed, max_chords=config.max_chords,
+                                 min_count=config.min_count)
+        ids = [vocab.encode(p)[0] for p in train]
+        chords = [i[0::2] if codec.timed else i for i in ids]
+        if codec.timed:
+            beats = sum(int(p[:, 3].sum()) for p in train) / codec.steps_per_beat
+            rate, fixed = sum(len(i) for i in ids) / max(beats, 1e-9), False
+        else:
+            rate, fixed = 1.0 / codec.untimed_beats, True
+        lo, hi = data.pitch_span()
+        return {"codec": data.codec, "vocab": vocab.tokens, "tokens_per_beat": round(rate, 4),
+                "fixed_rate": fixed, "max_repeat": longest_runs_limit(chords),
+                "start_tokens": top_tokens(chords, vocab.is_chord()), "pitch_range": [lo, hi]}
+
+    def window_align(self) -> int:
+        return 2 if self.vocab.timed else 1  # windows start on a chord
+
+    def make_optimizer(self, learning_rate: float):
+        # Keras' RMSprop defaults, as the paper's Keras model used.
+        return torch.optim.RMSprop(self.parameters(), lr=learning_rate, alpha=0.9, eps=1e-7,
+                                   weight_decay=self.config.weight_decay)
+
+    # ---------------------------------------------------------------------------- network
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        real = (ids >= 0).unsqueeze(-1)
+        index = ids.clamp(min=0)
+        if self.embedding is not None:
+            return self.embedding(index) * real
+        return (index.float() / len(self.vocab)).unsqueeze(-1) * real
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        z = self.drop(self.norm(h))
+        return self.out(self.drop(torch.relu(self.dense(z))))
+
+    # ------------------------------------------------------------------------- generation
+    def content_units(self, ids: np.ndarray) -> list:
+        ids = np.asarray(ids)
+        return ids[ids < self.vocab.n_chords].tolist()
+
+    def token_id(self, name: str) -> int:
+        import warnings
+
+        from composer.core.errors import ComposerError, ComposerWarning
+
+        try:
+            pitches = parse_chord(name)
+        except ValueError:
+            raise ComposerError(f"{name!r} is not a note or chord token (write e.g. C4 or C4.E4.G4)") from None
+        present = np.zeros((1, 128), dtype=bool)
+        present[0, list(pitches)] = True
+        known = self.vocab._chord_index.get(tuple(pitches))
+        if known is not None:
+            return known
+        nearest = int(self.vocab.nearest_chords(present)[0])
+        warnings.warn(f"the start token {name} is not in this model's vocabulary; starting from the "
+                      f"nearest known chord {self.vocab.tokens[nearest]}", ComposerWarning, stacklevel=5)
+        return nearest
+
+    def make_guard(self, primer_ids, n_variations, options: SamplingOptions, device) -> "ChordGuard":
+        allowed = None
+        pitches = allowed_pitches(options)
+        if pitches is not None:
+            fits = ~(self.vocab.present & ~pitches).any(axis=1)
+            if not fits.any():
+                raise no_fit_error("chord")
+            allowed = torch.ones(len(self.vocab), dtype=torch.bool)
+            allowed[:self.vocab.n_chords] = torch.as_tensor(fits)
+        limit = options.max_repeat or int(self.info.get("max_repeat", 4))
+        return ChordGuard(self._is_chord.to(device), self.vocab.timed, limit,
+                          None if allowed is None else allowed.to(device), primer_ids, n_variations)
+
+
+class ChordGuard:
+    """What may come next, per variation: the timed grammar (a chord, then a timing token), the
+    key/range constraint, and no chord more than ``limit`` times in a row."""
+
+    def __init__(self, is_chord: torch.Tensor, timed: bool, limit: int, allowed, primer_ids, batch: int):
+        self.is_chord = is_chord
+        self.timed = timed
+        self.limit = limit
+        self.banned_base = None if allowed is None else ~allowed
+        device = is_chord.device
+        chords = [int(i) for i in np.asarray(primer_ids).tolist() if is_chord[int(i)]]
+        last, run = -1, 0
+        for token in chords:
+            run = run + 1 if token == last else 1
+            last = token
+        self.last = torch.full((batch,), last, dtype=torch.long, device=device)
+        self.run = torch.full((batch,), run, dtype=torch.long, device=device)
+        ends_on_chord = len(primer_ids) > 0 and bool(is_chord[int(primer_ids[-1])])
+        self.expect_chord = torch.full((batch,), not (timed and ends_on_chord), dtype=torch.bool, device=device)
+        self.rows = torch.arange(batch, device=device)
+
+    def banned(self) -> torch.Tensor:
+        batch = len(self.last)
+        ban = torch.zeros(batch, len(self.is_chord), dtype=torch.bool, device=self.is_chord.device)
+        if self.timed:
+            ban |= torch.where(self.expect_chord[:, None], ~self.is_chord[None, :], self.is_chord[None, :])
+        stuck = (self.run >= self.limit) & (self.last >= 0) & self.expect_chord
+        ban[self.rows[stuck], self.last[stuck]] = True
+        if self.banned_base is not None:
+            ban |= self.banned_base
+        return ban
+
+    def update(self, tokens: torch.Tensor) -> None:
+        chord = self.is_chord[tokens]
+        same = tokens == self.last
+        self.run = torch.where(chord, torch.where(same, self.run + 1, torch.ones_like(self.run)), self.run)
+        self.last = torch.where(chord, tokens, self.last)
+        if self.timed:
+            self.expect_chord = ~chord

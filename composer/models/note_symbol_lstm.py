@@ -1,0 +1,237 @@
+"""``note_symbol_lstm``: paper 003's LSTM over pitch symbols with a ``<next>`` step separator.
+
+A step is written as its pitches (ascending) followed by ``<next>`` (:class:`NoteSymbolCodec`),
+so a chord needs no symbol of its own and the alphabet stays small: ``<next>`` plus the pitches
+the training split uses (paper 003: 90 symbols), stored in the checkpoint's metadata.
+
+Network (paper 003): one-hot input, one LSTM layer with hidden size 64 (``hidden``), a fully
+connected layer and softmax; cross-entropy; Adam; a cyclical learning rate between 1e-4
+(``min_learning_rate``) and 1e-3 (``learning_rate``), one triangle per epoch unless
+``cycle_steps`` says otherwise; sequences of 100 symbols from random positions; next-symbol
+accuracy on validation and test.
+
+Presets: ``paper`` (steps are onset groups, as the paper's music21 parsing made them; batch 1, as
+its n x 1 x d tensors; 3 epochs), ``grid`` (the same network on a grid of 4 steps a beat, so
+rests and onset times survive) and ``tiny`` (tests).
+
+Generation starts from the primer or from a single note. Besides temperature and top-p it keeps
+steps sensible: no pitch twice in one step, at most ``max_chord_notes`` pitches a step (the
+largest chord of the training data; the paper's model wrote chords of 10+ notes), no empty step
+in the paper's encoding and no rest longer than the data's longest on the grid, and no pitch
+struck in more consecutive steps than the data does (``max_repeat``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from torch import nn
+
+from composer.data.dataset import EncodedSet
+from composer.representations.codecs import NoteSymbolCodec
+from composer.representations.tokens import NEXT, parse_pitch, pitch_name
+from composer.representations.vocab import SymbolVocab
+
+from .base import SamplingOptions, TrainConfig
+from .token_common import TokenModel, allowed_pitches, longest_runs_limit, no_fit_error, top_tokens
+
+
+@dataclass
+class Config(TrainConfig):
+    hidden: int = 64
+    layers: int = 1
+    #: The lower bound of the cyclical learning rate; ``learning_rate`` is the upper one.
+    min_learning_rate: float = 1e-4
+    #: Steps of one half cycle (rising); 0 means half an epoch (one triangle per epoch).
+    cycle_steps: int = 0
+    #: Steps on a grid (4 a beat) closed by <next>, instead of one step per onset group.
+    grid: bool = False
+    steps_per_beat: int = 4
+
+
+PRESETS = {
+    "paper": Config(seq_len=100, batch_size=1, epochs=3, patience=3, learning_rate=1e-3),
+    "grid": Config(seq_len=100, batch_size=1, epochs=3, patience=3, learning_rate=1e-3, grid=True),
+    "tiny": Config(hidden=16, seq_len=16, batch_size=8, epochs=2, patience=2, steps_per_epoch=4),
+}
+
+
+def _step_groups(symbols: np.ndarray) -> list[tuple[int, ...]]:
+    """Symbols (N,) -> the pitch set of every closed step, in order."""
+    groups, current = [], []
+    for s in np.asarray(symbols).tolist():
+        if s < 0:
+            groups.append(tuple(sorted(current)))
+            current = []
+        else:
+            current.append(s)
+    return groups
+
+
+class Model(TokenModel):
+    family = "note_symbol_lstm"
+    unit_name = "pitch"
+
+    def __init__(self, config: Config, info: dict):
+        super().__init__(config, info)
+        self.vocab = SymbolVocab(info["vocab"])
+        size = len(self.vocab)
+        self.lstm = nn.LSTM(size, config.hidden, config.layers, batch_first=True)
+        self.out = nn.Linear(config.hidden, size)
+
+    # ------------------------------------------------------------------------------- data
+    @classmethod
+    def default_codec(cls, config: Config) -> NoteSymbolCodec:
+        return NoteSymbolCodec(grid=config.grid, steps_per_beat=config.steps_per_beat)
+
+    @classmethod
+    def data_info(cls, data: EncodedSet, config: Config) -> dict:
+        """Alphabet from the training split, symbols per beat, the largest chord, the longest
+        rest, the repetition limit and the most frequent pitches (start notes)."""
+        codec = cls.default_codec(config)
+        train = [p for p in (data.split_pieces("train") or data.pieces) if len(p)]
+        if not train:
+            raise ValueError("no training piece has a symbol")
+        vocab = SymbolVocab.build(train)
+        ids = [vocab.encode(p)[0] for p in train]
+        steps = sum(int((p < 0).sum()) for p in train)
+        symbols = sum(len(p) for p in train)
+        if codec.grid:
+            rate = symbols / max(steps / codec.steps_per_beat, 1e-9)
+        else:
+            rate = symbols / max(steps, 1) / codec.untimed_beats
+        sizes, rests, strikes = [1], [1], []
+        for p in train:
+            groups = _step_groups(p)
+            sizes.append(max(len(g) for g in groups) if groups else 1)
+            empty = np.array([len(g) == 0 for g in groups] + [False])
+            if empty.any():  # the longest run of empty steps
+                edges = np.flatnonzero(np.diff(np.concatenate([[0], empty.astype(np.int8)])))
+                rests.append(int(np.max(edges[1::2] - edges[0::2])) if len(edges) > 1 else 1)
+            lows = [g[0] for g in groups if g]
+            strikes.append(np.array(lows, dtype=np.int64))  # runs of the same lowest pitch
+        lo, hi = data.pitch_span()
+        is_pitch = np.arange(len(vocab)) > 0
+        return {"codec": data.codec, "vocab": vocab.tokens, "tokens_per_beat": round(rate, 4),
+                "fixed_rate": False, "max_chord_notes": int(min(np.percentile(sizes, 99), 12)) or 1,
+                "max_rest_steps": int(max(np.percentile(rests, 99), 4)),
+                "max_repeat": longest_runs_limit(strikes, floor=4),
+                "start_tokens": top_tokens(ids, is_pitch), "pitch_range": [lo, hi]}
+
+    def make_scheduler(self, optimizer, steps_per_epoch: int):
+        half = self.config.cycle_steps or max(steps_per_epoch // 2, 1)
+        return torch.optim.lr_scheduler.CyclicLR(
+            optimizer, base_lr=self.config.min_learning_rate, max_lr=self.config.learning_rate,
+            step_size_up=half, mode="triangular", cycle_momentum=False)
+
+    def transposer(self):
+        """Transpose a window by -6..+5 semitones when every pitch stays in the alphabet."""
+        pitches = np.concatenate([[NEXT], self.vocab.pitches])
+        lookup = np.full(128 + 12, -1, dtype=np.int64)
+        lookup[self.vocab.pitches] = np.arange(1, len(self.vocab))
+
+        def transpose(ids: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+            shift = int(rng.integers(-6, 6))
+            if shift == 0:
+                return ids
+            real = ids > 0
+            moved = pitches[ids[real]] + shift
+            if moved.min(initial=0) < 0 or moved.max(initial=0) >= 128:
+                return ids
+            new = lookup[moved]
+            if (new < 0).any():
+                return ids
+            out = ids.copy()
+            out[real] = new
+            return out
+
+        return transpose
+
+    # ---------------------------------------------------------------------------- network
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """One-hot symbols (B, T, V); PAD is all zeros."""
+        onehot = nn.functional.one_hot(ids.clamp(min=0), len(self.vocab)).float()
+        return onehot * (ids >= 0).unsqueeze(-1)
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        return self.out(h)
+
+    # ------------------------------------------------------------------------- generation
+    def content_units(self, ids: np.ndarray) -> list:
+        """The pitch sets of the generated steps (a rest is an empty set)."""
+        return _step_groups(self.vocab.decode(ids))
+
+    def token_id(self, name: str) -> int:
+        import warnings
+
+        from composer.core.errors import ComposerError, ComposerWarning
+
+        try:
+            pitch = parse_pitch(name)
+        except ValueError:
+            raise ComposerError(f"{name!r} is not a note name (write e.g. C4 or F#3)") from None
+        ids, unknown = self.vocab.encode(np.array([pitch]))
+        if unknown:
+            warnings.warn(f"the start note {name} is not in this model's alphabet; starting from "
+                          f"{self.vocab.tokens[int(ids[0])]}", ComposerWarning, stacklevel=5)
+        return int(ids[0])
+
+    def make_guard(self, primer_ids, n_variations, options: SamplingOptions, device) -> "StepGuard":
+        allowed = None
+        pitches = allowed_pitches(options)
+        if pitches is not None:
+            fits = pitches[self.vocab.pitches]
+            if not fits.any():
+                raise no_fit_error("pitch")
+            allowed = torch.ones(len(self.vocab), dtype=torch.bool)
+            allowed[1:] = torch.as_tensor(fits)
+        guard = StepGuard(len(self.vocab), self.vocab.tokens, self._codec().grid,
+                          options.max_repeat or int(self.info.get("max_repeat", 4)),
+                          int(self.info.get("max_chord_notes", 6)), int(self.info.get("max_rest_steps", 16)),
+                          None if allowed is None else allowed.to(device), n_variations, device)
+        for token in np.asarray(primer_ids)[-64:].tolist():  # the primer's last steps count
+            guard.update(torch.full((n_variations,), int(token), dtype=torch.long, device=device))
+        return guard
+
+
+class StepGuard:
+    """What may come next in each variation's step (id 0 is ``<next>``): no pitch twice in a
+    step, at most ``max_chord`` pitches a step, no empty step (onset groups) or no rest longer
+    than ``max_rest`` steps (grid), no pitch struck in more than ``limit`` consecutive steps, and
+    the key/range constraint."""
+
+    def __init__(self, size: int, tokens, grid: bool, limit: int, max_chord: int, max_rest: int,
+                 allowed, batch: int, device):
+        self.grid = grid
+        self.limit, self.max_chord, self.max_rest = limit, max_chord, max_rest
+        self.banned_base = None if allowed is None else ~allowed
+        self.in_step = torch.zeros(batch, size, dtype=torch.bool, device=device)
+        self.size = torch.zeros(batch, dtype=torch.long, device=device)
+        self.streak = torch.zeros(batch, size, dtype=torch.long, device=device)
+        self.rest = torch.zeros(batch, dtype=torch.long, device=device)
+        self.rows = torch.arange(batch, device=device)
+
+    def banned(self) -> torch.Tensor:
+        ban = self.in_step | (self.streak >= self.limit)
+        ban[:, 0] = False
+        full = self.size >= self.max_chord
+        ban[full, 1:] = True
+        empty = self.size == 0
+        ban[:, 0] = empty & ((self.rest >= self.max_rest) if self.grid else torch.ones_like(empty))
+        if self.banned_base is not None:
+            ban[:, 1:] |= self.banned_base[1:]
+        return ban
+
+    def update(self, tokens: torch.Tensor) -> None:
+        closing = tokens == 0
+        pitch_rows = ~closing
+        self.in_step[self.rows[pitch_rows], tokens[pitch_rows]] = True
+        self.size = self.size + pitch_rows.long()
+        if closing.any():
+            c = closing[:, None]
+            self.streak = torch.where(c, torch.where(self.in_step, self.streak + 1, 0), self.streak)
+            self.rest = torch.where(closing, torch.where(self.size == 0, self.rest + 1, 0), self.rest)
+            self.in_step &= ~c
+            self.size = torch.where(closing, 0, self.size)

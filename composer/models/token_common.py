@@ -1,0 +1,372 @@
+"""What the token families share: id windows for training, next-token sampling with temperature,
+top-p and a repetition guard, a fast step-by-step LSTM runner, and :class:`TokenModel`, which
+turns primers into ids and generated ids into notes through the family's codec and vocabulary.
+
+Shapes: a piece is a 1-D int64 array of token ids; a batch of windows is (B, L + 1) int64 where
+:data:`PAD` (-1) fills the start of windows cut from pieces shorter than L + 1 (never a target).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from composer.core.errors import ComposerError, ComposerWarning
+from composer.core.score import Score
+from composer.representations.codecs import SkipFile, codec_from_params
+
+from .base import FamilyModel, SamplingOptions
+
+PAD = -1
+#: The primer's last this-many tokens (times seq_len) feed the network; older ones add little.
+PRIMER_CONTEXTS = 4
+#: Generated tokens per requested token of length, so timed vocabularies cover the length.
+LENGTH_MARGIN = 1.25
+#: Top-p looks at this many most likely tokens first (all of them when these hold too little).
+TOP_P_CANDIDATES = 256
+
+
+# ----------------------------------------------------------------------------- training windows
+
+
+class TokenWindows(torch.utils.data.Dataset):
+    """Windows of ``length`` ids from id pieces; (length,) int64 tensors.
+
+    Training draws each window at a random position (paper 003; weighted by piece length) with
+    ``align`` keeping windows on token boundaries that matter (timed chords: a chord first);
+    validation walks fixed, non-overlapping windows so its loss is comparable between epochs.
+    Pieces shorter than a window are padded at the start with :data:`PAD`.
+    """
+
+    def __init__(self, pieces: list[np.ndarray], length: int, training: bool, seed: int = 0,
+                 align: int = 1, transpose=None):
+        self.length = length
+        self.align = align
+        self.training = training
+        #: Optional ``transpose(ids, rng) -> ids`` for augmentation (training only).
+        self.transpose = transpose
+        self.pieces = []
+        for ids in pieces:
+            ids = np.asarray(ids, dtype=np.int64)
+            if len(ids) < 2:
+                continue
+            if len(ids) < length:
+                ids = np.concatenate([np.full(length - len(ids), PAD, dtype=np.int64), ids])
+            self.pieces.append(ids)
+        if not self.pieces:
+            raise ValueError("no piece has two tokens to train on")
+        starts = np.array([(len(p) - length) // align + 1 for p in self.pieces], dtype=np.float64)
+        self.weights = starts / starts.sum()
+        self.fixed = [(i, s) for i, p in enumerate(self.pieces) for s in range(0, len(p) - length + 1, length)]
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.fixed)
+
+    def _random_window(self) -> np.ndarray:
+        piece = self.pieces[int(self.rng.choice(len(self.pieces), p=self.weights))]
+        start = int(self.rng.integers(0, (len(piece) - self.length) // self.align + 1)) * self.align
+        window = piece[start:start + self.length]
+        return self.transpose(window, self.rng) if self.transpose is not None else window
+
+    def sample_batch(self, size: int) -> torch.Tensor:
+        """``size`` random training windows at once, int64 of shape (size, length)."""
+        choices = self.rng.choice(len(self.pieces), size=size, p=self.weights)
+        out = np.empty((size, self.length), dtype=np.int64)
+        for row, index in enumerate(choices.tolist()):
+            piece = self.pieces[index]
+            start = int(self.rng.integers(0, (len(piece) - self.length) // self.align + 1)) * self.align
+            window = piece[start:start + self.length]
+            out[row] = self.transpose(window, self.rng) if self.transpose is not None else window
+        return torch.from_numpy(out)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        if self.training:
+            return torch.from_numpy(np.ascontiguousarray(self._random_window()))
+        piece, start = self.fixed[index]
+        return torch.from_numpy(self.pieces[piece][start:start + self.length].copy())
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+def sample_next(logits: torch.Tensor, temperature: float, top_p: float, banned: torch.Tensor | None,
+                generator: torch.Generator) -> torch.Tensor:
+    """One token per row from logits (B, V): banned tokens (B, V) bool removed, temperature,
+    then the smallest set of most likely tokens whose probability reaches ``top_p``.
+    Returns int64 (B,). A row with every token banned samples from all of them."""
+    logits = logits.float() / max(temperature, 1e-3)
+    if banned is not None:
+        banned = banned & ~banned.all(dim=1, keepdim=True)
+        logits = logits.masked_fill(banned, -math.inf)
+    probs = torch.softmax(logits, dim=-1)
+    if top_p >= 1.0:
+        return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+    # The nucleus almost always lies among the few hundred most likely tokens: sorting only
+    # those (topk) instead of a vocabulary of tens of thousands saves most of a step's time.
+    k = min(probs.shape[-1], TOP_P_CANDIDATES)
+    top, order = probs.topk(k, dim=-1)
+    if k < probs.shape[-1] and bool((top.sum(-1) < top_p).any()):
+        top, order = probs.sort(dim=-1, descending=True)
+    before = top.cumsum(dim=-1) - top  # mass of the more likely tokens
+    top = top.masked_fill(before >= top_p, 0.0)
+    return order.gather(1, torch.multinomial(top, 1, generator=generator)).squeeze(1)
+
+
+def longest_runs_limit(sequences: list[np.ndarray], floor: int = 3, ceiling: int = 16) -> int:
+    """The repetition guard's limit from training data: the 99th percentile of the longest run
+    of one token per piece, kept within [floor, ceiling]."""
+    longest = []
+    for seq in sequences:
+        seq = np.asarray(seq)
+        if len(seq) == 0:
+            continue
+        change = np.flatnonzero(np.diff(seq) != 0)
+        bounds = np.concatenate([[-1], change, [len(seq) - 1]])
+        longest.append(int(np.diff(bounds).max()))
+    if not longest:
+        return floor
+    return int(min(max(np.percentile(longest, 99), floor), ceiling))
+
+
+def top_tokens(sequences: list[np.ndarray], candidates: np.ndarray, k: int = 16) -> list[list[int]]:
+    """[[id, count], ...] of the ``k`` most frequent ids among ``candidates`` (bool (V,))."""
+    counts = np.zeros(len(candidates), dtype=np.int64)
+    for seq in sequences:
+        counts += np.bincount(np.asarray(seq, dtype=np.int64), minlength=len(candidates))[:len(candidates)]
+    counts[~candidates] = 0
+    order = np.argsort(-counts, kind="stable")[:k]
+    return [[int(i), int(counts[i])] for i in order if counts[i] > 0]
+
+
+# ----------------------------------------------------------------------------- step runner
+
+
+class TokenStepper:
+    """Runs a trained ``nn.LSTM`` one token at a time through ``nn.LSTMCell`` views of its
+    weights (one fused call per layer and step). Inference only."""
+
+    def __init__(self, lstm: nn.LSTM, embed, head):
+        self.embed = embed
+        self.head = head
+        self.cells = []
+        for k in range(lstm.num_layers):
+            cell = nn.LSTMCell(lstm.input_size if k == 0 else lstm.hidden_size, lstm.hidden_size,
+                               device=lstm.weight_ih_l0.device)
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                setattr(cell, name, getattr(lstm, f"{name}_l{k}"))
+            self.cells.append(cell)
+
+    def step(self, tokens: torch.Tensor, h: list, c: list) -> torch.Tensor:
+        """tokens (B,) -> logits (B, V); ``h`` and ``c`` (per layer (B, H)) updated in place."""
+        x = self.embed(tokens[:, None])[:, 0]
+        for k, cell in enumerate(self.cells):
+            h[k], c[k] = cell(x, (h[k], c[k]))
+            x = h[k]
+        return self.head(x)
+
+
+# ----------------------------------------------------------------------------- the base model
+
+
+class TokenModel(FamilyModel):
+    """Base of the token families. Subclasses build ``self.vocab`` (from ``info["vocab"]``) and
+    ``self.lstm`` (an ``nn.LSTM``), and implement ``embed``, ``head``, ``codec_rows``
+    (ids -> the codec's arrays), ``make_guard`` and ``content_units``."""
+
+    codec_kind: str = ""
+
+    # ------------------------------------------------------------------------- network
+    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+        """ids (B, T), PAD allowed -> inputs (B, T, input_size)."""
+        raise NotImplementedError
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        """LSTM outputs (N, H) -> logits (N, V)."""
+        raise NotImplementedError
+
+    def recurrent(self):
+        """The module that runs the sequence (``nn.LSTM`` or a dropout wrapper around one)."""
+        return self.lstm
+
+    def forward(self, ids: torch.Tensor, state=None):
+        """ids (B, T) -> logits (B, T, V) of the next token at each position, new state."""
+        out, state = self.recurrent()(self.embed(ids), state)
+        b, t, h = out.shape
+        return self.head(out.reshape(b * t, h)).reshape(b, t, -1), state
+
+    def loss(self, batch: torch.Tensor, metrics: bool = True):
+        """``batch``: (B, L + 1) ids; each of the first L predicts the next. Cross-entropy over
+        the real targets; metrics: next-token accuracy and perplexity."""
+        logits, _ = self(batch[:, :-1])
+        target = batch[:, 1:].reshape(-1)
+        flat = logits.reshape(-1, logits.shape[-1])
+        loss = nn.functional.cross_entropy(flat, target, ignore_index=PAD)
+        if not metrics:
+            return loss, {}
+        with torch.no_grad():
+            real = target != PAD
+            correct = (flat.argmax(-1) == target) & real
+            accuracy = float(correct.sum() / real.sum().clamp(min=1))
+        return loss, {"accuracy": accuracy, "perplexity": float(torch.exp(loss.detach()))}
+
+    @torch.no_grad()
+    def sequence_predictions(self, ids: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """For evaluation: (logits (N-1, V), targets (N-1,)) of a whole piece's ids (N,), each
+        token predicted from every token before it (the LSTM state runs through the piece)."""
+        device = next(self.parameters()).device
+        x = torch.as_tensor(np.asarray(ids, dtype=np.int64), device=device)[None]
+        logits, _ = self(x[:, :-1])
+        return logits[0], x[0, 1:]
+
+    # ------------------------------------------------------------------------- data
+    def _codec(self):
+        return codec_from_params(self.info["codec"])
+
+    def piece_ids(self, piece: np.ndarray) -> np.ndarray:
+        """The codec's array of one piece -> token ids (1-D int64); unknown tokens are mapped to
+        their nearest (see :mod:`composer.representations.vocab`)."""
+        return self.vocab.encode(piece)[0]
+
+    def window_align(self) -> int:
+        return 1
+
+    def make_dataset(self, pieces, augment: bool, training: bool) -> TokenWindows:
+        """Windows of ``seq_len + 1`` ids (``seq_len`` inputs and the tokens they predict)."""
+        ids = [self.piece_ids(p) for p in pieces]
+        return TokenWindows(ids, self.config.seq_len + 1, training=training, align=self.window_align(),
+                            transpose=self.transposer() if augment and training else None)
+
+    def transposer(self):
+        """``transpose(ids, rng) -> ids`` for augmentation, or None (no augmentation)."""
+        return None
+
+    # ------------------------------------------------------------------------- generation hooks
+    def encode_primer(self, part: Score, primer: Score, start_tick: int) -> np.ndarray:
+        """The primer's ids (T0,), at most the last ``PRIMER_CONTEXTS * seq_len`` of them.
+        Unknown tokens become their nearest known ones with a ComposerWarning; a primer without
+        pitched notes (none, or only drums) gives no ids: generation starts from a start token."""
+        if part.note_count == 0 or start_tick <= 0:
+            return np.zeros(0, dtype=np.int64)
+        try:
+            array = self._codec().encode(part, end_tick=start_tick)
+        except SkipFile as exc:
+            warnings.warn(f"the primer cannot be used ({exc}); starting from a start token instead",
+                          ComposerWarning, stacklevel=4)
+            return np.zeros(0, dtype=np.int64)
+        ids, unknown = self.vocab.encode(array)
+        if unknown:
+            warnings.warn(f"{unknown} primer {self.unit_name}{'s' if unknown != 1 else ''} this model "
+                          f"never saw in training {'were' if unknown != 1 else 'was'} replaced by the "
+                          f"nearest known {self.unit_name}", ComposerWarning, stacklevel=4)
+        keep = PRIMER_CONTEXTS * self.config.seq_len
+        if len(ids) > keep:
+            keep -= keep % self.window_align()
+            ids = ids[-keep:]
+        return ids
+
+    unit_name = "token"
+
+    def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
+        """Tokens for [start_tick, end_tick): the training data's tokens per beat (with a margin
+        where token durations vary; the result is cut to the length afterwards)."""
+        beats = (end_tick - start_tick) / primer.ppq
+        rate = float(self.info["tokens_per_beat"])
+        margin = 1.0 if self.info.get("fixed_rate") else LENGTH_MARGIN
+        return max(int(math.ceil(beats * rate * margin)), 1)
+
+    def decode_continuation(self, ids: np.ndarray, primer: Score, start_tick: int) -> np.ndarray:
+        """Generated ids (N,) -> notes from ``start_tick`` in the primer's ticks."""
+        codec = self._codec()
+        notes = codec.decode(self.codec_rows(ids)).tracks[0].notes.copy()
+        for field in ("start", "end"):
+            notes[field] = start_tick + notes[field] * primer.ppq // 480
+        notes["end"] = np.maximum(notes["end"], notes["start"] + 1)
+        return notes
+
+    def codec_rows(self, ids: np.ndarray) -> np.ndarray:
+        """Ids (N,) -> the codec's array for :meth:`decode`."""
+        return self.vocab.decode(ids)
+
+    def content_units(self, ids: np.ndarray) -> list:
+        """The units the repetition check counts (chords, or the pitch sets of steps)."""
+        raise NotImplementedError
+
+    def token_id(self, name: str) -> int:
+        """The id of a token name such as "C4" or "C4.E4.G4", or the nearest (with a warning)."""
+        raise NotImplementedError
+
+    def make_guard(self, primer_ids: np.ndarray, n_variations: int, options: SamplingOptions, device):
+        """An object with ``banned() -> (B, V) bool`` and ``update(tokens (B,))``."""
+        raise NotImplementedError
+
+    def start_ids(self, n_variations: int, options: SamplingOptions, generator: torch.Generator) -> torch.Tensor:
+        """First tokens (B,) without a primer: the chosen one, or drawn from the most frequent."""
+        device = next(self.parameters()).device
+        if options.start_token:
+            return torch.full((n_variations,), self.token_id(options.start_token), dtype=torch.long,
+                              device=device)
+        pool = self.info.get("start_tokens") or [[0, 1]]
+        ids = torch.tensor([p[0] for p in pool], device=device)
+        weights = torch.tensor([float(p[1]) for p in pool], device=device)
+        return ids[torch.multinomial(weights, n_variations, replacement=True, generator=generator)]
+
+    @torch.no_grad()
+    def generate(self, primer: np.ndarray, n_steps: int, n_variations: int, options: SamplingOptions,
+                 generator: torch.Generator) -> Iterator[float | np.ndarray]:
+        """primer ids (T0,) -> yields progress, then ids (n_variations, T0 + n_steps) int64.
+
+        Without a primer the first generated token is a start token (:meth:`start_ids`).
+        """
+        device = next(self.parameters()).device
+        primer = np.asarray(primer, dtype=np.int64).reshape(-1)
+        out = torch.empty(n_variations, n_steps, dtype=torch.long, device=device)
+        guard = self.make_guard(primer, n_variations, options, device)
+        stepper = TokenStepper(self.lstm, self.embed, self.head)
+        layers, hidden = self.lstm.num_layers, self.lstm.hidden_size
+        first = 0
+        if len(primer):
+            seed = torch.as_tensor(primer, device=device).expand(n_variations, -1)
+            logits, (h, c) = self(seed)
+            logits = logits[:, -1]
+            h, c = list(h.unbind(0)), list(c.unbind(0))
+        else:
+            h = [torch.zeros(n_variations, hidden, device=device) for _ in range(layers)]
+            c = [torch.zeros(n_variations, hidden, device=device) for _ in range(layers)]
+            out[:, 0] = self.start_ids(n_variations, options, generator)
+            guard.update(out[:, 0])
+            logits = stepper.step(out[:, 0], h, c)
+            first = 1
+        for step in range(first, n_steps):
+            token = sample_next(logits, options.temperature, options.top_p, guard.banned(), generator)
+            out[:, step] = token
+            guard.update(token)
+            if step + 1 < n_steps:
+                logits = stepper.step(token, h, c)
+            if step % 32 == 0:
+                yield step / n_steps
+        primer_part = np.broadcast_to(primer, (n_variations, len(primer)))
+        yield np.concatenate([primer_part, out.cpu().numpy()], axis=1)
+
+
+def allowed_pitches(options: SamplingOptions) -> np.ndarray | None:
+    """Bool (128,) of the pitches the key/scale and range constraints allow, or None for all."""
+    if options.pitch_range is None and options.pitch_classes is None:
+        return None
+    pitches = np.arange(128)
+    allowed = np.ones(128, dtype=bool)
+    if options.pitch_range is not None:
+        allowed &= (pitches >= options.pitch_range[0]) & (pitches < options.pitch_range[1])
+    if options.pitch_classes is not None:
+        allowed &= np.isin(pitches % 12, sorted(options.pitch_classes))
+    return allowed
+
+
+def no_fit_error(what: str) -> ComposerError:
+    return ComposerError(f"no {what} of this model fits the key, scale or pitch range asked for; "
+                         f"widen the constraint")
