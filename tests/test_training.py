@@ -152,3 +152,13 @@ def test_resuming_a_checkpoint_of_another_family_is_refused(songs, tmp_path):
     assert run(train_cmd("bar_lstm", songs, out, "--epochs", "1")).returncode == 0
     result = run(train_cmd("pianoroll_lstm", songs, out, "--resume"))
     assert result.returncode == 1 and "bar_lstm" in result.stderr
+
+
+def test_resume_can_train_for_more_epochs(songs, tmp_path):
+    out = tmp_path / "m.safetensors"
+    first = run(train_cmd("pianoroll_lstm", songs, out, "--epochs", "2", "--steps-per-epoch", "2",
+                          "--progress", "json"))
+    assert first.returncode == 0, first.stderr
+    more = run(train_cmd("pianoroll_lstm", songs, out, "--resume", "--epochs", "4", "--progress", "json"))
+    assert more.returncode == 0, more.stderr
+    assert [e["epoch"] for e in events(more.stdout) if e["event"] == "epoch"] == [3, 4]

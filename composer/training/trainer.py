@@ -219,6 +219,10 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         if meta["family"] != request.family:
             raise CheckpointError(f"{out.name} holds a {meta['family']!r} model, not {request.family!r}")
         config = module.Config(**resume_state["config"])
+        # Continuing may change how long to go on and when to stop, never the model or data.
+        more = {"epochs": request.epochs, "patience": request.patience,
+                "steps_per_epoch": request.steps_per_epoch}
+        config = dataclasses.replace(config, **{k: v for k, v in more.items() if v is not None})
         info = resume_state["info"]
         preset = resume_state["preset"]
     else:
