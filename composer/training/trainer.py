@@ -12,6 +12,7 @@ import dataclasses
 import math
 import os
 import random
+import shlex
 import signal
 import sys
 import time
@@ -402,5 +403,10 @@ def _add_test_metrics(out: Path, test_pieces, device, meta: dict) -> dict:
 
 
 def command_line() -> str:
-    """The command that started this process, for the checkpoint's record."""
-    return " ".join(os.path.basename(a) if i == 0 else a for i, a in enumerate(sys.argv))
+    """The command that started this process, for the checkpoint's record, quoted so it can be
+    pasted into a shell (``python -m composer.cli`` is recorded as ``composer``)."""
+    args = list(sys.argv)
+    program = os.path.basename(args[0]) if args else "composer"
+    if program in ("cli.py", "__main__.py"):
+        program = "composer"
+    return shlex.join([program, *args[1:]])
