@@ -134,7 +134,9 @@ class GenerationController(QObject):
         counts = [len(notes) for notes in self.candidates]
         status = "Listen to each variation, then accept the one you like."
         if generation_job.warnings:
-            status = " ".join(generation_job.warnings) + " " + status
+            notes = (w.strip() for w in generation_job.warnings)
+            status = " ".join(w[0].upper() + w[1:] + ("" if w.endswith(".") else ".") for w in notes if w) \
+                + " " + status
         if not any(counts):
             status = ("Every variation came out silent: try a higher temperature, Sample mode, or a "
                       "lower threshold.")
