@@ -1,6 +1,6 @@
 """Token families: tokenization throughput, generation latency, training throughput.
 
-    python benchmarks/bench_tokens.py [--skip-training]
+    python benchmarks/bench_tokens.py [--skip-training] [--model TRAINED_CHORD_MODEL ...]
 
 1. Tokenizing POP909 (909 files; read + encode in worker processes, no cache) with both token
    codecs and each preset's settings, then ids through a vocabulary built from the training split
@@ -56,10 +56,13 @@ def bench_tokenization() -> dict:
     return sets
 
 
-def bench_generation(info: dict, repeats: int = 5) -> None:
+def bench_generation(info: dict, repeats: int = 5, model=None, label: str = "untrained") -> None:
+    """``model``: a trained chord_token_lstm (its own vocabulary); by default an untrained one of
+    the paper preset on ``info``'s vocabulary, whose flat predictions make top-p sort everything."""
     torch.manual_seed(0)
-    config = preset_config("chord_token_lstm", "paper")
-    model = build_model("chord_token_lstm", config, info).eval()
+    if model is None:
+        model = build_model("chord_token_lstm", preset_config("chord_token_lstm", "paper"), info).eval()
+    info = model.info
     primer = np.arange(100) % min(len(info["vocab"]), 50)
     for threads in (1, 2):
         times = []
@@ -70,8 +73,9 @@ def bench_generation(info: dict, repeats: int = 5) -> None:
                                              torch.Generator().manual_seed(rep)))[-1]
             times.append(time.perf_counter() - start)
         assert result.shape == (4, 600)
-        print(f"generate 500 tokens x 4 variations, chord_token_lstm paper (3x512, vocabulary "
-              f"{len(info['vocab'])}), {threads} thread(s): median {statistics.median(times):.3f} s, "
+        print(f"generate 500 tokens x 4 variations, chord_token_lstm {label} ({model.config.layers}x"
+              f"{model.config.hidden}, vocabulary {len(info['vocab'])}), {threads} thread(s): "
+              f"median {statistics.median(times):.3f} s, "
               f"best {min(times):.3f} s (goal <= 1 s)")
 
 
@@ -139,9 +143,16 @@ def bench_training(sets: dict, rounds: int = 3, steps: int = 8) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--model", action="append", default=[],
+                        help="also time generation with this trained chord_token_lstm checkpoint")
     args = parser.parse_args()
     sets = bench_tokenization()
     bench_generation(sets[("chord_token_lstm", "paper")][1])
+    for path in args.model:
+        from composer.models.base import load_model
+
+        model, meta = load_model(path, expected_family="chord_token_lstm")
+        bench_generation({}, model=model, label=f"trained {Path(path).name}")
     if not args.skip_training:
         bench_training(sets)
 
