@@ -29,6 +29,8 @@ from .tokens import NEXT, chord_name, masks_to_pitches, parse_chord, parse_pitch
 __all__ = ["ChordVocab", "SymbolVocab", "NEXT_TOKEN"]
 
 NEXT_TOKEN = "<next>"
+#: Timing pairs as one int64 code, duration * base + shift (both far below 2**31 steps).
+_PAIR_BASE = 1 << 31
 _KERNEL = np.exp(-np.abs(np.subtract.outer(np.arange(128), np.arange(128))) / 2.0)
 
 
@@ -39,6 +41,19 @@ def _masks_of(chords) -> np.ndarray:
         for p in pitches:
             masks[i, p // 64] |= np.uint64(1) << np.uint64(p % 64)
     return masks.view(np.int64)
+
+
+def _unique_rows(pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of an int64 array (N, 2), in sorted order, and how often each occurs.
+
+    ``np.unique(axis=0)`` sorts rows as structured records, several times slower than one
+    lexsort of the two columns (1.3 s against about 0.1 s for POP909's 700,000 onsets).
+    """
+    order = np.lexsort((pairs[:, 1], pairs[:, 0]))
+    ordered = pairs[order]
+    starts = np.flatnonzero(np.r_[True, (ordered[1:] != ordered[:-1]).any(axis=1)])
+    counts = np.diff(np.r_[starts, len(ordered)])
+    return ordered[starts], counts
 
 
 def _timing_name(duration: int, shift: int) -> str:
@@ -86,28 +101,22 @@ class ChordVocab:
               min_count: int = 1) -> "ChordVocab":
         """From chord rows (N_i, 4) of the training pieces: chords by frequency (ties by name),
         at most ``max_chords`` (0: all) seen at least ``min_count`` times; then the timing pairs."""
-        chord_counts: Counter = Counter()
-        timing_counts: Counter = Counter()
-        for rows in pieces:
-            if not len(rows):
-                continue
-            keys, counts = np.unique(rows[:, :2], axis=0, return_counts=True)
-            for key, count in zip(map(tuple, keys.tolist()), counts.tolist()):
-                chord_counts[key] += count
-            if timed:
-                pairs, counts = np.unique(rows[:, 2:], axis=0, return_counts=True)
-                timing_counts.update(dict(zip(map(tuple, pairs.tolist()), counts.tolist())))
-        if not chord_counts:
+        used = [np.asarray(rows, dtype=np.int64).reshape(-1, 4) for rows in pieces if len(rows)]
+        if not used:
             raise ValueError("no chords to build a vocabulary from")
-        keys = list(chord_counts)
-        present = masks_to_pitches(np.array(keys, dtype=np.int64))
+        rows = np.concatenate(used)  # all pieces at once, not a Counter per piece
+        keys, counts = _unique_rows(rows[:, :2])
+        present = masks_to_pitches(keys)
         names = [chord_name(np.flatnonzero(row)) for row in present]
-        order = sorted(range(len(keys)), key=lambda i: (-chord_counts[keys[i]], names[i]))
-        order = [i for i in order if chord_counts[keys[i]] >= min_count] or order[:1]
+        counts = counts.tolist()
+        order = sorted(range(len(keys)), key=lambda i: (-counts[i], names[i]))
+        order = [i for i in order if counts[i] >= min_count] or order[:1]
         if max_chords:
             order = order[:max_chords]
         tokens = [names[i] for i in order]
-        tokens += [_timing_name(*pair) for pair in sorted(timing_counts)]
+        if timed:
+            pairs, _ = _unique_rows(rows[:, 2:])
+            tokens += [_timing_name(*pair) for pair in sorted(map(tuple, pairs.tolist()))]
         return cls(tokens)
 
     # ------------------------------------------------------------------------- ids
@@ -139,10 +148,19 @@ class ChordVocab:
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         if not len(self.timing):
             raise ValueError("this vocabulary has no timing tokens")
-        known = np.log2(np.maximum(self.timing, 1))
-        wanted = np.log2(np.maximum(pairs, 1))
-        distance = np.abs(wanted[:, None, :] - known[None, :, :]).sum(-1)
-        return self.n_chords + distance.argmin(axis=1)
+        # Known pairs by exact lookup (sorted codes); only the others by distance.
+        codes = pairs[:, 0] * _PAIR_BASE + pairs[:, 1]
+        known_codes = self.timing[:, 0] * _PAIR_BASE + self.timing[:, 1]
+        order = np.argsort(known_codes)
+        position = np.minimum(np.searchsorted(known_codes[order], codes), len(order) - 1)
+        index = order[position]
+        missing = known_codes[index] != codes
+        if missing.any():
+            known = np.log2(np.maximum(self.timing, 1))
+            wanted = np.log2(np.maximum(pairs[missing], 1))
+            distance = np.abs(wanted[:, None, :] - known[None, :, :]).sum(-1)
+            index[missing] = distance.argmin(axis=1)
+        return self.n_chords + index
 
     def nearest_chords(self, present: np.ndarray) -> np.ndarray:
         """Bool pitch sets (K, 128) -> ids (K,) of the most similar known chords."""
