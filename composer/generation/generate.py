@@ -40,6 +40,10 @@ class GenerationResult:
     continuations: list[np.ndarray]
     start_tick: int
     track_index: int
+    #: Multitrack families: per variation, the generated Track of every instrument slot (their
+    #: notes are also in ``scores``, each in the primer track continuing the slot or in a new
+    #: track; ``continuations`` then holds the pitched slots' notes merged). None otherwise.
+    slot_tracks: list[list[Track]] | None = None
 
 
 @contextmanager
@@ -96,6 +100,8 @@ def generate(model: FamilyModel, request: GenerateRequest,
                 raise GenerationCancelled("generation cancelled")
     if progress is not None:
         progress(1.0)
+    if type(model).decode_slots is not FamilyModel.decode_slots:  # a multitrack family
+        return _assemble_slots(model, result[:, len(primer_input):], primer_score, start_tick, end_tick)
     continuations = []
     for steps in result[:, len(primer_input):]:
         notes = model.decode_continuation(steps, primer_score, start_tick).copy()
@@ -104,6 +110,43 @@ def generate(model: FamilyModel, request: GenerateRequest,
         notes["id"] = -1
         continuations.append(sort_notes(notes))
     return _assemble(primer_score, source_track, continuations, start_tick)
+
+
+def _cropped(notes: np.ndarray, end_tick: int) -> np.ndarray:
+    notes = notes[notes["start"] < end_tick].copy()
+    notes["end"] = np.minimum(notes["end"], end_tick)
+    notes["id"] = -1
+    return sort_notes(notes)
+
+
+def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, start_tick: int,
+                    end_tick: int) -> GenerationResult:
+    """Multitrack results: every slot's notes into the primer track continuing it, or a new
+    track for the slot (its name, GM program and drum flag)."""
+    scores, continuations, slot_tracks = [], [], []
+    for steps in results:
+        score = slice_time(primer, 0, max(start_tick, 1), shift_to_zero=False) if primer.note_count \
+            else Score(ppq=primer.ppq, tempos=primer.tempos or [TempoChange(0, 120.0)],
+                       time_signatures=primer.time_signatures)
+        generated = []
+        for track, target in model.decode_slots(steps, primer, start_tick):
+            notes = _cropped(track.notes, end_tick)
+            generated.append(Track(track.name, track.program, track.is_drum, notes))
+            ids = {t.id for t in score.tracks}
+            if target is not None and target in ids:
+                destination = score.tracks[score.track_index(target)]
+            else:
+                destination = Track(track.name, track.program, track.is_drum)
+                score.tracks.append(destination)
+            added = notes.copy()
+            added["id"] = destination.new_note_ids(len(added))
+            destination._insert(added)
+        pitched = [t.notes for t in generated if not t.is_drum]
+        merged = np.concatenate(pitched) if pitched else _cropped(generated[0].notes[:0], end_tick)
+        continuations.append(sort_notes(merged))
+        scores.append(score)
+        slot_tracks.append(generated)
+    return GenerationResult(scores, continuations, start_tick, 0, slot_tracks)
 
 
 def _primer_part(primer: Score, track_id, start_tick: int) -> tuple[Score, Track | None]:

@@ -17,6 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sampling", choices=["bernoulli", "threshold"], default="bernoulli")
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--noise", type=float, default=0.0,
+                        help="latent families (multitrack_vae): size of the Gaussian noise added to "
+                             "each bar's latent")
     parser.add_argument("--start-token", help="token families without a primer: the first note or "
                         "chord, e.g. C4 or C4.E4.G4 (default: one of the most frequent)")
     parser.add_argument("--variations", type=int, default=1, help="how many different continuations")
@@ -54,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
     request = GenerateRequest(
         primer=primer, track_id=track_id, bars=None if args.seconds else (args.bars or 8),
         seconds=args.seconds, temperature=args.temperature, sampling=args.sampling,
-        threshold=args.threshold, top_p=args.top_p, variations=args.variations, seed=args.seed,
+        threshold=args.threshold, top_p=args.top_p, noise=args.noise, variations=args.variations,
+        seed=args.seed,
         key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max,
         start_token=args.start_token)
     started = time.perf_counter()

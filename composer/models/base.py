@@ -99,6 +99,20 @@ class FamilyModel(nn.Module):
         ``roll`` (1, T, P) lets the model predict."""
         raise NotImplementedError
 
+    def stage_for_epoch(self, epoch: int) -> str | None:
+        """Families trained in stages (e.g. VAEs, then predictors on their latents): the name of
+        the stage that epoch ``epoch`` (1-based) trains; None (the default) for one stage.
+
+        When the stage changes, the trainer calls :meth:`set_stage`, builds a fresh optimizer and
+        scheduler (so they may cover only that stage's parameters), emits a ``stage`` event and
+        starts the stage's own best-validation record (the checkpoint keeps the best epoch of the
+        latest stage). Early stopping (patience) applies only in the last stage."""
+        return None
+
+    def set_stage(self, stage: str) -> None:
+        """Switch to training ``stage`` (see :meth:`stage_for_epoch`)."""
+        raise NotImplementedError
+
     def make_optimizer(self, learning_rate: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=learning_rate,
                                 weight_decay=self.config.weight_decay)
@@ -126,6 +140,14 @@ class FamilyModel(nn.Module):
         """One variation's generated steps (N, ...) -> notes (NOTE_DTYPE) in ``primer``'s ticks,
         starting at ``start_tick``."""
         raise NotImplementedError
+
+    def decode_slots(self, steps: np.ndarray, primer: Score, start_tick: int):
+        """Multitrack families: one variation's generated steps -> a list of (Track, target), one
+        per instrument slot, the Track holding the slot's notes in ``primer``'s ticks from
+        ``start_tick`` and target the id of the primer track that continues the slot (None: the
+        Track is added as a new track). None (the default) for single-track families, whose
+        result goes through :meth:`decode_continuation` into one track."""
+        return None
 
     def generate(self, primer: np.ndarray, n_steps: int, n_variations: int, options: SamplingOptions,
                  generator: torch.Generator) -> Iterator[float | np.ndarray]:

@@ -108,6 +108,20 @@ register(FamilySpec(
     controls=("temperature", "top_p"),
 ))
 
+register(FamilySpec(
+    id="multitrack_vae",
+    name="Multitrack VAE",
+    paper="Multitrack music generation with variational autoencoders (004)",
+    description="One convolutional VAE per instrument slot (LPD-5, or voices such as S/A/T/B); "
+                "an MLP steps the lead instrument's latent from bar to bar and one network per "
+                "other slot follows it.",
+    capabilities=frozenset({CONTINUE, FROM_SCRATCH, MULTITRACK}),
+    presets=("satb", "lpd5", "tiny"),
+    default_preset="satb",
+    module="composer.models.multitrack_vae",
+    controls=("threshold", "noise"),
+))
+
 
 def family_spec(family_id: str) -> FamilySpec:
     try:

@@ -19,9 +19,10 @@ from ..core.errors import ComposerError
 from ..core.score import Score
 from .errors import SkipFile
 from .pianoroll import from_pianoroll, to_pianoroll
+from .multitrack import MultitrackBarCodec
 from .tokens import ChordTokenCodec, NoteSymbolCodec
 
-__all__ = ["SkipFile", "PianoRollCodec", "ChordTokenCodec", "NoteSymbolCodec", "CODECS",
+__all__ = ["SkipFile", "PianoRollCodec", "ChordTokenCodec", "NoteSymbolCodec", "MultitrackBarCodec", "CODECS",
            "codec_from_params", "N_PITCHES"]
 
 N_PITCHES = 128
@@ -69,7 +70,8 @@ class PianoRollCodec:
         return np.asarray(roll).any(axis=0) if len(roll) else np.zeros(N_PITCHES, bool)
 
 
-CODECS: dict[str, type] = {codec.kind: codec for codec in (PianoRollCodec, ChordTokenCodec, NoteSymbolCodec)}
+CODECS: dict[str, type] = {codec.kind: codec for codec in (PianoRollCodec, ChordTokenCodec, NoteSymbolCodec,
+                                                        MultitrackBarCodec)}
 
 
 def codec_from_params(params: dict):

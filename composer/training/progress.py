@@ -1,7 +1,9 @@
 """Training progress: JSON lines for the GUI, a one-line bar for terminals, or nothing.
 
 Each event is a dict with an ``event`` key: ``start``, ``step``, ``epoch``, ``checkpoint``,
-``done``, ``stopped``, ``error``. With ``--progress json`` each is printed as one JSON object per
+``done``, ``stopped``, ``error``, and ``stage`` when a family trained in stages starts its next
+stage (``step`` and ``epoch`` events of such families carry the ``stage`` too).
+With ``--progress json`` each is printed as one JSON object per
 line on stdout, flushed at once, so a parent process (the training wizard) can follow.
 """
 
@@ -53,6 +55,8 @@ class Progress:
             mark = " *best*" if f.get("best") else ""
             print(f"\r  epoch {f['epoch']}: train loss {f['train_loss']:.4f}"
                   f"{'' if valid is None else f', valid loss {valid:.4f}'}{mark}          ", file=out, flush=True)
+        elif event == "stage":
+            print(f"\r  stage {f['stage']} from epoch {f['epoch']}          ", file=out, flush=True)
         elif event in ("done", "stopped"):
             print(f"{event}: {f.get('reason', '')} best checkpoint {f.get('checkpoint')}", file=out, flush=True)
         elif event == "error":

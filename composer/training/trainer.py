@@ -254,6 +254,15 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     if hasattr(train_set, "rng"):  # each process draws its own windows
         train_set.rng = np.random.default_rng(request.seed + 1000 * dist.rank)
 
+    # Staged families: the stage of the first epoch to run (or of the epoch a resume ends on,
+    # whose optimizer state is restored below).
+    stage = model.stage_for_epoch(max(resume_state["epoch"], 1) if resume_state is not None else 1)
+    if stage is not None:
+        if dist.enabled:
+            raise TrainingError(f"{request.family} trains in stages, which run on one device; "
+                                "start it without torchrun")
+        model.set_stage(stage)
+    last_stage = model.stage_for_epoch(config.epochs)
     optimizer = model.make_optimizer(config.learning_rate)
     steps_per_epoch = config.steps_per_epoch or max(len(train_set) // (config.batch_size * dist.world_size), 1)
     scheduler = model.make_scheduler(optimizer, steps_per_epoch)
@@ -293,6 +302,14 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     epoch = start_epoch - 1
     stopped_mid_epoch = False
     for epoch in range(start_epoch, config.epochs + 1):
+        if stage is not None and model.stage_for_epoch(epoch) != stage:
+            stage = model.stage_for_epoch(epoch)
+            model.set_stage(stage)
+            optimizer = model.make_optimizer(config.learning_rate)
+            scheduler = model.make_scheduler(optimizer, steps_per_epoch)
+            best_valid, bad_epochs = math.inf, 0
+            emit("stage", stage=stage, epoch=epoch, epochs=config.epochs)
+        staged = {} if stage is None else {"stage": stage}
         model.train()
         total, count, epoch_start = 0.0, 0, time.monotonic()
         for step, batch in enumerate(_batches(train_set, config.batch_size, steps_per_epoch, generator), 1):
@@ -312,7 +329,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
                 remaining = (steps_per_epoch - step) + (config.epochs - epoch) * steps_per_epoch
                 emit("step", epoch=epoch, step=step, steps=steps_per_epoch, loss=total / count,
                      lr=optimizer.param_groups[0]["lr"], eta=per_step * remaining,
-                     examples_per_second=config.batch_size * dist.world_size / per_step)
+                     examples_per_second=config.batch_size * dist.world_size / per_step, **staged)
             if dist.any(stop.requested()):
                 stopped_mid_epoch = True
                 break
@@ -339,8 +356,8 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         eta = (time.monotonic() - started) / max(epoch - start_epoch + 1, 1) * (config.epochs - epoch)
         emit("epoch", epoch=epoch, epochs=config.epochs, train_loss=train_loss, valid_loss=valid.get("loss"),
              metrics={k: v for k, v in valid.items() if k != "loss"}, best=improved, best_epoch=best_epoch,
-             checkpoint=str(out), eta=eta, seconds=time.monotonic() - epoch_start)
-        if bad_epochs >= config.patience:
+             checkpoint=str(out), eta=eta, seconds=time.monotonic() - epoch_start, **staged)
+        if bad_epochs >= config.patience and stage == last_stage:
             status, reason = "done", f"early stop: no improvement for {config.patience} epochs"
             break
         if dist.any(stop.requested()):
@@ -392,6 +409,9 @@ def _add_test_metrics(out: Path, test_pieces, device, meta: dict) -> dict:
 
     model, _ = load_model(out)
     model.to(device)
+    stage = model.stage_for_epoch(model.config.epochs)
+    if stage is not None:  # the test loss is that of the last stage, like the validation loss
+        model.set_stage(stage)
     test_set = model.make_dataset(test_pieces, augment=False, training=False)
     metrics = _evaluate(model, test_set, model.config.batch_size, device)
     meta = dict(meta)

@@ -1,0 +1,407 @@
+"""``multitrack_vae``: paper 004's multitrack VAE: one convolutional VAE per instrument slot, a
+MelodyNN that steps the lead slot's latent from bar to bar, and one ConditionalNN per other slot.
+
+Data: :class:`~composer.representations.multitrack.MultitrackBarCodec` pieces of shape
+(bars, slots, steps_per_bar, 128). Each training example is two consecutive bars of every slot,
+shape (2, slots, steps, 128).
+
+Training has two stages in one run (the trainer's stage hook, :meth:`FamilyModel.stage_for_epoch`):
+
+1. ``vae``: every slot's VAE on single bars (both bars of each pair), ELBO = binary cross-entropy
+   of the roll (summed over the bar's cells) + ``kl_weight`` x KL to N(0, I), per slot, summed.
+2. ``predictors``: the VAEs are frozen; the latent means of both bars are the data. MelodyNN maps
+   the lead's latent of bar t to bar t+1's; the ConditionalNN of slot k maps (slot k at t, lead at
+   t+1) to slot k at t+1; mean squared error, Adam with exponential learning-rate decay per epoch.
+
+The first ``vae_fraction`` of the epochs are the VAE stage, the rest the predictor stage (the
+boundary is fixed in ``info["vae_epochs"]`` when training starts; a resumed run with more epochs
+gives them to the predictors). The checkpoint holds the VAEs as they were at the end of their
+stage and the predictors of the best predictor epoch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from composer.core.errors import ComposerError, ComposerWarning
+from composer.core.notes import NOTE_DTYPE, sort_notes
+from composer.core.score import Score, Track
+from composer.core.timing import TimeSignature
+from composer.data.dataset import EncodedSet
+from composer.representations.multitrack import N_PITCHES, MultitrackBarCodec, bar_window
+
+from .base import FamilyModel, SamplingOptions, TrainConfig
+from .pianoroll_common import allowed_pitch_mask
+
+STAGES = ("vae", "predictors")
+
+
+@dataclass
+class Config(TrainConfig):
+    latent: int = 16
+    #: Channels of the three encoder convolutions, comma-separated (paper: 64, 128, 256).
+    channels: str = "64,128,256"
+    hidden: int = 128
+    dropout: float = 0.2
+    kl_weight: float = 1.0
+    #: Share of the epochs spent on the VAEs; the rest trains MelodyNN and the ConditionalNNs.
+    vae_fraction: float = 0.5
+    #: Learning rate of the predictor stage (Adam), decayed by ``lr_decay`` every epoch.
+    predictor_learning_rate: float = 1e-3
+    lr_decay: float = 0.95
+    #: Codec: "lpd5", "order" or "names"; names comma-separated (e.g. "S,A,T,B").
+    slots: str = "order"
+    slot_names: str = "S,A,T,B"
+    lead: str = ""
+    steps_per_bar: int = 32
+
+
+PRESETS = {
+    # JS Fake Chorales as four voices, soprano leading.
+    "satb": Config(epochs=40, batch_size=64, learning_rate=1e-3, patience=5, lead="S"),
+    "lpd5": Config(epochs=40, batch_size=64, learning_rate=1e-3, patience=5, slots="lpd5",
+                   slot_names="", lead="piano"),
+    "tiny": Config(epochs=4, batch_size=8, learning_rate=3e-3, predictor_learning_rate=1e-2,
+                   patience=4, steps_per_epoch=6, latent=4, channels="4,8,16", hidden=16,
+                   lead="S"),
+}
+
+
+def codec_for(config: Config) -> MultitrackBarCodec:
+    names = tuple(n.strip() for n in config.slot_names.split(",") if n.strip()) \
+        if config.slots != "lpd5" else ()
+    return MultitrackBarCodec(slots=config.slots, names=names, steps_per_bar=config.steps_per_bar,
+                              lead=config.lead)
+
+
+class BarVAE(nn.Module):
+    """Paper 004's convolutional VAE of one (steps, 128) bar: convolutions 1->c1 (4x4 stride 4),
+    c1->c2 (4x4 stride 4), c2->c3 (steps/16 x 8, same stride), a linear layer to the latent; the
+    decoder mirrors it with transposed convolutions and returns logits."""
+
+    def __init__(self, steps: int, latent: int, channels):
+        super().__init__()
+        if steps % 16:
+            raise ComposerError(f"steps_per_bar must be a multiple of 16 for this VAE, not {steps}")
+        c1, c2, c3 = channels
+        last = (steps // 16, N_PITCHES // 16)
+        self.c3 = c3
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, c1, 4, stride=4), nn.ReLU(),
+            nn.Conv2d(c1, c2, 4, stride=4), nn.ReLU(),
+            nn.Conv2d(c2, c3, last, stride=last), nn.ReLU(), nn.Flatten())
+        self.to_latent = nn.Linear(c3, 2 * latent)
+        self.from_latent = nn.Sequential(nn.Linear(latent, c3), nn.ReLU())
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(c3, c2, last, stride=last), nn.ReLU(),
+            nn.ConvTranspose2d(c2, c1, 4, stride=4), nn.ReLU(),
+            nn.ConvTranspose2d(c1, 1, 4, stride=4))
+
+    def encode(self, bars: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """bars (B, steps, 128) -> mean and log-variance (B, K)."""
+        mu, logvar = self.to_latent(self.encoder(bars.unsqueeze(1))).chunk(2, dim=-1)
+        return mu, logvar.clamp(-20, 10)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z (B, K) -> logits (B, steps, 128)."""
+        return self.decoder(self.from_latent(z)[:, :, None, None]).squeeze(1)
+
+
+class MelodyNN(nn.Module):
+    """K -> hidden -> hidden -> K with dropout: the lead's next latent."""
+
+    def __init__(self, latent: int, hidden: int, dropout: float):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Dropout(dropout),
+                                 nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
+                                 nn.Linear(hidden, latent))
+
+    def forward(self, z):
+        return self.net(z)
+
+
+class ConditionalNN(nn.Module):
+    """2K -> hidden -> K: a slot's next latent from its previous one and the lead's next one."""
+
+    def __init__(self, latent: int, hidden: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2 * latent, hidden), nn.ReLU(), nn.Linear(hidden, latent))
+
+    def forward(self, previous, lead_next):
+        return self.net(torch.cat([previous, lead_next], dim=-1))
+
+
+class BarPairs(torch.utils.data.Dataset):
+    """Pairs of consecutive bars of every slot, float32 (2, slots, steps, 128).
+
+    Training draws pairs at random (``sample_batch``); validation walks every pair in order."""
+
+    def __init__(self, pieces: list[np.ndarray], seed: int = 0):
+        self.pieces = [p for p in pieces if len(p) >= 2]
+        if not self.pieces:
+            raise ValueError("no piece has two bars")
+        self.fixed = [(i, b) for i, p in enumerate(self.pieces) for b in range(len(p) - 1)]
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.fixed)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        piece, bar = self.fixed[index]
+        return torch.from_numpy(self.pieces[piece][bar:bar + 2].astype(np.float32))
+
+    def sample_batch(self, size: int) -> torch.Tensor:
+        rows = self.rng.integers(0, len(self.fixed), size=size)
+        return torch.stack([self[int(i)] for i in rows])
+
+
+class Model(FamilyModel):
+    family = "multitrack_vae"
+
+    def __init__(self, config: Config, info: dict):
+        super().__init__(config, info)
+        codec = self.codec()
+        self._drum_slots = [codec.slot_is_drum(k) for k in range(len(codec.slot_names))]
+        self.slot_names = list(codec.slot_names)
+        self.lead = codec.lead_index
+        self.vaes = nn.ModuleList(BarVAE(config.steps_per_bar, config.latent, tuple(int(c) for c in config.channels.split(",")))
+                                  for _ in self.slot_names)
+        self.melody = MelodyNN(config.latent, config.hidden, config.dropout)
+        self.conditional = nn.ModuleList(ConditionalNN(config.latent, config.hidden)
+                                         for _ in self.slot_names)  # the lead's entry is unused
+        self.stage = STAGES[0]
+
+    def codec(self) -> MultitrackBarCodec:
+        if "codec" in self.info:
+            params = dict(self.info["codec"])
+            params.pop("kind", None)
+            return MultitrackBarCodec(**params)
+        return codec_for(self.config)
+
+    # ------------------------------------------------------------------ data and training hooks
+    @classmethod
+    def default_codec(cls, config: Config) -> MultitrackBarCodec:
+        return codec_for(config)
+
+    @classmethod
+    def data_info(cls, data: EncodedSet, config: Config) -> dict:
+        train = data.split_pieces("train") or data.pieces
+        bars = sum(len(p) for p in train)
+        filled = np.sum([p.reshape(len(p), p.shape[1], -1).any(axis=-1).sum(axis=0) for p in train], axis=0)
+        if config.epochs < 2:
+            raise ComposerError("multitrack_vae trains in two stages (the VAEs, then the latent "
+                                "predictors): give at least 2 epochs")
+        vae_epochs = min(max(int(round(config.epochs * config.vae_fraction)), 1), config.epochs - 1)
+        # The stage boundary is fixed here, so a resumed run with more epochs spends them on the
+        # predictors instead of moving the boundary.
+        return {"codec": data.codec, "slots": list(codec_for(config).slot_names),
+                "vae_epochs": vae_epochs,
+                "slot_fill": [round(float(f) / max(bars, 1), 4) for f in np.atleast_1d(filled)]}
+
+    def make_dataset(self, pieces, augment: bool, training: bool) -> BarPairs:
+        return BarPairs(pieces)
+
+    def stage_for_epoch(self, epoch: int) -> str:
+        """The stage of ``epoch``: "vae" for the first ``info["vae_epochs"]``, then "predictors"."""
+        return STAGES[0] if epoch <= int(self.info.get("vae_epochs", 1)) else STAGES[1]
+
+    def set_stage(self, stage: str) -> None:
+        if stage not in STAGES:
+            raise ComposerError(f"unknown training stage {stage!r}; stages: {', '.join(STAGES)}")
+        self.stage = stage
+        for p in self.vaes.parameters():
+            p.requires_grad_(stage == "vae")
+        self.train(self.training)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.stage == "predictors":
+            self.vaes.eval()  # frozen: the latents are data
+        return self
+
+    def stage_parameters(self):
+        if self.stage == "vae":
+            return list(self.vaes.parameters())
+        return list(self.melody.parameters()) + [p for k, m in enumerate(self.conditional)
+                                                 if k != self.lead for p in m.parameters()]
+
+    def make_optimizer(self, learning_rate: float) -> torch.optim.Optimizer:
+        lr = learning_rate if self.stage == "vae" else self.config.predictor_learning_rate
+        return torch.optim.Adam(self.stage_parameters(), lr=lr, weight_decay=self.config.weight_decay)
+
+    def make_scheduler(self, optimizer, steps_per_epoch: int):
+        if self.stage == "vae":
+            return None
+        decay = self.config.lr_decay
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: decay ** (step / max(steps_per_epoch, 1)))
+
+    def loss(self, batch: torch.Tensor, metrics: bool = True):
+        """``batch`` (B, 2, slots, steps, 128): the loss of the current stage."""
+        if self.stage == "vae":
+            return self._vae_loss(batch, metrics)
+        return self._predictor_loss(batch, metrics)
+
+    def _vae_loss(self, batch, metrics):
+        bars = batch.flatten(0, 1)  # both bars of each pair
+        total = 0.0
+        out = {}
+        for k, vae in enumerate(self.vaes):
+            x = bars[:, k]
+            mu, logvar = vae.encode(x)
+            z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if self.training else mu
+            logits = vae.decode(z)
+            recon = nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").sum((1, 2)).mean()
+            kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(-1)).mean()
+            total = total + recon + self.config.kl_weight * kl
+            if metrics:
+                with torch.no_grad():
+                    name = self.slot_names[k]
+                    out[f"recon_{name}"] = float(recon)
+                    out[f"kl_{name}"] = float(kl)
+                    predicted = logits > 0
+                    truth = x > 0.5
+                    tp = float((predicted & truth).sum())
+                    denominator = float(predicted.sum() + truth.sum())
+                    out[f"f1_{name}"] = 2 * tp / denominator if denominator else 1.0
+        return total, out
+
+    def latents(self, bars: torch.Tensor) -> torch.Tensor:
+        """bars (B, slots, steps, 128) -> latent means (B, slots, K)."""
+        return torch.stack([vae.encode(bars[:, k])[0] for k, vae in enumerate(self.vaes)], dim=1)
+
+    def _predictor_loss(self, batch, metrics):
+        with torch.no_grad():
+            now = self.latents(batch[:, 0])
+            nxt = self.latents(batch[:, 1])
+        lead = self.lead
+        losses = {self.slot_names[lead]: nn.functional.mse_loss(self.melody(now[:, lead]), nxt[:, lead])}
+        for k, net in enumerate(self.conditional):
+            if k != lead:
+                losses[self.slot_names[k]] = nn.functional.mse_loss(net(now[:, k], nxt[:, lead]), nxt[:, k])
+        total = sum(losses.values())
+        return total, ({f"mse_{name}": float(v) for name, v in losses.items()} if metrics else {})
+
+    # ------------------------------------------------------------------ generation
+    def _bar_ticks(self, score: Score, tick: int) -> int:
+        signatures = [s for s in score.time_signatures if s.tick <= tick] or score.time_signatures
+        return (signatures[-1] if signatures else TimeSignature(0)).bar_ticks(score.ppq)
+
+    def encode_primer(self, part: Score, primer: Score, start_tick: int) -> np.ndarray:
+        """The primer's last bar before ``start_tick`` of every slot, shape (1, slots, steps, 128),
+        or (0, ...) without primer notes (generation from scratch). Slots no primer track fills
+        start from a silent bar."""
+        codec = self.codec()
+        steps = self.config.steps_per_bar
+        if part.note_count == 0 or start_tick == 0:
+            return np.zeros((0, len(self.slot_names), steps, N_PITCHES), dtype=np.uint8)
+        groups = codec.assign(part)
+        if not any(groups):
+            raise ComposerError(f"no primer track fits this model's slots ({', '.join(self.slot_names)})")
+        pitched = [t for t in part.tracks if len(t) and not t.is_drum]
+        if codec.slots == "order" and len(pitched) > len(self.slot_names):
+            warnings.warn(f"the primer has {len(pitched)} tracks with notes but the model has "
+                          f"{len(self.slot_names)} slots; the tracks after the first "
+                          f"{len(self.slot_names)} were left out", ComposerWarning, stacklevel=4)
+        bar = self._bar_ticks(primer, start_tick)
+        return bar_window(codec, groups, max(start_tick - bar, 0), bar)[None]
+
+    def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
+        """Bars of [start_tick, end_tick) in the meter at ``start_tick`` (the last one may be cut)."""
+        bar = self._bar_ticks(primer, start_tick)
+        return max(-(-(end_tick - start_tick) // bar), 1)
+
+    def decode_slots(self, steps: np.ndarray, primer: Score, start_tick: int):
+        """Generated bars (N, slots, steps, 128) -> one (Track, primer track id or None) per slot:
+        the primer track that continues the slot (its first track in the slot), else a new
+        track named after the slot with its GM program and drum flag."""
+        codec = self.codec()
+        bar = self._bar_ticks(primer, start_tick)
+        part = Score(list(primer.tracks), primer.ppq, primer.tempos, primer.time_signatures)
+        targets = [group[0].id if group else None for group in codec.assign(part)]
+        out = []
+        for k, notes in enumerate(codec.decode_notes(steps, bar, start_tick)):
+            track = Track(codec.track_name(k), codec.slot_program(k), codec.slot_is_drum(k), notes)
+            out.append((track, targets[k]))
+        return out
+
+    def decode_continuation(self, steps: np.ndarray, primer: Score, start_tick: int) -> np.ndarray:
+        """Generated bars -> the notes of every pitched slot merged (for single-track callers)."""
+        tracks = [t for t, _ in self.decode_slots(steps, primer, start_tick) if not t.is_drum]
+        notes = np.concatenate([t.notes for t in tracks]) if tracks else np.zeros(0, NOTE_DTYPE)
+        return sort_notes(notes)
+
+    def _bars_from(self, z: torch.Tensor, options: SamplingOptions, mask, generator) -> torch.Tensor:
+        """Latents (V, slots, K) -> binary bars (V, slots, steps, 128)."""
+        bars = []
+        for k, vae in enumerate(self.vaes):
+            logits = vae.decode(z[:, k]) / max(options.temperature, 1e-3)
+            probs = torch.sigmoid(logits)
+            if mask is not None and not self._drum_slots[k]:
+                probs = probs * mask
+            if options.mode == "threshold":
+                bars.append(probs >= options.threshold)
+            else:
+                bars.append(torch.bernoulli(probs, generator=generator) > 0)
+        return torch.stack(bars, dim=1)
+
+    def _noisy(self, z: torch.Tensor, options: SamplingOptions, generator) -> torch.Tensor:
+        if options.noise <= 0:
+            return z
+        return z + options.noise * torch.randn(z.shape, generator=generator, device=z.device)
+
+    @torch.no_grad()
+    def generate(self, primer: np.ndarray, n_steps: int, n_variations: int, options: SamplingOptions,
+                 generator: torch.Generator):
+        """Paper 004's loop: encode the primer bar of every slot (or sample the prior for the first
+        bar), then per bar step the lead with MelodyNN and every other slot with its
+        ConditionalNN, add Gaussian noise of size ``options.noise`` to each latent, decode and
+        threshold (``mode="threshold"``, paper: 0.3) or sample each cell. Yields progress, then
+        (V, T0 + n_steps, slots, steps, 128) uint8."""
+        device = next(self.parameters()).device
+        S, K = len(self.slot_names), self.config.latent
+        mask = allowed_pitch_mask(options, (0, N_PITCHES), device)
+        primer = np.asarray(primer, dtype=np.uint8)
+        bars = []
+        if len(primer):
+            seed = torch.as_tensor(primer[-1:], dtype=torch.float32, device=device)
+            z = self.latents(seed).expand(n_variations, S, K).clone()
+        else:  # from scratch: the first bar comes from the prior
+            z = torch.randn((n_variations, S, K), generator=generator, device=device)
+            bars.append(self._bars_from(z, options, mask, generator))
+        lead = self.lead
+        while len(bars) < n_steps:
+            nxt = torch.empty_like(z)
+            nxt[:, lead] = self._noisy(self.melody(z[:, lead]), options, generator)
+            for k, net in enumerate(self.conditional):
+                if k != lead:
+                    nxt[:, k] = self._noisy(net(z[:, k], nxt[:, lead]), options, generator)
+            z = nxt
+            bars.append(self._bars_from(z, options, mask, generator))
+            yield len(bars) / n_steps
+        new = torch.stack(bars, dim=1).to("cpu").numpy().astype(np.uint8)
+        old = np.broadcast_to(primer, (n_variations,) + primer.shape)
+        yield np.concatenate([old, new], axis=1)
+
+    @torch.no_grad()
+    def interpolate(self, first: np.ndarray, second: np.ndarray, n_points: int,
+                    threshold: float = 0.3) -> np.ndarray:
+        """Bars on the line between two bars' latents (MusicVAE's interpolation).
+
+        ``first``, ``second``: (slots, steps, 128) bars. Returns (n_points, slots, steps, 128)
+        uint8: point i decodes (1 - a) z1 + a z2 with a = i / (n_points - 1), per slot, so the
+        ends reconstruct the two bars."""
+        if n_points < 2:
+            raise ComposerError(f"interpolation needs at least 2 points, not {n_points}")
+        device = next(self.parameters()).device
+        pair = torch.as_tensor(np.stack([first, second]), dtype=torch.float32, device=device)
+        z = self.latents(pair)  # (2, slots, K)
+        a = torch.linspace(0, 1, n_points, device=device)[:, None, None]
+        line = (1 - a) * z[0] + a * z[1]
+        options = SamplingOptions(mode="threshold", threshold=threshold)
+        return self._bars_from(line, options, None, None).to("cpu").numpy().astype(np.uint8)

@@ -1,0 +1,207 @@
+"""Multitrack bar codec: every bar of a song as one binary roll per instrument slot. numpy only.
+
+A piece is an array of shape ``(bars, slots, steps_per_bar, 128)`` (uint8 0/1), the layout of
+paper 004's multitrack VAE: each slot's bar is a ``steps_per_bar x 128`` image. Tracks go to slots
+
+* by the LPD-5 grouping (``slots="lpd5"``: drums, piano, guitar, bass, strings from the GM program
+  and the drum flag, see :mod:`composer.representations.instruments`), or
+* by track order (``slots="order"``, e.g. ``names=("S", "A", "T", "B")`` for JS Fake Chorales,
+  whose tracks have no names: the k-th pitched track with notes fills slot k), or
+* by track name (``slots="names"``, e.g. ``names=("MELODY", "BRIDGE", "PIANO")`` for POP909;
+  matched case-insensitively; tracks with other names are left out).
+
+A slot no track fills is a silent row. Bars come from the first time signature, so a 3/4 song
+has bars of three beats cut into ``steps_per_bar`` steps (a meter change later in a song is not
+followed). Songs shorter than two bars, or whose slots hold no notes, are skipped (SkipFile).
+``lead`` names the slot the others follow (paper 004's lead instrument).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..core.errors import ComposerError
+from ..core.notes import NOTE_DTYPE
+from ..core.score import Score, Track
+from ..core.timing import TempoChange, TimeSignature
+from .errors import SkipFile
+from .instruments import LPD5, LPD5_IS_DRUM, LPD5_PROGRAMS, lpd5_slot
+from .pianoroll import _render, _roll_notes
+
+__all__ = ["MultitrackBarCodec", "SLOT_MODES", "N_PITCHES", "bar_window"]
+
+N_PITCHES = 128
+SLOT_MODES = ("lpd5", "order", "names")
+
+
+@dataclass(frozen=True)
+class MultitrackBarCodec:
+    """Bars x slots x steps x 128 binary rolls; see the module docstring."""
+
+    kind: ClassVar[str] = "multitrack_bars"
+    slots: str = "lpd5"
+    #: Slot names for "order" and "names" (ignored for "lpd5", whose slots are LPD5).
+    names: tuple = ()
+    steps_per_bar: int = 32
+    #: The lead slot; "" means the first slot that is not drums.
+    lead: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", tuple(str(n) for n in self.names))
+        if self.slots not in SLOT_MODES:
+            raise ComposerError(f"slots must be one of {', '.join(SLOT_MODES)}, not {self.slots!r}")
+        if self.slots != "lpd5" and not self.names:
+            raise ComposerError(f"slots={self.slots!r} needs the slot names (e.g. S,A,T,B)")
+        if len(set(n.lower() for n in self.slot_names)) != len(self.slot_names):
+            raise ComposerError(f"slot names must differ: {list(self.slot_names)}")
+        if isinstance(self.steps_per_bar, bool) or not isinstance(self.steps_per_bar, int) \
+                or self.steps_per_bar <= 0:
+            raise ComposerError(f"steps_per_bar must be a positive integer, not {self.steps_per_bar!r}")
+        if self.lead and self.lead not in self.slot_names:
+            raise ComposerError(f"lead slot {self.lead!r} is not one of {list(self.slot_names)}")
+
+    # ------------------------------------------------------------------ slots
+    @property
+    def slot_names(self) -> tuple[str, ...]:
+        return LPD5 if self.slots == "lpd5" else self.names
+
+    @property
+    def lead_index(self) -> int:
+        if self.lead:
+            return self.slot_names.index(self.lead)
+        return next(i for i, name in enumerate(self.slot_names) if not self.slot_is_drum(i))
+
+    def slot_is_drum(self, index: int) -> bool:
+        return self.slots == "lpd5" and LPD5_IS_DRUM[self.slot_names[index]]
+
+    def slot_program(self, index: int) -> int:
+        return LPD5_PROGRAMS[self.slot_names[index]] if self.slots == "lpd5" else 0
+
+    def params(self) -> dict:
+        return {"kind": self.kind, "slots": self.slots, "names": list(self.names),
+                "steps_per_bar": self.steps_per_bar, "lead": self.lead}
+
+    def assign(self, score: Score) -> list[list[Track]]:
+        """The tracks of each slot (empty tracks are left out)."""
+        groups: list[list[Track]] = [[] for _ in self.slot_names]
+        tracks = [t for t in score.tracks if len(t)]
+        if self.slots == "lpd5":
+            for t in tracks:
+                groups[LPD5.index(lpd5_slot(t.program, t.is_drum))].append(t)
+        elif self.slots == "order":
+            pitched = [t for t in tracks if not t.is_drum]
+            for k, t in enumerate(pitched[:len(groups)]):
+                groups[k].append(t)
+        else:
+            lowered = [n.lower() for n in self.names]
+            for t in tracks:
+                name = t.name.strip().lower()
+                if name in lowered and not t.is_drum:
+                    groups[lowered.index(name)].append(t)
+        return groups
+
+    # ------------------------------------------------------------------ encoding
+    @staticmethod
+    def bar_ticks(score: Score) -> int:
+        signatures = score.time_signatures or [TimeSignature(0)]
+        return signatures[0].bar_ticks(score.ppq)
+
+    def encode(self, score: Score) -> np.ndarray:
+        """(bars, slots, steps_per_bar, 128) uint8; raises SkipFile for unusable songs."""
+        groups = self.assign(score)
+        if not any(groups):
+            raise SkipFile("no notes" if score.note_count == 0 else
+                           f"no track fits the slots {', '.join(self.slot_names)}")
+        bar = self.bar_ticks(score)
+        end = max(max(t.end_tick for t in g) for g in groups if g)
+        n_bars = -(-end // bar)
+        if n_bars < 2:
+            raise SkipFile("shorter than two bars")
+        return self.encode_bars(groups, bar, n_bars)
+
+    def encode_bars(self, groups: list[list[Track]], bar_ticks: int, n_bars: int) -> np.ndarray:
+        """Render the slots' tracks into ``n_bars`` bars of ``bar_ticks`` ticks."""
+        steps = self.steps_per_bar
+        length = n_bars * steps
+
+        def frame_of(ticks):
+            ticks = np.asarray(ticks, dtype=np.int64)
+            return (2 * ticks * steps + bar_ticks) // (2 * bar_ticks)
+
+        out = np.zeros((n_bars, len(groups), steps, N_PITCHES), dtype=np.uint8)
+        for k, group in enumerate(groups):
+            if not group:
+                continue
+            notes = np.concatenate([t.notes for t in group])
+            roll = _render(notes, frame_of, 0, 0, N_PITCHES, True, False, length)
+            out[:, k] = roll.reshape(n_bars, steps, N_PITCHES)
+        return out
+
+    def pitches_used(self, piece: np.ndarray) -> np.ndarray:
+        """Bool (128,): the pitches sounding anywhere in ``piece`` (drum keys included)."""
+        piece = np.asarray(piece)
+        if piece.size == 0:
+            return np.zeros(N_PITCHES, bool)
+        return piece.reshape(-1, piece.shape[-1]).any(axis=0)
+
+    # ------------------------------------------------------------------ decoding
+    def decode_notes(self, bars: np.ndarray, bar_ticks: int, start_tick: int = 0,
+                     velocity: int = 90) -> list[np.ndarray]:
+        """(bars, slots, steps, 128) binary -> one note array per slot, from ``start_tick``.
+
+        Runs of active steps become notes (a note held over a bar line stays one note)."""
+        bars = np.asarray(bars)
+        if bars.ndim != 4 or bars.shape[1] != len(self.slot_names) or bars.shape[2] != self.steps_per_bar \
+                or bars.shape[3] != N_PITCHES:
+            raise ComposerError(f"expected bars of shape (N, {len(self.slot_names)}, {self.steps_per_bar}, "
+                                f"{N_PITCHES}), not {bars.shape}")
+        steps = self.steps_per_bar
+
+        def to_ticks(frames):
+            frames = np.asarray(frames, dtype=np.int64)
+            return start_tick + (2 * frames * bar_ticks + steps) // (2 * steps)
+
+        out = []
+        for k in range(bars.shape[1]):
+            roll = bars[:, k].reshape(-1, N_PITCHES) > 0
+            notes = _roll_notes(roll, None, 0, N_PITCHES, velocity, to_ticks)
+            if self.slot_is_drum(k) and len(notes):  # drum hits: one step long
+                notes["end"] = np.minimum(notes["end"], notes["start"] + max(bar_ticks // steps, 1))
+            out.append(notes)
+        return out
+
+    def decode(self, bars: np.ndarray, *, ppq: int = 480, qpm: float = 120.0,
+               numerator: int = 4, denominator: int = 4, velocity: int = 90) -> Score:
+        """A Score with one named track per slot (its GM program and drum flag)."""
+        bar_ticks = TimeSignature(0, numerator, denominator).bar_ticks(ppq)
+        tracks = []
+        for k, notes in enumerate(self.decode_notes(bars, bar_ticks, 0, velocity)):
+            tracks.append(Track(self.track_name(k), self.slot_program(k), self.slot_is_drum(k),
+                                notes if len(notes) else np.zeros(0, NOTE_DTYPE)))
+        return Score(tracks, ppq, [TempoChange(0, qpm)], [TimeSignature(0, numerator, denominator)])
+
+    def track_name(self, index: int) -> str:
+        name = self.slot_names[index]
+        return name.capitalize() if self.slots == "lpd5" else name
+
+
+
+def bar_window(codec: MultitrackBarCodec, groups: list[list[Track]], start_tick: int,
+               bar_ticks: int) -> np.ndarray:
+    """One bar of every slot, ticks [start_tick, start_tick + bar_ticks), shape (slots, steps, 128).
+
+    Notes sounding into the window from before it start at its beginning."""
+    shifted = []
+    for group in groups:
+        parts = []
+        for track in group:
+            notes = track.notes
+            notes = notes[(notes["end"] > start_tick) & (notes["start"] < start_tick + bar_ticks)].copy()
+            notes["start"] = np.maximum(notes["start"] - start_tick, 0)
+            notes["end"] = notes["end"] - start_tick
+            parts.append(Track(track.name, track.program, track.is_drum, notes))
+        shifted.append(parts)
+    return codec.encode_bars(shifted, bar_ticks, 1)[0]

@@ -1,0 +1,317 @@
+"""Multitrack bar codec and the multitrack_vae family (paper 004) on real data: JS Fake Chorales
+as four voices S/A/T/B, and the Lakh sample (a test fixture only) for the LPD-5 slots. Tiny
+models are trained here; nothing is mocked."""
+
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from composer.core import ComposerError, ComposerWarning, Score, TempoChange, Track, make_notes
+from composer.core.timing import TimeSignature
+from composer.generation.generate import generate
+from composer.generation.request import GenerateRequest
+from composer.io.midi import read_midi, write_midi
+from composer.models.base import SamplingOptions, load_model
+from composer.models.registry import FROM_SCRATCH, MULTITRACK, family_spec, load_family
+from composer.representations.codecs import CODECS, MultitrackBarCodec, SkipFile, codec_from_params
+from composer.representations.instruments import LPD5
+from composer.training.progress import Progress
+from composer.training.trainer import TrainRequest, train
+
+SATB = MultitrackBarCodec(slots="order", names=("S", "A", "T", "B"), lead="S")
+LPD = MultitrackBarCodec(slots="lpd5", lead="piano")
+
+
+class Events(Progress):
+    """Keeps every progress event."""
+
+    def __init__(self):
+        super().__init__("none")
+        self.events = []
+
+    def __call__(self, event, **fields):
+        self.events.append((event, fields))
+
+
+# ----------------------------------------------------------------------------- the codec
+
+def test_codec_is_registered_and_params_are_json_safe():
+    import json
+
+    assert CODECS["multitrack_bars"] is MultitrackBarCodec
+    for codec in (SATB, LPD, MultitrackBarCodec(slots="names", names=("MELODY", "BRIDGE", "PIANO"),
+                                                steps_per_bar=16)):
+        params = json.loads(json.dumps(codec.params()))
+        assert codec_from_params(params) == codec
+    assert LPD.slot_names == LPD5 and LPD.lead_index == LPD5.index("piano")
+    assert MultitrackBarCodec().lead_index == LPD5.index("piano")  # first slot that is not drums
+
+
+def test_codec_rejects_bad_settings():
+    with pytest.raises(ComposerError, match="slot names"):
+        MultitrackBarCodec(slots="order")
+    with pytest.raises(ComposerError, match="lead slot"):
+        MultitrackBarCodec(slots="order", names=("S", "A"), lead="B")
+    with pytest.raises(ComposerError, match="slots must be"):
+        MultitrackBarCodec(slots="channels")
+
+
+def test_js_fakes_as_four_voices_round_trip(datasets):
+    score = read_midi(datasets / "js_fakes" / "midi" / "0.mid")
+    bars = SATB.encode(score)
+    bar_ticks = score.ppq * 4
+    assert bars.shape == (-(-score.end_tick // bar_ticks), 4, 32, 128) and bars.dtype == np.uint8
+    for k, track in enumerate(score.tracks):  # every voice sounds in its own slot, at its pitches
+        assert bars[:, k].any()
+        used = np.flatnonzero(bars[:, k].any(axis=(0, 1)))
+        assert set(used) == set(np.unique(track.notes["pitch"]).tolist())
+    decoded = SATB.decode(bars, ppq=score.ppq)
+    assert [t.name for t in decoded.tracks] == ["S", "A", "T", "B"]
+    assert np.array_equal(SATB.encode(decoded), bars)  # the roll survives a round trip exactly
+
+
+def test_lakh_sample_into_lpd5_slots(datasets):
+    folder = datasets / "lakh_multitrack_sample"
+    score = read_midi(folder / "Funkytown.mid")
+    bars = LPD.encode(score)
+    filled = bars.any(axis=(0, 2, 3))
+    assert bars.shape[1:] == (5, 32, 128)
+    # Funkytown has drums, guitar (27) and strings/other; no piano (0-7) and no bass program 32-39.
+    assert filled[LPD5.index("drums")] and filled[LPD5.index("guitar")] and filled[LPD5.index("strings")]
+    assert not filled[LPD5.index("piano")] and not filled[LPD5.index("bass")]  # missing: silent rows
+    decoded = LPD.decode(bars, ppq=score.ppq)
+    assert [(t.name, t.program, t.is_drum) for t in decoded.tracks] == [
+        ("Drums", 0, True), ("Piano", 0, False), ("Guitar", 24, False), ("Bass", 32, False),
+        ("Strings", 48, False)]
+    again = LPD.encode(decoded)
+    assert np.array_equal(again[:, 1:], bars[:, 1:])  # pitched slots survive exactly
+    # Drum hits come back one step long: the re-encoded drum roll is the original's onsets.
+    drums = bars[:, 0].reshape(-1, 128).astype(bool)
+    onsets = drums & ~np.vstack([np.zeros((1, 128), bool), drums[:-1]])
+    assert np.array_equal(again[:, 0].reshape(-1, 128).astype(bool), onsets)
+
+
+def test_short_songs_and_songs_without_fitting_tracks_are_skipped():
+    one_bar = Score([Track("S", notes=make_notes([0], [1920], [60]))], 480, [TempoChange(0, 120.0)])
+    with pytest.raises(SkipFile, match="shorter than two bars"):
+        SATB.encode(one_bar)
+    drums_only = Score([Track("Kit", 0, True, make_notes([0, 2000], [100, 2100], [36, 38]))], 480)
+    with pytest.raises(SkipFile, match="no track fits"):
+        SATB.encode(drums_only)
+    with pytest.raises(SkipFile, match="no notes"):
+        SATB.encode(Score([Track("S")], 480))
+    named = MultitrackBarCodec(slots="names", names=("MELODY", "PIANO"))
+    other = Score([Track("Lead vocal", notes=make_notes([0, 2000], [100, 2100], [60, 62]))], 480)
+    with pytest.raises(SkipFile, match="no track fits"):
+        named.encode(other)
+
+
+def test_names_and_odd_meters():
+    notes = make_notes([0, 1440], [480, 1920], [60, 64])
+    score = Score([Track("piano", notes=notes.copy()), Track("Melody", notes=notes.copy())], 480,
+                  [TempoChange(0, 100.0)], [TimeSignature(0, 3, 4)])
+    codec = MultitrackBarCodec(slots="names", names=("MELODY", "BRIDGE", "PIANO"), steps_per_bar=24)
+    bars = codec.encode(score)  # 3/4: bars of 1440 ticks, 24 steps of 60 ticks
+    assert bars.shape == (2, 3, 24, 128)
+    assert bars[0, 0, :8, 60].all() and not bars[0, 0, 8:, 60].any() and bars[1, 0, :8, 64].all()
+    assert not bars[:, 1].any() and np.array_equal(bars[:, 0], bars[:, 2])
+
+
+def test_encoded_folder_skips_short_files(datasets, tmp_path):
+    from composer.data.dataset import encode_folder
+
+    folder = tmp_path / "songs"
+    folder.mkdir()
+    for i in range(3):
+        shutil.copy(datasets / "js_fakes" / "midi" / f"{i}.mid", folder / f"{i}.mid")
+    write_midi(Score([Track("S", notes=make_notes([0], [480], [60]))], 480, [TempoChange(0, 120.0)]),
+               folder / "short.mid")
+    data = encode_folder(folder, SATB, cache_dir=tmp_path / "cache", workers=1)
+    assert len(data.pieces) == 3 and data.pieces[0].shape[1:] == (4, 32, 128)
+    assert data.skipped == [("short.mid", "shorter than two bars")]
+    assert data.pitch_span()[0] >= 36
+
+
+# ----------------------------------------------------------------------------- the family
+
+@pytest.fixture(scope="module")
+def chorales(datasets, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("chorales")
+    for i in range(24):
+        shutil.copy(datasets / "js_fakes" / "midi" / f"{i}.mid", folder / f"{i}.mid")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def satb_model(chorales, tmp_path_factory):
+    out = tmp_path_factory.mktemp("mvae") / "satb.safetensors"
+    events = Events()
+    meta = train(TrainRequest(family="multitrack_vae", data=str(chorales), out=out, preset="tiny",
+                              epochs=8, steps_per_epoch=12, workers=1), events)
+    return out, meta, events.events
+
+
+def test_family_is_registered():
+    spec = family_spec("multitrack_vae")
+    assert {MULTITRACK, FROM_SCRATCH} <= spec.capabilities
+    assert set(spec.presets) == set(load_family("multitrack_vae").PRESETS)
+    assert spec.controls == ("threshold", "noise")
+
+
+def test_vae_has_the_papers_shapes():
+    module = load_family("multitrack_vae")
+    vae = module.BarVAE(32, 16, (64, 128, 256))
+    convs = [m for m in vae.encoder if isinstance(m, torch.nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride) for c in convs] == [
+        (1, 64, (4, 4), (4, 4)), (64, 128, (4, 4), (4, 4)), (128, 256, (2, 8), (2, 8))]
+    bars = torch.zeros(3, 32, 128)
+    mu, logvar = vae.encode(bars)
+    assert mu.shape == logvar.shape == (3, 16)
+    assert vae.decode(mu).shape == (3, 32, 128)
+    model = module.Model(module.PRESETS["satb"], {"codec": SATB.params()})
+    assert [m.out_features for m in model.melody.net if isinstance(m, torch.nn.Linear)] == [128, 128, 16]
+    assert [m.p for m in model.melody.net if isinstance(m, torch.nn.Dropout)] == [0.2, 0.2]
+    assert [(m.in_features, m.out_features) for m in model.conditional[1].net
+            if isinstance(m, torch.nn.Linear)] == [(32, 128), (128, 16)]
+
+
+def test_training_runs_both_stages_and_the_losses_fall(satb_model):
+    out, meta, events = satb_model
+    epochs = [f for e, f in events if e == "epoch"]
+    stages = [f for e, f in events if e == "stage"]
+    assert [f["stage"] for f in epochs] == ["vae"] * 4 + ["predictors"] * 4
+    assert stages == [{"stage": "predictors", "epoch": 5, "epochs": 8}]
+    assert all(f.get("stage") for e, f in events if e == "step")
+    vae = [f["train_loss"] for f in epochs[:4]]
+    predictors = [f["train_loss"] for f in epochs[4:]]
+    assert vae[-1] < vae[0] and predictors[-1] < predictors[0]
+    assert {"recon_S", "kl_S", "f1_B"} <= set(epochs[0]["metrics"])
+    assert {"mse_S", "mse_A", "mse_T", "mse_B"} == set(epochs[-1]["metrics"])
+    assert meta["metrics"]["epoch"] >= 5  # the checkpoint holds the trained predictors
+    assert "test_mse_S" in meta["metrics"]
+    model, _ = load_model(out)
+    assert model.slot_names == ["S", "A", "T", "B"] and model.lead == 0
+
+
+def test_generation_from_a_primer_continues_every_voice(satb_model, datasets):
+    model, _ = load_model(satb_model[0])
+    primer = read_midi(datasets / "js_fakes" / "midi" / "30.mid")
+    request = GenerateRequest(primer=primer, bars=4, sampling="threshold", threshold=0.3, noise=0.3,
+                              variations=2, seed=1)
+    result = generate(model, request)
+    bar = primer.ppq * 4
+    assert len(result.scores) == 2 and len(result.slot_tracks) == 2
+    for score, tracks in zip(result.scores, result.slot_tracks):
+        assert len(score.tracks) == 4  # each voice continues in its own primer track
+        assert [t.name for t in tracks] == ["S", "A", "T", "B"]
+        assert sum(len(t) > 0 for t in tracks) >= 2
+        for track in tracks:
+            if len(track):
+                assert track.notes["start"].min() >= primer.end_tick
+                assert track.notes["end"].max() <= primer.end_tick + 4 * bar
+        for original, generated in zip(score.tracks, tracks):
+            assert len(original) >= len(generated)
+    merged = sum(len(t) for t in result.slot_tracks[0] if not t.is_drum)
+    assert len(result.continuations[0]) == merged
+    again = generate(model, GenerateRequest(primer=primer, bars=4, sampling="threshold", threshold=0.3,
+                                            noise=0.3, variations=2, seed=1))
+    assert np.array_equal(again.continuations[1], result.continuations[1])
+
+
+def test_generation_from_scratch_samples_the_prior(satb_model):
+    model, _ = load_model(satb_model[0])
+    result = generate(model, GenerateRequest(bars=3, sampling="bernoulli", variations=1, seed=0))
+    score = result.scores[0]
+    assert [t.name for t in score.tracks] == ["S", "A", "T", "B"]
+    assert sum(len(t) > 0 for t in score.tracks) >= 2
+    assert score.end_tick <= 3 * 4 * score.ppq
+
+
+def test_primer_with_more_tracks_than_slots_warns(satb_model, datasets):
+    model, _ = load_model(satb_model[0])
+    primer = read_midi(datasets / "js_fakes" / "midi" / "30.mid")
+    extra = primer.tracks[0].copy()
+    extra.name = "Extra"
+    primer.tracks.append(Track("Extra", 0, False, extra.notes))
+    with pytest.warns(ComposerWarning, match="4 slots"):
+        result = generate(model, GenerateRequest(primer=primer, bars=1, sampling="threshold"))
+    assert len(result.scores[0].tracks) == 5
+
+
+def test_interpolation_between_two_bars(satb_model, datasets):
+    model, _ = load_model(satb_model[0])
+    bars = SATB.encode(read_midi(datasets / "js_fakes" / "midi" / "30.mid"))
+    line = model.interpolate(bars[0], bars[4], 5)
+    assert line.shape == (5, 4, 32, 128) and line.dtype == np.uint8
+    first = model._bars_from(model.latents(torch.as_tensor(bars[:1], dtype=torch.float32)),
+                             SamplingOptions(mode="threshold", threshold=0.3),
+                             None, None).numpy()
+    assert np.array_equal(line[0], first[0])  # the line starts at the first bar's reconstruction
+    with pytest.raises(ComposerError, match="2 points"):
+        model.interpolate(bars[0], bars[1], 1)
+
+
+def test_five_slot_song_written_and_read_back(datasets, tmp_path):
+    folder = tmp_path / "lakh"
+    shutil.copytree(datasets / "lakh_multitrack_sample", folder)  # test fixture only: never shipped
+    out = tmp_path / "lpd5.safetensors"
+    train(TrainRequest(family="multitrack_vae", data=str(folder), out=out, preset="tiny", epochs=2,
+                       steps_per_epoch=3, workers=1, valid_fraction=0.2,
+                       overrides={"slots": "lpd5", "slot_names": "", "lead": "piano"}))
+    model, _ = load_model(out)
+    assert model.slot_names == list(LPD5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ComposerWarning)
+        result = generate(model, GenerateRequest(bars=4, sampling="threshold", threshold=0.45, seed=3))
+    score = result.scores[0]
+    path = tmp_path / "song.mid"
+    write_midi(score, path)
+    back = read_midi(path)
+    expected = [("Drums", 0, True), ("Piano", 0, False), ("Guitar", 24, False), ("Bass", 32, False),
+                ("Strings", 48, False)]
+    written = [(t.name, t.program, t.is_drum) for t in score.tracks]
+    assert written == expected
+    kept = [(t.name, t.program, t.is_drum) for t in back.tracks]
+    assert kept == [e for e, t in zip(expected, score.tracks) if len(t)]
+    assert sum(len(t) > 0 for t in score.tracks) >= 3
+    for original in (t for t in score.tracks if len(t)):
+        copy = next(t for t in back.tracks if t.name == original.name)
+        assert np.array_equal(np.sort(copy.notes["pitch"]), np.sort(original.notes["pitch"]))
+        assert np.array_equal(np.sort(copy.notes["start"]), np.sort(original.notes["start"]))
+
+
+def test_resume_keeps_the_stage_boundary(chorales, tmp_path):
+    out = tmp_path / "resumed.safetensors"
+    first = Events()
+    train(TrainRequest(family="multitrack_vae", data=str(chorales), out=out, preset="tiny", epochs=2,
+                       steps_per_epoch=3, workers=1), first)
+    assert [f["stage"] for e, f in first.events if e == "epoch"] == ["vae", "predictors"]
+    more = Events()
+    meta = train(TrainRequest(family="multitrack_vae", data=str(chorales), out=out, epochs=4,
+                              steps_per_epoch=3, workers=1, resume=True), more)
+    assert [(f["epoch"], f["stage"]) for e, f in more.events if e == "epoch"] == [
+        (3, "predictors"), (4, "predictors")]
+    assert not [e for e, _ in more.events if e == "stage"]
+    assert meta["metrics"]["epoch"] >= 3
+
+
+def test_one_epoch_is_refused(chorales, tmp_path):
+    with pytest.raises(ComposerError, match="at least 2 epochs"):
+        train(TrainRequest(family="multitrack_vae", data=str(chorales), out=tmp_path / "m.safetensors",
+                           preset="tiny", epochs=1, workers=1))
+
+
+def test_primer_without_tracks_for_the_slots_is_a_clear_error(datasets):
+    module = load_family("multitrack_vae")
+    codec = MultitrackBarCodec(slots="names", names=("MELODY", "BRIDGE", "PIANO"), lead="MELODY")
+    model = module.Model(module.PRESETS["tiny"], {"codec": codec.params(), "vae_epochs": 1}).eval()
+    primer = read_midi(datasets / "js_fakes" / "midi" / "30.mid")  # tracks have no names
+    with pytest.raises(ComposerError, match="no primer track fits"):
+        generate(model, GenerateRequest(primer=primer, bars=2))
+    primer.tracks[0].name = "Melody"  # one slot filled; the others start from silence
+    result = generate(model, GenerateRequest(primer=primer, bars=2, sampling="threshold"))
+    names = [t.name for t in result.scores[0].tracks]
+    assert names[:4] == ["Melody", "", "", ""] and names[4:] == ["BRIDGE", "PIANO"]
