@@ -242,3 +242,22 @@ def test_cut_copy_paste_through_the_edit_menu(qtbot, window):
     assert len(track.notes) == 0
     window.undo_stack.undo()
     assert len(track.notes) == n - 2
+
+
+def test_family_sampling_defaults_and_when_variations_can_differ(qtbot):
+    from composer.gui.generation_panel import GenerationPanel
+    from composer.models.registry import FAMILIES
+
+    panel = GenerationPanel()
+    qtbot.addWidget(panel)
+    vae = FAMILIES["multitrack_vae"]
+    panel.set_model("VAE", vae.capabilities, vae.controls, "", vae.sampling_defaults)
+    settings = panel.settings()
+    assert (settings.sampling, settings.threshold) == ("threshold", 0.3)  # paper 004's decoding
+    assert not panel.variations.isEnabled() and settings.variations == 1  # no noise: one result
+    panel.noise.setValue(0.5)
+    assert panel.variations.isEnabled()  # noise makes variations differ
+    lstm = FAMILIES["pianoroll_lstm"]
+    panel.set_model("LSTM", lstm.capabilities, lstm.controls, "", lstm.sampling_defaults)
+    settings = panel.settings()  # the VAE's threshold does not carry over to another family
+    assert (settings.sampling, settings.threshold) == ("bernoulli", 0.5) and panel.variations.isEnabled()

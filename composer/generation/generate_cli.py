@@ -14,8 +14,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     length.add_argument("--bars", type=float, help="length to generate in bars (default 8)")
     length.add_argument("--seconds", type=float, help="length to generate in seconds")
     parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--sampling", choices=["bernoulli", "threshold"], default="bernoulli")
-    parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument("--sampling", choices=["bernoulli", "threshold"], default=None,
+                        help="default: the family's (bernoulli, threshold for multitrack_vae)")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="default: the family's (0.5; 0.3 for multitrack_vae)")
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--noise", type=float, default=0.0,
                         help="latent families (multitrack_vae): size of the Gaussian noise added to "
@@ -54,10 +56,18 @@ def run(args: argparse.Namespace) -> int:
         if primer is None or not 1 <= args.track <= len(primer.tracks):
             raise ComposerError(f"--track must be between 1 and the primer's track count")
         track_id = primer.tracks[args.track - 1].id
+    from composer.models.registry import family_spec
+
+    from .request import sampling_defaults
+
+    sampling = sampling_defaults(family_spec(meta["family"]).sampling_defaults)
+    for name in ("sampling", "threshold"):
+        if getattr(args, name) is not None:
+            sampling[name] = getattr(args, name)
     request = GenerateRequest(
         primer=primer, track_id=track_id, bars=None if args.seconds else (args.bars or 8),
-        seconds=args.seconds, temperature=args.temperature, sampling=args.sampling,
-        threshold=args.threshold, top_p=args.top_p, noise=args.noise, variations=args.variations,
+        seconds=args.seconds, temperature=args.temperature, sampling=sampling["sampling"],
+        threshold=sampling["threshold"], top_p=args.top_p, noise=args.noise, variations=args.variations,
         seed=args.seed,
         key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max,
         start_token=args.start_token)

@@ -94,3 +94,11 @@ class GenerateRequest:
         if self.pitch_min is None and self.pitch_max is None:
             return None
         return (self.pitch_min or 0, (self.pitch_max if self.pitch_max is not None else 127) + 1)
+
+
+def sampling_defaults(family_defaults=()) -> dict:
+    """``sampling`` and ``threshold`` for a family: GenerateRequest's defaults, overridden by the
+    family's own ``FamilySpec.sampling_defaults`` ((field, value) pairs)."""
+    fields = GenerateRequest.__dataclass_fields__
+    return {"sampling": fields["sampling"].default, "threshold": fields["threshold"].default,
+            **dict(family_defaults)}

@@ -87,7 +87,8 @@ class GenerationController(QObject):
         name = meta.get("name") or loaded.path.rsplit("/", 1)[-1]
         where = "the GPU" if loaded.device.startswith(("cuda", "mps")) else "the CPU"
         self.panel.set_model(name, spec.capabilities if spec else frozenset(),
-                             spec.controls if spec else ("temperature",), f"Ready, runs on {where}")
+                             spec.controls if spec else ("temperature",), f"Ready, runs on {where}",
+                             spec.sampling_defaults if spec else ())
 
     def _on_load_failed(self, path: str, message: str) -> None:
         if path != self._loading:

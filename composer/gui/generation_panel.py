@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledDoubleSlider
 
-from composer.generation.request import NOTE_NAMES, SCALES
+from composer.generation.request import NOTE_NAMES, SCALES, sampling_defaults
 from composer.gui.generation_plan import MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
 
 #: Sampling controls a family may offer (FamilySpec.controls) and their rows in the form.
@@ -115,6 +115,7 @@ class GenerationPanel(QWidget):
         self.form.addRow("Key", key_row)
         self.form.addRow("Into", self.target)
         self.sampling.currentIndexChanged.connect(self._update_threshold)
+        self.noise.valueChanged.connect(self._update_threshold)
 
         style = self.style()
         self.generate_button = QPushButton("Generate", self)
@@ -172,8 +173,9 @@ class GenerationPanel(QWidget):
 
     # ----------------------------------------------------------------- model
     def set_model(self, name: str | None, capabilities=frozenset(), controls=("temperature",),
-                  status: str = "") -> None:
-        """Show the chosen model (None: none yet) and only the controls its family supports."""
+                  status: str = "", defaults=()) -> None:
+        """Show the chosen model (None: none yet) and only the controls its family supports,
+        set to the family's own sampling ``defaults`` ((field, value) pairs) where it has them."""
         self._has_model = name is not None
         if name is None:
             self.model_label.setText(status or "No model chosen: pick one above.")
@@ -190,17 +192,22 @@ class GenerationPanel(QWidget):
         for control in _CONTROL_ROWS:
             self.form.setRowVisible(self._rows[control], control in controls)
         self.form.setRowVisible(self.sampling, "threshold" in controls)
+        if name is not None:  # a threshold means different things to different families
+            values = sampling_defaults(defaults)
+            self.sampling.setCurrentText(next(k for k, v in _SAMPLING.items() if v == values["sampling"]))
+            self.threshold.setValue(float(values["threshold"]))
         self._update_threshold()
         self.generate_button.setEnabled(self._has_model and not self.progress.isVisible())
 
     def _update_threshold(self) -> None:
         threshold = _SAMPLING[self.sampling.currentText()] == "threshold" and self.form.isRowVisible(self.sampling)
         self.threshold.setEnabled(threshold)
-        # Threshold sampling has no randomness: every variation would be the same.
-        self.variations.setEnabled(not threshold)
-        self.variations.setToolTip("Threshold sampling gives one result; choose Sample for variations"
-                                   if threshold else "")
-        if threshold:
+        # Threshold sampling without noise has no randomness: every variation would be the same.
+        deterministic = threshold and not (self.form.isRowVisible(self.noise) and self.noise.value() > 0)
+        self.variations.setEnabled(not deterministic)
+        self.variations.setToolTip("Threshold sampling without noise gives one result; choose Sample, "
+                                   "or add noise, for variations" if deterministic else "")
+        if deterministic:
             self.variations.setValue(1)
 
     # ----------------------------------------------------------------- tracks

@@ -34,6 +34,9 @@ class FamilySpec:
     module: str
     #: Sampling controls the generation panel shows: any of temperature, threshold, top_p, noise.
     controls: tuple[str, ...] = ("temperature",)
+    #: The family's own sampling defaults (GenerateRequest fields), where the shared ones do not
+    #: fit, e.g. paper 004 thresholds its decoded bars at 0.3.
+    sampling_defaults: tuple[tuple[str, object], ...] = ()
 
 
 FAMILIES: dict[str, FamilySpec] = {}
@@ -120,6 +123,7 @@ register(FamilySpec(
     default_preset="satb",
     module="composer.models.multitrack_vae",
     controls=("threshold", "noise"),
+    sampling_defaults=(("sampling", "threshold"), ("threshold", 0.3)),
 ))
 
 
