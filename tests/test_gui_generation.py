@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from composer.core import ComposerError, Score, Track, make_notes
 from composer.core.edits import AddNotes, AddTrack
+from composer.generation.request import GenerateRequest
 from composer.gui.generation_plan import (
     NEW_TRACK,
     EditorState,
@@ -49,7 +50,7 @@ def primer_score() -> Score:
 def test_continue_from_the_playhead_or_after_the_last_note():
     score = primer_score()
     melody = score.tracks[0].id
-    settings = GenerationSettings(mode="playhead", bars=2, target_track=melody)
+    settings = GenerationSettings(mode="playhead", target_track=melody, request=GenerateRequest(bars=2))
     plan = plan_generation(score, settings, EditorState(playhead=960))
     assert (plan.start, plan.end, plan.track_id) == (960, 960 + 2 * 1920, melody)
     assert plan.request.start_tick == 960 and plan.request.track_id == melody
@@ -61,14 +62,14 @@ def test_selection_fill_and_scratch_modes():
     score = primer_score()
     track = score.tracks[0]
     chosen = track.notes[:3]
-    plan = plan_generation(score, GenerationSettings(mode="selection", bars=1, target_track=NEW_TRACK),
+    plan = plan_generation(score, GenerationSettings(mode="selection", target_track=NEW_TRACK, request=GenerateRequest(bars=1)),
                            EditorState(selection=(track.id, chosen)))
     assert plan.start % score.ppq == 0 and plan.start >= chosen["end"].max()
     assert plan.request.primer.note_count == 3 and plan.track_id is None
     plan = plan_generation(score, GenerationSettings(mode="fill", target_track=track.id),
                            EditorState(loop=(1920, 1920 + 960)))
     assert (plan.start, plan.end) == (1920, 2880) and plan.request.bars == 0.5
-    plan = plan_generation(score, GenerationSettings(mode="scratch", bars=1), EditorState(playhead=480))
+    plan = plan_generation(score, GenerationSettings(mode="scratch", request=GenerateRequest(bars=1)), EditorState(playhead=480))
     assert plan.request.primer.note_count == 0 and plan.start == 480
 
 
@@ -76,7 +77,7 @@ def test_selection_fill_and_scratch_modes():
     (GenerationSettings(mode="selection"), EditorState(), "Select the notes"),
     (GenerationSettings(mode="fill"), EditorState(), "loop region"),
     (GenerationSettings(mode="interpolate"), EditorState(), "not available"),
-    (GenerationSettings(mode="playhead", variations=40), EditorState(playhead=480), "variations"),
+    (GenerationSettings(mode="playhead", request=GenerateRequest(variations=40)), EditorState(playhead=480), "variations"),
 ])
 def test_plans_that_cannot_run_say_why(settings, state, message):
     with pytest.raises(ComposerError, match=message):
@@ -92,7 +93,7 @@ def test_a_drum_track_is_not_a_target():
 def test_candidates_are_cropped_to_the_range_and_accepting_replaces_it():
     score = primer_score()
     track = score.tracks[0]
-    plan = plan_generation(score, GenerationSettings(bars=1, target_track=track.id), EditorState(playhead=960))
+    plan = plan_generation(score, GenerationSettings(target_track=track.id, request=GenerateRequest(bars=1)), EditorState(playhead=960))
     generated = make_notes([960, 1500, 2880, 4000], [1200, 4000, 3000, 4100], [60, 62, 64, 65])
     notes = candidate_notes(plan, generated)
     assert notes["start"].tolist() == [960, 1500] and notes["end"].max() == plan.end
@@ -113,7 +114,7 @@ def test_worker_loads_generates_and_reports_progress(qtbot, tiny_model):
         with qtbot.waitSignal(worker.model_loaded, timeout=60000) as loaded:
             service.load(str(tiny_model))
         assert loaded.args[0].metadata["name"] == "Tiny test model"
-        plan = plan_generation(arpeggio_song(60, bars=2), GenerationSettings(bars=2, variations=2),
+        plan = plan_generation(arpeggio_song(60, bars=2), GenerationSettings(request=GenerateRequest(bars=2, variations=2)),
                                EditorState(playhead=1920))
         progress = []
         worker.progress.connect(lambda job, f: progress.append(f))
@@ -133,7 +134,7 @@ def test_generation_can_be_cancelled(qtbot, tiny_model):
     try:
         with qtbot.waitSignal(worker.model_loaded, timeout=60000):
             service.load(str(tiny_model))
-        plan = plan_generation(Score(), GenerationSettings(mode="scratch", bars=64, variations=8),
+        plan = plan_generation(Score(), GenerationSettings(mode="scratch", request=GenerateRequest(bars=64, variations=8)),
                                EditorState())
         with qtbot.waitSignal(worker.started, timeout=10000):
             service.generate(plan.request)
@@ -253,11 +254,11 @@ def test_family_sampling_defaults_and_when_variations_can_differ(qtbot):
     vae = FAMILIES["multitrack_vae"]
     panel.set_model("VAE", vae.capabilities, vae.controls, "", vae.sampling_defaults)
     settings = panel.settings()
-    assert (settings.sampling, settings.threshold) == ("threshold", 0.3)  # paper 004's decoding
-    assert not panel.variations.isEnabled() and settings.variations == 1  # no noise: one result
+    assert (settings.request.sampling, settings.request.threshold) == ("threshold", 0.3)  # paper 004's decoding
+    assert not panel.variations.isEnabled() and settings.request.variations == 1  # no noise: one result
     panel.noise.setValue(0.5)
     assert panel.variations.isEnabled()  # noise makes variations differ
     lstm = FAMILIES["pianoroll_lstm"]
     panel.set_model("LSTM", lstm.capabilities, lstm.controls, "", lstm.sampling_defaults)
     settings = panel.settings()  # the VAE's threshold does not carry over to another family
-    assert (settings.sampling, settings.threshold) == ("bernoulli", 0.5) and panel.variations.isEnabled()
+    assert (settings.request.sampling, settings.request.threshold) == ("bernoulli", 0.5) and panel.variations.isEnabled()

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledDoubleSlider
 
-from composer.generation.request import NOTE_NAMES, SCALES, sampling_defaults
+from composer.generation.request import NOTE_NAMES, SCALES, GenerateRequest, sampling_defaults
 from composer.gui.generation_plan import MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
 
 #: Sampling controls a family may offer (FamilySpec.controls) and their rows in the form.
@@ -226,15 +226,14 @@ class GenerationPanel(QWidget):
 
     # ----------------------------------------------------------------- settings
     def settings(self) -> GenerationSettings:
-        return GenerationSettings(
-            mode=self.mode.currentData(), bars=self.bars.value(),
-            temperature=round(self.temperature.value(), 3),
-            sampling=_SAMPLING[self.sampling.currentText()] if self.form.isRowVisible(self.sampling)
-            else "bernoulli",
+        sampling = _SAMPLING[self.sampling.currentText()] if self.form.isRowVisible(self.sampling) \
+            else "bernoulli"
+        request = GenerateRequest(
+            bars=self.bars.value(), temperature=round(self.temperature.value(), 3), sampling=sampling,
             threshold=round(self.threshold.value(), 3), top_p=round(self.top_p.value(), 3),
             noise=round(self.noise.value(), 3), variations=self.variations.value(), seed=self.seed.value(),
-            key=self.key.currentData(), scale=self.scale.currentText() if self.key.currentData() else None,
-            target_track=self.target.currentData())
+            key=self.key.currentData(), scale=self.scale.currentText() if self.key.currentData() else None)
+        return GenerationSettings(self.mode.currentData(), self.target.currentData(), request)
 
     # ----------------------------------------------------------------- progress
     def set_busy(self, busy: bool, status: str = "") -> None:

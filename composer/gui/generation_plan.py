@@ -8,7 +8,7 @@ on a copy of the score, and accepted as one undoable edit that replaces the rang
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -31,23 +31,19 @@ MODE_CAPABILITY = {"playhead": "continue", "selection": "continue", "scratch": "
 NEW_TRACK = None
 
 
+def _panel_defaults() -> GenerateRequest:
+    return GenerateRequest(bars=4, variations=3)
+
+
 @dataclass
 class GenerationSettings:
-    """The generation panel's controls."""
+    """The generation panel's controls: a mode, a target, and the length and sampling choices as
+    a GenerateRequest whose primer, track and start :func:`plan_generation` fills in."""
 
     mode: str = "playhead"
-    bars: float = 4
-    temperature: float = 1.0
-    sampling: str = "bernoulli"
-    threshold: float = 0.5
-    top_p: float = 1.0
-    noise: float = 0.0
-    variations: int = 3
-    seed: int = 0
-    key: str | None = None
-    scale: str | None = None
     #: A track id, or NEW_TRACK for a new track.
     target_track: int | None = NEW_TRACK
+    request: GenerateRequest = field(default_factory=_panel_defaults)
 
 
 @dataclass
@@ -104,7 +100,7 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
         if track.is_drum:
             raise ComposerError(f"{track.name or 'This track'} is a drum track; pick a pitched "
                                 f"track or a new track as the target")
-    bars = float(settings.bars)
+    bars = float(settings.request.bars or 4)
     primer: Score = score.copy()
     mode = settings.mode
     if mode == "playhead":
@@ -120,10 +116,6 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
         source = score.track(track_id).copy()
         source.notes = notes.copy()
         primer.tracks = [source]
-        if target is not None:  # the request continues the primer's track; point it at the selection
-            target_in_primer = source.id
-        else:
-            target_in_primer = None
     elif mode == "scratch":
         start = int(editor.playhead)
         primer = _timing_only(score)
@@ -135,16 +127,15 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
     else:
         raise ComposerError(f"{MODES.get(mode, mode)} is not available for this model")
 
-    if mode != "selection":
-        target_in_primer = target if primer.tracks else None
-    end = start + int(round(bars * _bar_ticks_at(score, start)))
-    if mode == "fill":
-        end = int(editor.loop[1])
-    request = GenerateRequest(
-        primer=primer, track_id=target_in_primer, start_tick=start, bars=bars,
-        temperature=settings.temperature, sampling=settings.sampling, threshold=settings.threshold,
-        top_p=settings.top_p, noise=settings.noise, variations=settings.variations,
-        seed=settings.seed, key=settings.key, scale=settings.scale)
+    # The request continues one primer track when there is a target: the selection's track in
+    # "selection" mode, else the target itself (None: all pitched tracks, result in a new track).
+    if target is None or not primer.tracks:
+        target_in_primer = None
+    else:
+        target_in_primer = primer.tracks[0].id if mode == "selection" else target
+    end = int(editor.loop[1]) if mode == "fill" else start + int(round(bars * _bar_ticks_at(score, start)))
+    request = replace(settings.request, primer=primer, track_id=target_in_primer, start_tick=start,
+                      bars=bars, seconds=None)
     request.validate()
     return Plan(request, target, start, end)
 
