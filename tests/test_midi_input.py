@@ -320,6 +320,7 @@ def _control(qtbot, ports=(), reason=NO_PORTS_REASON, qpm=90.0, **kwargs):
     control = MidiRecordControl(list_ports=lambda: InputPorts(ports, "" if ports else reason),
                                 **kwargs)
     qtbot.addWidget(control)
+    qtbot.waitUntil(lambda: not control.status.text().startswith("Looking"))  # listed off-thread
     score = Score([Track("Piano")], ppq=480, tempos=[TempoChange(0, qpm)])
     control.set_score(score)
     return control, score
@@ -331,6 +332,7 @@ def test_control_without_ports_is_disabled_and_says_why_for_real(qtbot):
         pytest.skip(f"this machine has MIDI inputs: {list(ports)}")
     control = MidiRecordControl()  # the real port listing
     qtbot.addWidget(control)
+    qtbot.waitUntil(lambda: not control.status.text().startswith("Looking"))  # listed off-thread
     assert not control.record_button.isEnabled() and not control.port_combo.isEnabled()
     assert control.refresh_button.isEnabled()  # so "press refresh" can be followed
     assert control.status.text() == ports.reason and control.status.text().startswith("No MIDI")

@@ -8,6 +8,7 @@ thread reach the GUI thread through a queued signal, so the recorder is only eve
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Callable
 
@@ -58,6 +59,7 @@ class MidiRecordControl(QWidget):
     recording_changed = Signal(bool)
     # Carries (arrival time, message bytes) from MidiInput's reader thread; connected queued.
     _message_arrived = Signal(float, object)
+    _ports_found = Signal(object)
 
     def __init__(self, parent: QWidget | None = None, *,
                  list_ports: Callable[[], InputPorts] = list_input_ports,
@@ -110,7 +112,13 @@ class MidiRecordControl(QWidget):
         self._live_timer = QTimer(self)
         self._live_timer.setInterval(LIVE_INTERVAL_MS)
         self._live_timer.timeout.connect(self._on_live_timer)
-        self.refresh()
+        # The first look takes a third of a second here (loading rtmidi, ALSA and JACK failing):
+        # off the GUI thread, so the window does not wait for it at start-up.
+        self.port_combo.setEnabled(False)
+        self.record_button.setEnabled(False)
+        self._set_status("Looking for MIDI inputs...")
+        self._ports_found.connect(self._show_ports)
+        threading.Thread(target=self._list_in_background, name="composer-midi-ports", daemon=True).start()
 
     # ----------------------------------------------------------------- setup
     def set_score(self, score: Score | None) -> None:
@@ -135,12 +143,24 @@ class MidiRecordControl(QWidget):
         return self.port_combo.currentText() if self.ports else None
 
     # ----------------------------------------------------------------- ports
+    def _list_in_background(self) -> None:
+        ports = self._list_ports()
+        try:
+            self._ports_found.emit(ports)
+        except RuntimeError:  # the control was closed meanwhile
+            pass
+
     def refresh(self) -> InputPorts:
         """Look for input ports again; keeps the selection when that port is still there."""
+        if not self.is_recording:
+            self._show_ports(self._list_ports())
+        return self.ports
+
+    def _show_ports(self, ports: InputPorts) -> None:
         if self.is_recording:
-            return self.ports
+            return
         previous = self.port_combo.currentText()
-        self.ports = self._list_ports()
+        self.ports = ports
         self.port_combo.clear()
         self.port_combo.addItems(list(self.ports))
         if previous in self.ports:
@@ -156,7 +176,6 @@ class MidiRecordControl(QWidget):
         self.port_combo.setEnabled(available)
         self.record_button.setEnabled(available)
         self._set_status(f"Ready: {self.current_port()}" if available else self.ports.reason)
-        return self.ports
 
     def _set_status(self, text: str) -> None:
         self.status.setText(text)
