@@ -347,10 +347,7 @@ class PianoRollView(QGraphicsView):
 
     def cut_selection(self) -> bool:
         chosen = self._selection()
-        if chosen is None:
-            return False
-        copy_notes(chosen[0].get(chosen[1]), self.score.ppq)
-        return self.push(RemoveNotes(chosen[0].id, chosen[1], text="Cut Notes"))
+        return self.copy_selection() and self.push(RemoveNotes(chosen[0].id, chosen[1], text="Cut Notes"))
 
     def paste(self, at_tick: int | None = None) -> bool:
         """Paste the clipboard's notes into the active track at ``at_tick`` (default: the
