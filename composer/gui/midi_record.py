@@ -71,7 +71,6 @@ class MidiRecordControl(QWidget):
         self._clock = clock
         self._score: Score | None = None
         self._start_tick: int | Callable[[], int] = 0
-        self._quantize: int | None = None
         self._recorder: NoteRecorder | None = None
         self._input: MidiInput | None = None
         self._t0 = 0.0
@@ -129,10 +128,6 @@ class MidiRecordControl(QWidget):
         """Where recording starts: a tick, or a callable returning one (e.g. the playhead),
         evaluated when recording starts."""
         self._start_tick = tick
-
-    def set_quantize(self, grid: int | None) -> None:
-        """Snap recorded notes to a grid of ``grid`` ticks (None: keep the played timing)."""
-        self._quantize = grid
 
     @property
     def is_recording(self) -> bool:
@@ -205,8 +200,8 @@ class MidiRecordControl(QWidget):
                 self._set_status(str(exc))
                 self._sync_button()
                 return False
-        self._recorder = NoteRecorder(self._score.tempo_map, max(int(start or 0), 0),
-                                      self._quantize)
+        # Takes keep the played timing; the editor's Quantize (Q) snaps them afterwards.
+        self._recorder = NoteRecorder(self._score.tempo_map, max(int(start or 0), 0))
         self._t0 = self._clock()
         self.refresh_button.setEnabled(False)
         self.port_combo.setEnabled(False)

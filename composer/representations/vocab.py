@@ -198,9 +198,6 @@ class ChordVocab:
         """Bool (V,): which ids are chord tokens (the others are timing tokens)."""
         return np.arange(len(self)) < self.n_chords
 
-    def chord_pitch_classes(self) -> list[frozenset[int]]:
-        return [frozenset(p % 12 for p in pitches) for pitches in self.chord_pitches]
-
 
 class SymbolVocab:
     """``<next>`` (id 0) and the pitches the training data uses, ascending, as names ("C4")."""
