@@ -13,6 +13,7 @@ from composer.gui.generation_plan import (
     NEW_TRACK,
     EditorState,
     GenerationSettings,
+    CandidatePart,
     accept_edit,
     candidate_notes,
     plan_generation,
@@ -76,7 +77,9 @@ def test_selection_fill_and_scratch_modes():
 @pytest.mark.parametrize("settings, state, message", [
     (GenerationSettings(mode="selection"), EditorState(), "Select the notes"),
     (GenerationSettings(mode="fill"), EditorState(), "loop region"),
-    (GenerationSettings(mode="interpolate"), EditorState(), "not available"),
+    (GenerationSettings(mode="interpolate"), EditorState(), "loop region"),
+    (GenerationSettings(mode="interpolate"), EditorState(loop=(0, 1920 * 2)), "three whole bars"),
+    (GenerationSettings(mode="infill"), EditorState(), "not available"),
     (GenerationSettings(mode="playhead", request=GenerateRequest(variations=40)), EditorState(playhead=480), "variations"),
 ])
 def test_plans_that_cannot_run_say_why(settings, state, message):
@@ -98,7 +101,7 @@ def test_candidates_are_cropped_to_the_range_and_accepting_replaces_it():
     notes = candidate_notes(plan, generated)
     assert notes["start"].tolist() == [960, 1500] and notes["end"].max() == plan.end
     before = score.copy()
-    edit = accept_edit(score, plan, notes)
+    edit = accept_edit(score, plan, [CandidatePart(notes, plan.track_id)])
     edit.apply(score)
     inside = track.notes[(track.notes["start"] >= 960) & (track.notes["start"] < plan.end)]
     assert inside[["start", "pitch"]].tolist() == [(960, 60), (1500, 62)]
@@ -172,7 +175,7 @@ def test_generate_audition_and_accept_is_one_undo_step(qtbot, window, tiny_model
         window.generation_panel.generate_button.click()
     qtbot.waitUntil(lambda: window.generation_panel.candidates.count() == 2)
     shown = window.editor.view.roll.candidate_items(melody.id)
-    assert len(shown) == len(window.generation.candidates[0]) > 0
+    assert len(shown) == len(window.generation.candidates[0][0].notes) > 0
     assert window.score.same_content(before)  # candidates are not part of the score
 
     with qtbot.waitSignal(window.generation.audition_requested) as heard:
@@ -181,7 +184,8 @@ def test_generate_audition_and_accept_is_one_undo_step(qtbot, window, tiny_model
     assert start == 1920 and preview.track(melody.id).notes.size > melody.notes.size
 
     window.generation_panel.candidates.setCurrentRow(1)
-    chosen = window.generation.candidates[1]
+    (part,) = window.generation.candidates[1]
+    chosen = part.notes
     depth = window.undo_stack.count()
     window.generation_panel.accept_button.click()
     assert window.undo_stack.count() == depth + 1

@@ -15,7 +15,7 @@ from composer.generation.generate import generate
 from composer.generation.request import GenerateRequest
 from composer.io.midi import read_midi, write_midi
 from composer.models.base import SamplingOptions, load_model
-from composer.models.registry import FROM_SCRATCH, MULTITRACK, family_spec, load_family
+from composer.models.registry import FROM_SCRATCH, INTERPOLATE, MULTITRACK, family_spec, load_family
 from composer.representations.codecs import CODECS, MultitrackBarCodec, SkipFile, codec_from_params
 from composer.representations.instruments import LPD5
 from composer.training.progress import Progress
@@ -156,9 +156,9 @@ def satb_model(chorales, tmp_path_factory):
 
 def test_family_is_registered():
     spec = family_spec("multitrack_vae")
-    assert {MULTITRACK, FROM_SCRATCH} <= spec.capabilities
+    assert {MULTITRACK, FROM_SCRATCH, INTERPOLATE} <= spec.capabilities
     assert set(spec.presets) == set(load_family("multitrack_vae").PRESETS)
-    assert spec.controls == ("threshold", "noise")
+    assert spec.controls == ("threshold", "noise", "missing_slots")
 
 
 def test_vae_has_the_papers_shapes():
@@ -241,17 +241,79 @@ def test_primer_with_more_tracks_than_slots_warns(satb_model, datasets):
     assert len(result.scores[0].tracks) == 5
 
 
-def test_interpolation_between_two_bars(satb_model, datasets):
+def test_interpolation_fills_the_bars_between_two_bars(satb_model, datasets):
     model, _ = load_model(satb_model[0])
-    bars = SATB.encode(read_midi(datasets / "js_fakes" / "midi" / "30.mid"))
-    line = model.interpolate(bars[0], bars[4], 5)
-    assert line.shape == (5, 4, 32, 128) and line.dtype == np.uint8
-    first = model._bars_from(model.latents(torch.as_tensor(bars[:1], dtype=torch.float32)),
-                             SamplingOptions(mode="threshold", threshold=0.3),
-                             None, None).numpy()
-    assert np.array_equal(line[0], first[0])  # the line starts at the first bar's reconstruction
-    with pytest.raises(ComposerError, match="2 points"):
-        model.interpolate(bars[0], bars[1], 1)
+    song = read_midi(datasets / "js_fakes" / "midi" / "30.mid")
+    bar = song.ppq * 4
+    request = GenerateRequest(primer=song, start_tick=bar, bars=3, interpolate=True,
+                              sampling="threshold", threshold=0.3)
+    result = generate(model, request)
+    tracks = result.slot_tracks[0]
+    assert [t.name for t in tracks] == ["S", "A", "T", "B"]
+    assert all(t.notes["start"].min() >= bar and t.notes["end"].max() <= 4 * bar for t in tracks if len(t))
+    # Bar i of the gap decodes the point i/4 of the way from bar 0's latent to bar 4's.
+    ends = torch.as_tensor(SATB.encode(song)[[0, 4]], dtype=torch.float32)
+    z = model.latents(ends)
+    expected = model._bars_from((0.75 * z[0] + 0.25 * z[1])[None], SamplingOptions(mode="threshold", threshold=0.3),
+                                None, None).numpy()[0]
+    first_gap_bar = SATB.encode_bars([[t] for t in tracks], np.array([bar, 2 * bar]))[0]
+    assert np.array_equal(first_gap_bar, expected)
+    silent_before = Score(song.tracks, song.ppq, song.tempos, song.time_signatures)
+    silent_before.tracks = [Track(t.name, t.program, t.is_drum, t.notes[t.notes["start"] >= 4 * bar])
+                            for t in song.tracks]
+    with pytest.raises(ComposerError, match="bar before the gap"):
+        generate(model, GenerateRequest(primer=silent_before, start_tick=bar, bars=3, interpolate=True))
+    with pytest.raises(ComposerError, match="cannot interpolate"):
+        from composer.models.base import FamilyModel
+        FamilyModel.interpolate(model, None, None, 1, 1, SamplingOptions(), None)
+
+
+def test_missing_voices_start_silent_or_from_the_prior(satb_model, datasets):
+    model, _ = load_model(satb_model[0])
+    song = read_midi(datasets / "js_fakes" / "midi" / "30.mid")
+    soprano_only = Score([song.tracks[0]], song.ppq, song.tempos, song.time_signatures)
+    start = 2 * song.ppq * 4
+    silence, prior = (generate(model, GenerateRequest(primer=soprano_only, start_tick=start, bars=2,
+                                                      sampling="threshold", missing_slots=choice, seed=5))
+                      for choice in ("silence", "prior"))
+    assert [t.name for t in silence.slot_tracks[0]] == ["S", "A", "T", "B"]
+    assert silence.slot_targets == [song.tracks[0].id, None, None, None]
+    # The soprano's latent is the same either way; the other voices start from different points.
+    assert np.array_equal(silence.slot_tracks[0][0].notes, prior.slot_tracks[0][0].notes)
+    assert any(not np.array_equal(a.notes, b.notes)
+               for a, b in zip(silence.slot_tracks[0][1:], prior.slot_tracks[0][1:]))
+    with pytest.raises(ComposerError, match="missing_slots"):
+        GenerateRequest(missing_slots="random").validate()
+
+
+def test_bars_follow_meter_changes():
+    """4/4, then 3/4 from bar 2, then 7/8: each bar is cut into 32 steps whatever its length."""
+    ppq = 480
+    signatures = [TimeSignature(0, 4, 4), TimeSignature(1920, 3, 4), TimeSignature(3360, 7, 8)]
+    notes = make_notes([0, 1920, 3360 + 210], [1920, 1920 + 1440, 3360 + 420], [60, 62, 64])
+    score = Score([Track("S", notes=notes)], ppq, [TempoChange(0, 120.0)], signatures)
+    bars = SATB.encode(score)
+    assert bars.shape == (3, 4, 32, 128)
+    assert bars[0, 0, :, 60].all() and bars[1, 0, :, 62].all()
+    assert bars[2, 0, 4:8, 64].all() and bars[2, 0, :, 64].sum() == 4  # 210-420 of 1680 ticks
+    (soprano, *_rest) = SATB.decode_notes(bars, score.bar_starts(score.end_tick))
+    assert soprano[["start", "end", "pitch"]].tolist() == [(0, 1920, 60), (1920, 3360, 62), (3570, 3780, 64)]
+
+
+def test_generation_across_a_meter_change_follows_the_bar_lines(satb_model, datasets):
+    model, _ = load_model(satb_model[0])
+    song = read_midi(datasets / "js_fakes" / "midi" / "30.mid")
+    four, three = 4 * song.ppq, 3 * song.ppq
+    start = 2 * four
+    song = Score(song.tracks, song.ppq, song.tempos, [TimeSignature(0, 4, 4), TimeSignature(start + four, 3, 4)])
+    result = generate(model, GenerateRequest(primer=song, start_tick=start, bars=3, sampling="bernoulli", seed=2))
+    assert model.steps_for(song, start, start + 3 * four) == 4  # 4/4, then 3/4 bars starting before the end
+    onsets = np.concatenate([t.notes["start"] for t in result.slot_tracks[0]])
+    ends = np.concatenate([t.notes["end"] for t in result.slot_tracks[0]])
+    assert onsets.min() >= start and ends.max() <= start + 3 * four
+    # A generated 3/4 bar's 32 steps are 3/4 of a 4/4 bar's: its onsets fall on that grid.
+    in_three = onsets[onsets >= start + four] - (start + four)
+    assert np.isin(in_three % three, (np.arange(32) * three * 2 + 32) // 64).all()
 
 
 def test_five_slot_song_written_and_read_back(datasets, tmp_path):
@@ -315,3 +377,79 @@ def test_primer_without_tracks_for_the_slots_is_a_clear_error(datasets):
     result = generate(model, GenerateRequest(primer=primer, bars=2, sampling="threshold"))
     names = [t.name for t in result.scores[0].tracks]
     assert names[:4] == ["Melody", "", "", ""] and names[4:] == ["BRIDGE", "PIANO"]
+
+
+# ----------------------------------------------------------------------------- in the app
+@pytest.fixture
+def window(qtbot, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from composer.gui.main_window import MainWindow
+
+    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    return win
+
+
+def _generate_in_app(qtbot, window, model_path, mode: str):
+    panel = window.generation_panel
+    window.model_picker.add_model_file(str(model_path))
+    qtbot.waitUntil(lambda: panel.generate_button.isEnabled(), timeout=60000)
+    assert not panel.form.isRowVisible(panel.target) and panel.form.isRowVisible(panel.missing_slots)
+    assert panel.mode.model().item(panel.mode.findData("interpolate")).isEnabled()
+    panel.mode.setCurrentIndex(panel.mode.findData(mode))
+    with qtbot.waitSignal(window.generation.service.finished, timeout=60000):
+        panel.generate_button.click()
+    qtbot.waitUntil(lambda: panel.candidates.count() > 0)
+
+
+def test_app_accepts_every_voice_into_its_own_track_as_one_undo_step(qtbot, window, satb_model, datasets):
+    song = read_midi(datasets / "js_fakes" / "midi" / "30.mid")
+    bar = 4 * song.ppq
+    window._load(song, None)
+    window.editor.set_playhead(2 * bar)
+    _generate_in_app(qtbot, window, satb_model[0], "playhead")
+    parts = window.generation.candidates[0]
+    assert [p.track_id for p in parts] == [t.id for t in window.score.tracks]
+    assert len(window.editor.view.roll.candidate_items()) == sum(len(p.notes) for p in parts)
+    before = window.score.copy()
+    depth = window.undo_stack.count()
+    assert window.generation.accept(0)
+    assert window.undo_stack.count() == depth + 1 and len(window.score.tracks) == 4
+    plan_end = 2 * bar + 4 * bar
+    for track, part in zip(window.score.tracks, parts):
+        inside = track.notes[(track.notes["start"] >= 2 * bar) & (track.notes["start"] < plan_end)]
+        assert inside[["start", "end", "pitch"]].tolist() == part.notes[["start", "end", "pitch"]].tolist()
+    window.undo_stack.undo()
+    assert window.score.same_content(before)
+
+
+def test_app_adds_a_track_per_missing_voice(qtbot, window, satb_model, datasets):
+    song = read_midi(datasets / "js_fakes" / "midi" / "30.mid")
+    bar = 4 * song.ppq
+    window._load(Score([song.tracks[0]], song.ppq, song.tempos, song.time_signatures), None)
+    window.editor.set_playhead(2 * bar)
+    window.generation_panel.missing_slots.setCurrentIndex(1)  # from the prior: the voices sound
+    assert window.generation_panel.settings().request.missing_slots == "prior"
+    _generate_in_app(qtbot, window, satb_model[0], "playhead")
+    new_parts = [p for p in window.generation.candidates[0] if p.track_id is None]
+    assert new_parts and all(len(p.notes) for p in new_parts)
+    assert window.generation.accept(0)
+    assert [t.name for t in window.score.tracks] == [song.tracks[0].name] + [p.name for p in new_parts]
+    window.undo_stack.undo()
+    assert len(window.score.tracks) == 1
+
+
+def test_app_interpolates_across_the_loop_region(qtbot, window, satb_model, datasets):
+    song = read_midi(datasets / "js_fakes" / "midi" / "30.mid")
+    bar = 4 * song.ppq
+    window._load(song, None)
+    window.editor.set_loop(0, 5 * bar)  # bars 1 and 5 are the ends; bars 2-4 are generated
+    _generate_in_app(qtbot, window, satb_model[0], "interpolate")
+    plan = window.generation.plan
+    assert (plan.start, plan.end) == (bar, 4 * bar) and plan.request.interpolate
+    kept = [t.notes[(t.notes["start"] < bar) | (t.notes["start"] >= 4 * bar)].copy() for t in window.score.tracks]
+    assert window.generation.accept(0)
+    for track, outside in zip(window.score.tracks, kept):
+        now = track.notes[(track.notes["start"] < bar) | (track.notes["start"] >= 4 * bar)]
+        assert np.array_equal(now, outside)  # the ends are untouched

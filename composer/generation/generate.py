@@ -44,6 +44,8 @@ class GenerationResult:
     #: notes are also in ``scores``, each in the primer track continuing the slot or in a new
     #: track; ``continuations`` then holds the pitched slots' notes merged). None otherwise.
     slot_tracks: list[list[Track]] | None = None
+    #: Multitrack families: per slot, the id of the primer track continuing it (None: new track).
+    slot_targets: list[int | None] | None = None
 
 
 @contextmanager
@@ -86,12 +88,19 @@ def generate(model: FamilyModel, request: GenerateRequest,
     options = SamplingOptions(temperature=request.temperature, mode=request.sampling,
                               threshold=request.threshold, top_p=request.top_p,
                               pitch_range=request.pitch_range(), pitch_classes=request.pitch_classes(),
-                              noise=request.noise, start_token=request.start_token)
+                              noise=request.noise, start_token=request.start_token,
+                              missing_slots=request.missing_slots)
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(request.seed))
     result = None
+    if request.interpolate:
+        after_input = _encode_bar_after(model, primer_score, request.track_id, end_tick)
+        steps = model.interpolate(primer_input, after_input, n_steps, request.variations, options, generator)
+        primer_input = primer_input[:0]  # the result holds the new steps only
+    else:
+        steps = model.generate(primer_input, n_steps, request.variations, options, generator)
     with cpu_threads(device), torch.inference_mode():
-        for item in model.generate(primer_input, n_steps, request.variations, options, generator):
+        for item in steps:
             if isinstance(item, np.ndarray):
                 result = item
             elif progress is not None:
@@ -112,6 +121,14 @@ def generate(model: FamilyModel, request: GenerateRequest,
     return _assemble(primer_score, source_track, continuations, start_tick)
 
 
+def _encode_bar_after(model: FamilyModel, primer: Score, track_id, tick: int) -> np.ndarray:
+    """The family's encoding of the bar starting at ``tick`` (the far end of an interpolation)."""
+    lines = primer.bar_starts(tick + 1)
+    bar_end = int(lines[-1])  # the first bar line after ``tick``
+    part, _ = _primer_part(primer, track_id, bar_end)
+    return model.encode_primer(part, primer, bar_end)
+
+
 def _cropped(notes: np.ndarray, end_tick: int) -> np.ndarray:
     notes = notes[notes["start"] < end_tick].copy()
     notes["end"] = np.minimum(notes["end"], end_tick)
@@ -123,13 +140,15 @@ def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, star
                     end_tick: int) -> GenerationResult:
     """Multitrack results: every slot's notes into the primer track continuing it, or a new
     track for the slot (its name, GM program and drum flag)."""
-    scores, continuations, slot_tracks = [], [], []
+    scores, continuations, slot_tracks, targets = [], [], [], []
     for steps in results:
         score = slice_time(primer, 0, max(start_tick, 1), shift_to_zero=False) if primer.note_count \
             else Score(ppq=primer.ppq, tempos=primer.tempos or [TempoChange(0, 120.0)],
                        time_signatures=primer.time_signatures)
         generated = []
-        for track, target in model.decode_slots(steps, primer, start_tick):
+        decoded = model.decode_slots(steps, primer, start_tick)
+        targets = [target for _, target in decoded]
+        for track, target in decoded:
             notes = _cropped(track.notes, end_tick)
             generated.append(Track(track.name, track.program, track.is_drum, notes))
             ids = {t.id for t in score.tracks}
@@ -146,7 +165,7 @@ def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, star
         continuations.append(sort_notes(merged))
         scores.append(score)
         slot_tracks.append(generated)
-    return GenerationResult(scores, continuations, start_tick, 0, slot_tracks)
+    return GenerationResult(scores, continuations, start_tick, 0, slot_tracks, targets)
 
 
 def _primer_part(primer: Score, track_id, start_tick: int) -> tuple[Score, Track | None]:

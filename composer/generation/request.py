@@ -34,6 +34,9 @@ def scale_pitch_classes(key: str, scale: str) -> frozenset[int]:
     root = NOTE_NAMES.index(name)
     return frozenset((root + step) % 12 for step in SCALES[scale])
 
+#: What multitrack families do with slots the primer leaves silent.
+MISSING_SLOTS = ("silence", "prior")
+
 
 @dataclass
 class GenerateRequest:
@@ -64,6 +67,12 @@ class GenerateRequest:
     pitch_max: int | None = None
     #: Token families without a primer: the first token ("C4", "C4.E4.G4"); None picks one.
     start_token: str | None = None
+    #: Families that interpolate (multitrack_vae): instead of continuing, fill [start_tick,
+    #: start_tick + length) with bars on the line between the bar before it and the bar after it.
+    interpolate: bool = False
+    #: Multitrack families: instrument slots silent in the primer's last bar start from
+    #: "silence" or from a draw of the "prior".
+    missing_slots: str = "silence"
 
     def validate(self) -> None:
         if self.bars is not None and self.seconds is not None:
@@ -81,6 +90,10 @@ class GenerateRequest:
             raise ComposerError(f"sampling must be bernoulli or threshold, not {self.sampling!r}")
         if not 0 < self.threshold < 1 or not 0 < self.top_p <= 1:
             raise ComposerError("threshold must be in (0, 1) and top-p in (0, 1]")
+        if self.missing_slots not in MISSING_SLOTS:
+            raise ComposerError(f"missing_slots must be {' or '.join(MISSING_SLOTS)}, not {self.missing_slots!r}")
+        if self.interpolate and self.primer is None:
+            raise ComposerError("interpolation needs a score with a bar before and a bar after the gap")
         if (self.key is None) != (self.scale is None):
             raise ComposerError("give both a key and a scale, or neither")
         lo, hi = self.pitch_min, self.pitch_max

@@ -16,8 +16,9 @@ from composer.gui.generation_panel import GenerationPanel
 from composer.gui.generation_plan import (
     EditorState,
     Plan,
+    CandidatePart,
     accept_edit,
-    candidate_notes,
+    candidate_parts,
     plan_generation,
     preview_score,
 )
@@ -26,7 +27,7 @@ from composer.gui.pianoroll import PianoRollEditor
 from composer.gui.undo import push_edit
 from composer.models.registry import FAMILIES
 
-#: Where candidates for a new track are shown (no real track has a negative id).
+#: Where candidates for new tracks are shown: -1, -2, ... (no real track has a negative id).
 NEW_TRACK_CANDIDATES = -1
 #: Auditions start this many bars before the generated part, so the join can be heard.
 AUDITION_LEAD_IN_BARS = 1
@@ -52,7 +53,9 @@ class GenerationController(QObject):
         self.panel, self.editor = panel, editor
         self.service = service or ModelService(self)
         self.plan: Plan | None = None
-        self.candidates: list = []
+        #: One list of parts per variation (see generation_plan.candidate_parts).
+        self.candidates: list[list[CandidatePart]] = []
+        self._shown: list[int] = []  # editor tracks showing candidate notes
         self._job: int | None = None
         self._loading: str | None = None
         worker = self.service
@@ -131,8 +134,9 @@ class GenerationController(QObject):
         if job != self._job:
             return
         self._job = None
-        self.candidates = [candidate_notes(self.plan, notes) for notes in result.continuations]
-        counts = [len(notes) for notes in self.candidates]
+        self.candidates = [candidate_parts(self.plan, result, i) for i in range(len(result.scores))]
+        counts = [sum(len(part.notes) for part in parts) for parts in self.candidates]
+        tracks = [len(parts) for parts in self.candidates]
         status = "Listen to each variation, then accept the one you like."
         if generation_job.warnings:
             notes = (w.strip() for w in generation_job.warnings)
@@ -142,7 +146,8 @@ class GenerationController(QObject):
             status = ("Every variation came out silent: try a higher temperature, Sample mode, or a "
                       "lower threshold.")
         self.panel.set_busy(False, status)
-        self.panel.set_candidates([f"Variation {i + 1}: {n} notes" for i, n in enumerate(counts)])
+        self.panel.set_candidates([f"Variation {i + 1}: {n} notes" + (f" in {t} tracks" if t > 1 else "")
+                                   for i, (n, t) in enumerate(zip(counts, tracks))])
 
     def _on_failed(self, job: int, message: str) -> None:
         if job != self._job:
@@ -162,16 +167,28 @@ class GenerationController(QObject):
         return self._job is not None
 
     # ----------------------------------------------------------------- candidates
-    def _candidate_track(self) -> int:
-        return NEW_TRACK_CANDIDATES if self.plan.track_id is None else self.plan.track_id
+    def _clear_shown(self) -> None:
+        for track_id in self._shown:
+            self.editor.set_candidates(track_id, None)
+        self._shown = []
 
     def _show_candidate(self, index: int) -> None:
+        """Draw variation ``index`` (-1: none), each part in its track's color."""
         if self.plan is None:
             return
-        notes = self.candidates[index] if 0 <= index < len(self.candidates) else None
-        self.editor.set_candidates(self._candidate_track(), notes)
-        if notes is not None:
-            self.editor.view.ensure_tick_visible(self.plan.start)
+        self._clear_shown()
+        if not 0 <= index < len(self.candidates):
+            return
+        new_tracks = 0
+        for part in self.candidates[index]:
+            if part.track_id is None:
+                track_id = NEW_TRACK_CANDIDATES - new_tracks
+                new_tracks += 1
+            else:
+                track_id = part.track_id
+            self.editor.set_candidates(track_id, part.notes)
+            self._shown.append(track_id)
+        self.editor.view.ensure_tick_visible(self.plan.start)
 
     def audition(self, index: int) -> None:
         """Ask for the score with variation ``index`` accepted to be played, from a bar before it."""
@@ -201,7 +218,6 @@ class GenerationController(QObject):
         return True
 
     def discard(self) -> None:
-        if self.plan is not None:
-            self.editor.set_candidates(self._candidate_track(), None)
+        self._clear_shown()
         self.plan, self.candidates = None, []
         self.panel.set_candidates([])

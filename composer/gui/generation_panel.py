@@ -29,10 +29,12 @@ from superqt import QLabeledDoubleSlider
 
 from composer.generation.request import NOTE_NAMES, SCALES, GenerateRequest, sampling_defaults
 from composer.gui.generation_plan import MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
+from composer.models.registry import MULTITRACK
 
 #: Sampling controls a family may offer (FamilySpec.controls) and their rows in the form.
-_CONTROL_ROWS = ("temperature", "threshold", "top_p", "noise")
+_CONTROL_ROWS = ("temperature", "threshold", "top_p", "noise", "missing_slots")
 _SAMPLING = {"Sample (varied)": "bernoulli", "Threshold (steady)": "threshold"}
+_MISSING_SLOTS = {"Start silent": "silence", "Start from a random latent": "prior"}
 
 
 def _slider(lo: float, hi: float, value: float, decimals: int = 2) -> QLabeledDoubleSlider:
@@ -97,23 +99,31 @@ class GenerationPanel(QWidget):
         key_row = QHBoxLayout()
         key_row.addWidget(self.key, 1)
         key_row.addWidget(self.scale, 2)
+        self.missing_slots = QComboBox(self)
+        self.missing_slots.addItems(list(_MISSING_SLOTS))
+        self.missing_slots.setToolTip("Instruments with no notes in the bar before the playhead "
+                                      "stay silent until the lead brings them in, or start from a "
+                                      "random point of the model's latent space.")
         self.target = QComboBox(self)
+        self.target_note = QLabel("Each instrument into its own track", self)
 
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.form.addRow("Mode", self.mode)
         self.form.addRow("Length", self.bars)
         self._rows = {"temperature": self.temperature, "threshold": self.threshold, "top_p": self.top_p,
-                      "noise": self.noise}
+                      "noise": self.noise, "missing_slots": self.missing_slots}
         self.form.addRow("Temperature", self.temperature)
         self.form.addRow("Sampling", self.sampling)
         self.form.addRow("Threshold", self.threshold)
         self.form.addRow("Top-p", self.top_p)
         self.form.addRow("Noise", self.noise)
+        self.form.addRow("Silent voices", self.missing_slots)
         self.form.addRow("Variations", self.variations)
         self.form.addRow("Seed", seed_row)
         self.form.addRow("Key", key_row)
         self.form.addRow("Into", self.target)
+        self.form.addRow("Into", self.target_note)
         self.sampling.currentIndexChanged.connect(self._update_threshold)
         self.noise.valueChanged.connect(self._update_threshold)
 
@@ -192,6 +202,9 @@ class GenerationPanel(QWidget):
         for control in _CONTROL_ROWS:
             self.form.setRowVisible(self._rows[control], control in controls)
         self.form.setRowVisible(self.sampling, "threshold" in controls)
+        multitrack = MULTITRACK in capabilities
+        self.form.setRowVisible(self.target, not multitrack)
+        self.form.setRowVisible(self.target_note, multitrack)
         if name is not None:  # a threshold means different things to different families
             values = sampling_defaults(defaults)
             self.sampling.setCurrentText(next(k for k, v in _SAMPLING.items() if v == values["sampling"]))
@@ -232,8 +245,11 @@ class GenerationPanel(QWidget):
             bars=self.bars.value(), temperature=round(self.temperature.value(), 3), sampling=sampling,
             threshold=round(self.threshold.value(), 3), top_p=round(self.top_p.value(), 3),
             noise=round(self.noise.value(), 3), variations=self.variations.value(), seed=self.seed.value(),
-            key=self.key.currentData(), scale=self.scale.currentText() if self.key.currentData() else None)
-        return GenerationSettings(self.mode.currentData(), self.target.currentData(), request)
+            key=self.key.currentData(), scale=self.scale.currentText() if self.key.currentData() else None,
+            missing_slots=_MISSING_SLOTS[self.missing_slots.currentText()])
+        # Multitrack families continue every track and write each instrument into its own.
+        target = self.target.currentData() if self.form.isRowVisible(self.target) else NEW_TRACK
+        return GenerationSettings(self.mode.currentData(), target, request)
 
     # ----------------------------------------------------------------- progress
     def set_busy(self, busy: bool, status: str = "") -> None:

@@ -1,21 +1,27 @@
 """From what the user set up in the editor to a GenerateRequest, and from results back to edits.
 
 Qt-free, so every mode's arithmetic is tested without a window. A :class:`Plan` says where the
-generated notes go (a track and a tick range); candidates are cropped to that range, previewed
-on a copy of the score, and accepted as one undoable edit that replaces the range.
+generated notes go (a track and a tick range). A candidate is one variation as a list of
+:class:`CandidatePart` (one track for most families, one per instrument slot for multitrack
+ones), cropped to that range, previewed on a copy of the score, and accepted as one undoable
+edit that replaces the range in every part's track.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from composer.core.edits import AddTrack, Edit, ReplaceRegion
+from composer.core.edits import AddTrack, Edit, EditGroup, ReplaceRegion
 from composer.core.errors import ComposerError
 from composer.core.score import Score, Track
 from composer.generation.request import GenerateRequest
+
+if TYPE_CHECKING:  # generate imports torch, which the GUI thread never does
+    from composer.generation.generate import GenerationResult
 
 #: Generation modes, in the order the panel lists them.
 MODES = {
@@ -23,7 +29,7 @@ MODES = {
     "selection": "Continue after the selection",
     "scratch": "From scratch",
     "fill": "Fill the loop region",
-    "interpolate": "Interpolate between two selected bars",
+    "interpolate": "Interpolate across the loop region",
 }
 #: The family capability (composer.models.registry) each mode needs.
 MODE_CAPABILITY = {"playhead": "continue", "selection": "continue", "scratch": "from_scratch",
@@ -119,11 +125,14 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
     elif mode == "scratch":
         start = int(editor.playhead)
         primer = _timing_only(score)
-    elif mode == "fill":
-        if editor.loop is None or editor.loop[1] <= editor.loop[0]:
+    elif mode in ("fill", "interpolate"):
+        if mode == "interpolate":
+            start, end = _interpolation_gap(score, editor.loop)
+        elif editor.loop is None or editor.loop[1] <= editor.loop[0]:
             raise ComposerError("Set a loop region over the gap to fill first (drag on the ruler)")
-        start, end = int(editor.loop[0]), int(editor.loop[1])
-        bars = (end - start) / _bar_ticks_at(score, start)
+        else:
+            start, end = int(editor.loop[0]), int(editor.loop[1])
+        bars = (end - start) / _bar_ticks_at(score, start)  # in the meter at the start, as requests are
     else:
         raise ComposerError(f"{MODES.get(mode, mode)} is not available for this model")
 
@@ -133,11 +142,28 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
         target_in_primer = None
     else:
         target_in_primer = primer.tracks[0].id if mode == "selection" else target
-    end = int(editor.loop[1]) if mode == "fill" else start + int(round(bars * _bar_ticks_at(score, start)))
+    if mode not in ("fill", "interpolate"):
+        end = start + int(round(bars * _bar_ticks_at(score, start)))
     request = replace(settings.request, primer=primer, track_id=target_in_primer, start_tick=start,
-                      bars=bars, seconds=None)
+                      bars=bars, seconds=None, interpolate=mode == "interpolate")
     request.validate()
     return Plan(request, target, start, end)
+
+
+def _interpolation_gap(score: Score, loop: tuple[int, int] | None) -> tuple[int, int]:
+    """The bars to interpolate: those of the loop region between its first and its last bar,
+    which are the two ends. Returns their (start, end) ticks, both on bar lines."""
+    if loop is None or loop[1] <= loop[0]:
+        raise ComposerError("Set a loop region first (drag on the ruler): its first and last bars "
+                            "are the ends, the bars between them are generated")
+    lines = score.bar_starts(int(loop[1]))
+    first = int(np.searchsorted(lines, int(loop[0])))  # the first bar starting in the loop
+    last = int(np.searchsorted(lines, int(loop[1]), side="right")) - 1  # the last line in it
+    inside = lines[first:last + 1]  # bar lines from the first full bar's start to the last's end
+    if len(inside) - 1 < 3:
+        raise ComposerError("Make the loop region at least three whole bars long: its first and "
+                            "last bars are the ends, the bars between them are generated")
+    return int(inside[1]), int(inside[-2])
 
 
 def candidate_notes(plan: Plan, continuation: np.ndarray) -> np.ndarray:
@@ -148,20 +174,51 @@ def candidate_notes(plan: Plan, continuation: np.ndarray) -> np.ndarray:
     return notes
 
 
-def accept_edit(score: Score, plan: Plan, notes: np.ndarray, new_track_name: str = "Generated",
-                program: int = 0) -> Edit:
-    """The one undoable edit that accepts ``notes`` (from :func:`candidate_notes`)."""
-    if plan.track_id is None:
-        track = Track(new_track_name, program)
-        placed = notes.copy()
-        placed["id"] = track.new_note_ids(len(placed))
-        track.notes = placed
-        return AddTrack(track, text="Accept Generated Track")
-    return ReplaceRegion(plan.track_id, plan.start, plan.end, notes.copy(), text="Accept Generation")
+@dataclass
+class CandidatePart:
+    """The generated notes of one track: ``track_id``'s region is replaced, or (None) a new
+    track is added with the name, program and drum flag given (name None: the caller's)."""
+
+    notes: np.ndarray
+    track_id: int | None = None
+    name: str | None = None
+    program: int = 0
+    is_drum: bool = False
 
 
-def preview_score(score: Score, plan: Plan, notes: np.ndarray) -> Score:
+def candidate_parts(plan: Plan, result: "GenerationResult", index: int) -> list[CandidatePart]:
+    """Variation ``index`` of ``result`` as the parts to accept: the plan's track, or, for
+    multitrack families, each instrument slot into the track continuing it or a new track
+    (slots that came out silent add no empty track)."""
+    if result.slot_tracks is None:
+        return [CandidatePart(candidate_notes(plan, result.continuations[index]), plan.track_id)]
+    parts = []
+    for track, target in zip(result.slot_tracks[index], result.slot_targets):
+        notes = candidate_notes(plan, track.notes)
+        if target is not None or len(notes):
+            parts.append(CandidatePart(notes, target, track.name, track.program, track.is_drum))
+    return parts
+
+
+def accept_edit(score: Score, plan: Plan, parts: list[CandidatePart],
+                new_track_name: str = "Generated") -> Edit:
+    """The one undoable edit that accepts a candidate (from :func:`candidate_parts`)."""
+    edits: list[Edit] = []
+    for part in parts:
+        if part.track_id is None:
+            track = Track(part.name or new_track_name, part.program, part.is_drum)
+            placed = part.notes.copy()
+            placed["id"] = track.new_note_ids(len(placed))
+            track.notes = placed
+            edits.append(AddTrack(track, text="Accept Generated Track"))
+        else:
+            edits.append(ReplaceRegion(part.track_id, plan.start, plan.end, part.notes.copy(),
+                                       text="Accept Generation"))
+    return edits[0] if len(edits) == 1 else EditGroup(edits, text="Accept Generation")
+
+
+def preview_score(score: Score, plan: Plan, parts: list[CandidatePart]) -> Score:
     """A copy of ``score`` with the candidate accepted, for auditioning."""
     preview = score.copy()
-    accept_edit(preview, plan, notes).apply(preview)
+    accept_edit(preview, plan, parts).apply(preview)
     return preview

@@ -62,6 +62,8 @@ class SamplingOptions:
     #: Token families starting without a primer: the start token (e.g. "C4" or "C4.E4.G4");
     #: None draws one from the training data's most frequent tokens.
     start_token: str | None = None
+    #: Multitrack families: slots silent in the primer start from "silence" or the "prior".
+    missing_slots: str = "silence"
 
 
 class FamilyModel(nn.Module):
@@ -148,6 +150,14 @@ class FamilyModel(nn.Module):
         Track is added as a new track). None (the default) for single-track families, whose
         result goes through :meth:`decode_continuation` into one track."""
         return None
+
+    def interpolate(self, before: np.ndarray, after: np.ndarray, n_steps: int, n_variations: int,
+                    options: SamplingOptions, generator: torch.Generator) -> Iterator[float | np.ndarray]:
+        """Families with the "interpolate" capability: ``n_steps`` steps on the way from
+        ``before`` to ``after`` (each the family's encoding of one step, as from
+        :meth:`encode_primer`). A generator like :meth:`generate`, whose last item is an array
+        (n_variations, n_steps, ...) of the new steps only."""
+        raise ComposerError(f"{self.family} models cannot interpolate")
 
     def generate(self, primer: np.ndarray, n_steps: int, n_variations: int, options: SamplingOptions,
                  generator: torch.Generator) -> Iterator[float | np.ndarray]:

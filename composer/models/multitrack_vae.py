@@ -292,10 +292,32 @@ class Model(FamilyModel):
         signatures = [s for s in score.time_signatures if s.tick <= tick] or score.time_signatures
         return (signatures[-1] if signatures else TimeSignature(0)).bar_ticks(score.ppq)
 
+    def _bar_lines(self, score: Score, start_tick: int, n_bars: int) -> np.ndarray:
+        """Where ``n_bars`` generated bars start (and the last ends), shape (n_bars + 1,): the
+        score's bar lines, meter changes included, when ``start_tick`` is on one; else bars of
+        the meter at ``start_tick`` (generation started mid-bar, e.g. at the playhead)."""
+        lines = score.bar_starts(start_tick + (n_bars + 1) * self._longest_bar(score))
+        if start_tick in lines:
+            return lines[lines >= start_tick][:n_bars + 1]
+        return start_tick + self._bar_ticks(score, start_tick) * np.arange(n_bars + 1, dtype=np.int64)
+
+    @staticmethod
+    def _longest_bar(score: Score) -> int:
+        return max(s.bar_ticks(score.ppq) for s in score.time_signatures or [TimeSignature(0)])
+
+    def _bar_before(self, score: Score, start_tick: int) -> tuple[int, int]:
+        """The primer bar: (its first tick, its length), the bar that ends at ``start_tick``."""
+        lines = score.bar_starts(start_tick)
+        if start_tick in lines and start_tick > 0:
+            previous = int(lines[np.searchsorted(lines, start_tick) - 1])
+            return previous, start_tick - previous
+        bar = self._bar_ticks(score, start_tick)
+        return max(start_tick - bar, 0), bar
+
     def encode_primer(self, part: Score, primer: Score, start_tick: int) -> np.ndarray:
         """The primer's last bar before ``start_tick`` of every slot, shape (1, slots, steps, 128),
         or (0, ...) without primer notes (generation from scratch). Slots no primer track fills
-        start from a silent bar."""
+        are a silent bar (what happens to them is :attr:`SamplingOptions.missing_slots`)."""
         codec = self.codec()
         steps = self.config.steps_per_bar
         if part.note_count == 0 or start_tick == 0:
@@ -308,24 +330,26 @@ class Model(FamilyModel):
             warnings.warn(f"the primer has {len(pitched)} tracks with notes but the model has "
                           f"{len(self.slot_names)} slots; the tracks after the first "
                           f"{len(self.slot_names)} were left out", ComposerWarning, stacklevel=4)
-        bar = self._bar_ticks(primer, start_tick)
-        return bar_window(codec, groups, max(start_tick - bar, 0), bar)[None]
+        first, length = self._bar_before(primer, start_tick)
+        return bar_window(codec, groups, first, length)[None]
 
     def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
-        """Bars of [start_tick, end_tick) in the meter at ``start_tick`` (the last one may be cut)."""
-        bar = self._bar_ticks(primer, start_tick)
-        return max(-(-(end_tick - start_tick) // bar), 1)
+        """The bars that start in [start_tick, end_tick) (the last one may be cut)."""
+        shortest = min(s.bar_ticks(primer.ppq) for s in primer.time_signatures or [TimeSignature(0)])
+        most = -(-(end_tick - start_tick) // max(shortest, 1))
+        lines = self._bar_lines(primer, start_tick, most)
+        return max(int(np.searchsorted(lines, end_tick, side="left")), 1)
 
     def decode_slots(self, steps: np.ndarray, primer: Score, start_tick: int):
         """Generated bars (N, slots, steps, 128) -> one (Track, primer track id or None) per slot:
         the primer track that continues the slot (its first track in the slot), else a new
         track named after the slot with its GM program and drum flag."""
         codec = self.codec()
-        bar = self._bar_ticks(primer, start_tick)
+        lines = self._bar_lines(primer, start_tick, len(steps))
         part = Score(list(primer.tracks), primer.ppq, primer.tempos, primer.time_signatures)
         targets = [group[0].id if group else None for group in codec.assign(part)]
         out = []
-        for k, notes in enumerate(codec.decode_notes(steps, bar, start_tick)):
+        for k, notes in enumerate(codec.decode_notes(steps, lines)):
             track = Track(codec.track_name(k), codec.slot_program(k), codec.slot_is_drum(k), notes)
             out.append((track, targets[k]))
         return out
@@ -361,7 +385,9 @@ class Model(FamilyModel):
         """Paper 004's loop: encode the primer bar of every slot (or sample the prior for the first
         bar), then per bar step the lead with MelodyNN and every other slot with its
         ConditionalNN, add Gaussian noise of size ``options.noise`` to each latent, decode and
-        threshold (``mode="threshold"``, paper: 0.3) or sample each cell. Yields progress, then
+        threshold (``mode="threshold"``, paper: 0.3) or sample each cell. Slots silent in the
+        primer bar keep its silence's latent, or draw one from the prior when
+        ``options.missing_slots == "prior"``. Yields progress, then
         (V, T0 + n_steps, slots, steps, 128) uint8."""
         device = next(self.parameters()).device
         S, K = len(self.slot_names), self.config.latent
@@ -371,6 +397,10 @@ class Model(FamilyModel):
         if len(primer):
             seed = torch.as_tensor(primer[-1:], dtype=torch.float32, device=device)
             z = self.latents(seed).expand(n_variations, S, K).clone()
+            silent = torch.as_tensor(~primer[-1].reshape(S, -1).any(axis=1), device=device)
+            if options.missing_slots == "prior" and bool(silent.any()):
+                drawn = torch.randn((n_variations, S, K), generator=generator, device=device)
+                z[:, silent] = drawn[:, silent]
         else:  # from scratch: the first bar comes from the prior
             z = torch.randn((n_variations, S, K), generator=generator, device=device)
             bars.append(self._bars_from(z, options, mask, generator))
@@ -389,19 +419,26 @@ class Model(FamilyModel):
         yield np.concatenate([old, new], axis=1)
 
     @torch.no_grad()
-    def interpolate(self, first: np.ndarray, second: np.ndarray, n_points: int,
-                    threshold: float = 0.3) -> np.ndarray:
-        """Bars on the line between two bars' latents (MusicVAE's interpolation).
+    def interpolate(self, before: np.ndarray, after: np.ndarray, n_steps: int, n_variations: int,
+                    options: SamplingOptions, generator: torch.Generator):
+        """MusicVAE's interpolation: the ``n_steps`` bars between two bars decode evenly spaced
+        points on the line between their latents, per slot.
 
-        ``first``, ``second``: (slots, steps, 128) bars. Returns (n_points, slots, steps, 128)
-        uint8: point i decodes (1 - a) z1 + a z2 with a = i / (n_points - 1), per slot, so the
-        ends reconstruct the two bars."""
-        if n_points < 2:
-            raise ComposerError(f"interpolation needs at least 2 points, not {n_points}")
+        ``before``, ``after``: (1, slots, steps, 128) bars (from :meth:`encode_primer`). Bar i
+        of the result decodes (1 - a) z_before + a z_after with a = i / (n_steps + 1), plus
+        noise of size ``options.noise``. Yields progress, then (V, n_steps, slots, steps, 128)
+        uint8."""
+        if len(before) == 0 or len(after) == 0:
+            raise ComposerError("interpolation needs notes in the bar before the gap and in the bar after it")
         device = next(self.parameters()).device
-        pair = torch.as_tensor(np.stack([first, second]), dtype=torch.float32, device=device)
+        mask = allowed_pitch_mask(options, (0, N_PITCHES), device)
+        pair = torch.as_tensor(np.concatenate([before[-1:], after[-1:]]), dtype=torch.float32, device=device)
         z = self.latents(pair)  # (2, slots, K)
-        a = torch.linspace(0, 1, n_points, device=device)[:, None, None]
-        line = (1 - a) * z[0] + a * z[1]
-        options = SamplingOptions(mode="threshold", threshold=threshold)
-        return self._bars_from(line, options, None, None).to("cpu").numpy().astype(np.uint8)
+        a = torch.arange(1, n_steps + 1, device=device, dtype=torch.float32)[:, None, None] / (n_steps + 1)
+        line = (1 - a) * z[0] + a * z[1]  # (n_steps, slots, K)
+        bars = []
+        for i in range(n_steps):
+            point = self._noisy(line[i].expand(n_variations, *line.shape[1:]).clone(), options, generator)
+            bars.append(self._bars_from(point, options, mask, generator))
+            yield (i + 1) / n_steps
+        yield torch.stack(bars, dim=1).to("cpu").numpy().astype(np.uint8)

@@ -32,7 +32,8 @@ class FamilySpec:
     default_preset: str
     #: Module that defines ``Config``, ``PRESETS`` and ``Model``; imported only when needed.
     module: str
-    #: Sampling controls the generation panel shows: any of temperature, threshold, top_p, noise.
+    #: Sampling controls the generation panel shows: any of temperature, threshold, top_p,
+    #: noise, missing_slots.
     controls: tuple[str, ...] = ("temperature",)
     #: The family's own sampling defaults (GenerateRequest fields), where the shared ones do not
     #: fit, e.g. paper 004 thresholds its decoded bars at 0.3.
@@ -118,11 +119,11 @@ register(FamilySpec(
     description="One convolutional VAE per instrument slot (LPD-5, or voices such as S/A/T/B); "
                 "an MLP steps the lead instrument's latent from bar to bar and one network per "
                 "other slot follows it.",
-    capabilities=frozenset({CONTINUE, FROM_SCRATCH, MULTITRACK}),
+    capabilities=frozenset({CONTINUE, FROM_SCRATCH, MULTITRACK, INTERPOLATE}),
     presets=("satb", "lpd5", "tiny"),
     default_preset="satb",
     module="composer.models.multitrack_vae",
-    controls=("threshold", "noise"),
+    controls=("threshold", "noise", "missing_slots"),
     sampling_defaults=(("sampling", "threshold"), ("threshold", 0.3)),
 ))
 

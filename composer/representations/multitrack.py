@@ -10,9 +10,9 @@ paper 004's multitrack VAE: each slot's bar is a ``steps_per_bar x 128`` image. 
 * by track name (``slots="names"``, e.g. ``names=("MELODY", "BRIDGE", "PIANO")`` for POP909;
   matched case-insensitively; tracks with other names are left out).
 
-A slot no track fills is a silent row. Bars come from the first time signature, so a 3/4 song
-has bars of three beats cut into ``steps_per_bar`` steps (a meter change later in a song is not
-followed). Songs shorter than two bars, or whose slots hold no notes, are skipped (SkipFile).
+A slot no track fills is a silent row. Bars follow the song's time signatures, meter changes
+included: every bar, whatever its length (a 3/4 bar, a 7/8 bar), is cut into ``steps_per_bar``
+equal steps. Songs shorter than two bars, or whose slots hold no notes, are skipped (SkipFile).
 ``lead`` names the slot the others follow (paper 004's lead instrument).
 """
 
@@ -34,6 +34,7 @@ from .pianoroll import _render, _roll_notes
 __all__ = ["MultitrackBarCodec", "SLOT_MODES", "N_PITCHES", "bar_window"]
 
 N_PITCHES = 128
+LEAD_VELOCITY, ACCOMPANIMENT_VELOCITY, DRUM_VELOCITY = 96, 80, 100
 SLOT_MODES = ("lpd5", "order", "names")
 
 
@@ -80,6 +81,12 @@ class MultitrackBarCodec:
     def slot_program(self, index: int) -> int:
         return LPD5_PROGRAMS[self.slot_names[index]] if self.slots == "lpd5" else 0
 
+    def slot_velocity(self, index: int) -> int:
+        """The velocity of decoded notes: the lead stands out, the accompaniment sits back."""
+        if self.slot_is_drum(index):
+            return DRUM_VELOCITY
+        return LEAD_VELOCITY if index == self.lead_index else ACCOMPANIMENT_VELOCITY
+
     def params(self) -> dict:
         return {"kind": self.kind, "slots": self.slots, "names": list(self.names),
                 "steps_per_bar": self.steps_per_bar, "lead": self.lead}
@@ -104,32 +111,33 @@ class MultitrackBarCodec:
         return groups
 
     # ------------------------------------------------------------------ encoding
-    @staticmethod
-    def bar_ticks(score: Score) -> int:
-        signatures = score.time_signatures or [TimeSignature(0)]
-        return signatures[0].bar_ticks(score.ppq)
-
     def encode(self, score: Score) -> np.ndarray:
         """(bars, slots, steps_per_bar, 128) uint8; raises SkipFile for unusable songs."""
         groups = self.assign(score)
         if not any(groups):
             raise SkipFile("no notes" if score.note_count == 0 else
                            f"no track fits the slots {', '.join(self.slot_names)}")
-        bar = self.bar_ticks(score)
         end = max(max(t.end_tick for t in g) for g in groups if g)
-        n_bars = -(-end // bar)
-        if n_bars < 2:
+        lines = score.bar_starts(end)
+        if lines[-1] < end:  # bar_starts ends at the first bar line at or after ``end``
+            lines = np.append(lines, end)
+        if len(lines) - 1 < 2:
             raise SkipFile("shorter than two bars")
-        return self.encode_bars(groups, bar, n_bars)
+        return self.encode_bars(groups, lines)
 
-    def encode_bars(self, groups: list[list[Track]], bar_ticks: int, n_bars: int) -> np.ndarray:
-        """Render the slots' tracks into ``n_bars`` bars of ``bar_ticks`` ticks."""
+    def encode_bars(self, groups: list[list[Track]], bar_lines: np.ndarray) -> np.ndarray:
+        """Render the slots' tracks into the bars between ``bar_lines`` (N + 1 ticks, rising):
+        shape (N, slots, steps_per_bar, 128)."""
         steps = self.steps_per_bar
+        lines = np.asarray(bar_lines, dtype=np.int64)
+        n_bars = len(lines) - 1
         length = n_bars * steps
+        lengths = np.maximum(np.diff(lines), 1)
 
         def frame_of(ticks):
             ticks = np.asarray(ticks, dtype=np.int64)
-            return (2 * ticks * steps + bar_ticks) // (2 * bar_ticks)
+            bar = np.clip(np.searchsorted(lines, ticks, side="right") - 1, 0, n_bars - 1)
+            return bar * steps + (2 * (ticks - lines[bar]) * steps + lengths[bar]) // (2 * lengths[bar])
 
         out = np.zeros((n_bars, len(groups), steps, N_PITCHES), dtype=np.uint8)
         for k, group in enumerate(groups):
@@ -148,37 +156,47 @@ class MultitrackBarCodec:
         return piece.reshape(-1, piece.shape[-1]).any(axis=0)
 
     # ------------------------------------------------------------------ decoding
-    def decode_notes(self, bars: np.ndarray, bar_ticks: int, start_tick: int = 0,
-                     velocity: int = 90) -> list[np.ndarray]:
-        """(bars, slots, steps, 128) binary -> one note array per slot, from ``start_tick``.
+    def decode_notes(self, bars: np.ndarray, bar_lines) -> list[np.ndarray]:
+        """(N, slots, steps, 128) binary -> one note array per slot.
 
-        Runs of active steps become notes (a note held over a bar line stays one note)."""
+        ``bar_lines``: the N + 1 ticks where the bars start and the last ends (rising), or an
+        int bar length in ticks for N equal bars from tick 0. Runs of active steps become notes
+        (a note held over a bar line stays one note), at the slot's velocity."""
         bars = np.asarray(bars)
         if bars.ndim != 4 or bars.shape[1] != len(self.slot_names) or bars.shape[2] != self.steps_per_bar \
                 or bars.shape[3] != N_PITCHES:
             raise ComposerError(f"expected bars of shape (N, {len(self.slot_names)}, {self.steps_per_bar}, "
                                 f"{N_PITCHES}), not {bars.shape}")
         steps = self.steps_per_bar
+        lines = np.asarray(bar_lines, dtype=np.int64)
+        if lines.ndim == 0:
+            lines = np.arange(len(bars) + 1, dtype=np.int64) * int(lines)
+        if len(lines) != len(bars) + 1:
+            raise ComposerError(f"{len(bars)} bars need {len(bars) + 1} bar lines, not {len(lines)}")
+        lengths = np.append(np.diff(lines), 0)
 
         def to_ticks(frames):
             frames = np.asarray(frames, dtype=np.int64)
-            return start_tick + (2 * frames * bar_ticks + steps) // (2 * steps)
+            bar, step = np.divmod(frames, steps)
+            return lines[bar] + (2 * step * lengths[bar] + steps) // (2 * steps)
 
         out = []
         for k in range(bars.shape[1]):
             roll = bars[:, k].reshape(-1, N_PITCHES) > 0
-            notes = _roll_notes(roll, None, 0, N_PITCHES, velocity, to_ticks)
+            notes = _roll_notes(roll, None, 0, N_PITCHES, self.slot_velocity(k), to_ticks)
             if self.slot_is_drum(k) and len(notes):  # drum hits: one step long
-                notes["end"] = np.minimum(notes["end"], notes["start"] + max(bar_ticks // steps, 1))
+                step_ticks = np.maximum(lengths[np.minimum(np.searchsorted(lines, notes["start"], side="right") - 1,
+                                                           len(bars) - 1)] // steps, 1)
+                notes["end"] = np.minimum(notes["end"], notes["start"] + step_ticks)
             out.append(notes)
         return out
 
     def decode(self, bars: np.ndarray, *, ppq: int = 480, qpm: float = 120.0,
-               numerator: int = 4, denominator: int = 4, velocity: int = 90) -> Score:
+               numerator: int = 4, denominator: int = 4) -> Score:
         """A Score with one named track per slot (its GM program and drum flag)."""
         bar_ticks = TimeSignature(0, numerator, denominator).bar_ticks(ppq)
         tracks = []
-        for k, notes in enumerate(self.decode_notes(bars, bar_ticks, 0, velocity)):
+        for k, notes in enumerate(self.decode_notes(bars, bar_ticks)):
             tracks.append(Track(self.track_name(k), self.slot_program(k), self.slot_is_drum(k),
                                 notes if len(notes) else np.zeros(0, NOTE_DTYPE)))
         return Score(tracks, ppq, [TempoChange(0, qpm)], [TimeSignature(0, numerator, denominator)])
@@ -204,4 +222,4 @@ def bar_window(codec: MultitrackBarCodec, groups: list[list[Track]], start_tick:
             notes["end"] = notes["end"] - start_tick
             parts.append(Track(track.name, track.program, track.is_drum, notes))
         shifted.append(parts)
-    return codec.encode_bars(shifted, bar_ticks, 1)[0]
+    return codec.encode_bars(shifted, np.array([0, bar_ticks]))[0]

@@ -409,11 +409,16 @@ def _add_test_metrics(out: Path, test_pieces, device, meta: dict) -> dict:
 
     model, _ = load_model(out)
     model.to(device)
-    stage = model.stage_for_epoch(model.config.epochs)
-    if stage is not None:  # the test loss is that of the last stage, like the validation loss
-        model.set_stage(stage)
     test_set = model.make_dataset(test_pieces, augment=False, training=False)
-    metrics = _evaluate(model, test_set, model.config.batch_size, device)
+    stages = list(dict.fromkeys(model.stage_for_epoch(e) for e in range(1, model.config.epochs + 1)))
+    metrics = {}
+    # The test loss is that of the last stage, like the validation loss; staged families also
+    # get every earlier stage's metrics (e.g. the VAEs' reconstruction), prefixed on a clash.
+    for stage in reversed(stages):
+        if stage is not None:
+            model.set_stage(stage)
+        for key, value in _evaluate(model, test_set, model.config.batch_size, device).items():
+            metrics[key if key not in metrics else f"{stage}_{key}"] = value
     meta = dict(meta)
     meta["metrics"] = {**meta.get("metrics", {}), **{f"test_{k}": v for k, v in metrics.items()}}
     for key in ("format", "format_version"):

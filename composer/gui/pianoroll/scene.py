@@ -297,8 +297,13 @@ class PianoRollScene(QGraphicsScene):
         self.active_track_changed.emit(track_id)
 
     def track_color(self, track_id: int):
+        """A track's color; candidates for new tracks (ids -1, -2, ...) get the colors those
+        tracks will have once added."""
         layer = self._layers.get(track_id)
-        return layer.color if layer else theme.track_color("", 0)
+        if layer:
+            return layer.color
+        existing = len(self.score.tracks) if self.score is not None else 0
+        return theme.track_color("", existing + max(-track_id - 1, 0))
 
     # ----------------------------------------------------------------- items
     def note_items(self, track_id: int | None = None) -> dict[int, NoteItem]:
