@@ -379,6 +379,47 @@ def test_primer_without_tracks_for_the_slots_is_a_clear_error(datasets):
     assert names[:4] == ["Melody", "", "", ""] and names[4:] == ["BRIDGE", "PIANO"]
 
 
+def _composer(*args, timeout=300):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "composer.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env=dict(os.environ, OMP_NUM_THREADS="1"))
+
+
+def test_generate_command_with_slot_programs_missing_voices_and_interpolation(satb_model, datasets, tmp_path,
+                                                                              monkeypatch, capsys):
+    from composer.cli import main
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)  # main() replaces it
+
+    song = read_midi(datasets / "js_fakes" / "midi" / "30.mid")
+    soprano = tmp_path / "soprano.mid"
+    write_midi(Score([song.tracks[0]], song.ppq, song.tempos, song.time_signatures), soprano)
+    out = tmp_path / "out.mid"
+    result = _composer("generate", "--model", str(satb_model[0]), "--primer", str(soprano), "--from-bar", "3",
+                       "--bars", "2", "--missing-slots", "prior", "--program", "A=52", "--program", "b=42",
+                       "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    written = read_midi(out)
+    assert [(t.name, t.program) for t in written.tracks][1:] == [("A", 52), ("T", 0), ("B", 42)]
+    bar = 4 * written.ppq
+    assert all(t.notes["start"].min() >= 2 * bar for t in written.tracks[1:] if len(t))
+
+    full = tmp_path / "full.mid"
+    write_midi(song, full)
+    # The rest in this process: each child spends seconds importing torch.
+    assert main(["generate", "--model", str(satb_model[0]), "--primer", str(full), "--from-bar", "2",
+                 "--bars", "3", "--interpolate", "--out", str(out)]) == 0
+    for bad, message in ((["--program", "guitar=27"], "no slot guitar"), (["--program", "A=300"], "0-127"),
+                         (["--program", "A"], "SLOT=N"), (["--from-bar", "999"], "--from-bar must be")):
+        capsys.readouterr()
+        code = main(["generate", "--model", str(satb_model[0]), "--primer", str(full), "--bars", "1", *bad,
+                     "--out", str(out)])
+        assert code != 0 and message in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------------------- in the app
 @pytest.fixture
 def window(qtbot, tmp_path):

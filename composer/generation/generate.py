@@ -110,7 +110,8 @@ def generate(model: FamilyModel, request: GenerateRequest,
     if progress is not None:
         progress(1.0)
     if type(model).decode_slots is not FamilyModel.decode_slots:  # a multitrack family
-        return _assemble_slots(model, result[:, len(primer_input):], primer_score, start_tick, end_tick)
+        return _assemble_slots(model, result[:, len(primer_input):], primer_score, start_tick, end_tick,
+                               request.slot_programs or {})
     continuations = []
     for steps in result[:, len(primer_input):]:
         notes = model.decode_continuation(steps, primer_score, start_tick).copy()
@@ -137,9 +138,10 @@ def _cropped(notes: np.ndarray, end_tick: int) -> np.ndarray:
 
 
 def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, start_tick: int,
-                    end_tick: int) -> GenerationResult:
+                    end_tick: int, programs: dict[str, int]) -> GenerationResult:
     """Multitrack results: every slot's notes into the primer track continuing it, or a new
-    track for the slot (its name, GM program and drum flag)."""
+    track for the slot (its name, GM program, or the one ``programs`` gives, and drum flag)."""
+    programs = {name.lower(): program for name, program in programs.items()}
     scores, continuations, slot_tracks, targets = [], [], [], []
     for steps in results:
         score = slice_time(primer, 0, max(start_tick, 1), shift_to_zero=False) if primer.note_count \
@@ -148,7 +150,12 @@ def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, star
         generated = []
         decoded = model.decode_slots(steps, primer, start_tick)
         targets = [target for _, target in decoded]
+        unknown = set(programs) - {track.name.lower() for track, _ in decoded}
+        if unknown:
+            raise ComposerError(f"this model has no slot {', '.join(sorted(unknown))}; its slots are "
+                                f"{', '.join(track.name for track, _ in decoded)}")
         for track, target in decoded:
+            track.program = programs.get(track.name.lower(), track.program)
             notes = _cropped(track.notes, end_tick)
             generated.append(Track(track.name, track.program, track.is_drum, notes))
             ids = {t.id for t in score.tracks}

@@ -24,6 +24,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "each bar's latent")
     parser.add_argument("--start-token", help="token families without a primer: the first note or "
                         "chord, e.g. C4 or C4.E4.G4 (default: one of the most frequent)")
+    parser.add_argument("--from-bar", type=int, metavar="N",
+                        help="start generating at bar N of the primer (1-based; default: after its end)")
+    parser.add_argument("--interpolate", action="store_true",
+                        help="multitrack_vae: fill the bars from --from-bar on (--bars of them) with "
+                             "points between the bar before and the bar after them")
+    parser.add_argument("--missing-slots", choices=["silence", "prior"], default="silence",
+                        help="multitrack_vae: instruments silent in the primer's last bar start silent "
+                             "or from a random latent")
+    parser.add_argument("--program", action="append", default=[], metavar="SLOT=N",
+                        help="multitrack_vae: the General MIDI program of a slot's new track, e.g. "
+                             "guitar=27 (default: piano 0, guitar 24, bass 32, strings 48); repeatable")
     parser.add_argument("--variations", type=int, default=1, help="how many different continuations")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--key", help="key of a scale constraint, e.g. D or Bb")
@@ -60,6 +71,14 @@ def run(args: argparse.Namespace) -> int:
 
     from .request import sampling_defaults
 
+    start_tick = None
+    if args.from_bar is not None:
+        if primer is None:
+            raise ComposerError("--from-bar needs a --primer")
+        lines = primer.bar_starts(primer.end_tick)
+        if not 1 <= args.from_bar <= len(lines):
+            raise ComposerError(f"--from-bar must be between 1 and {len(lines)} for this primer")
+        start_tick = int(lines[args.from_bar - 1])
     sampling = sampling_defaults(family_spec(meta["family"]).sampling_defaults)
     for name in ("sampling", "threshold"):
         if getattr(args, name) is not None:
@@ -70,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         threshold=sampling["threshold"], top_p=args.top_p, noise=args.noise, variations=args.variations,
         seed=args.seed,
         key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max,
-        start_token=args.start_token)
+        start_token=args.start_token, start_tick=start_tick, interpolate=args.interpolate,
+        missing_slots=args.missing_slots, slot_programs=_slot_programs(args.program))
     started = time.perf_counter()
     result = generate(model, request)
     took = time.perf_counter() - started
@@ -86,3 +106,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.wav}")
     print(f"generated with {meta.get('name')} ({meta['family']}) in {took:.2f} s")
     return 0
+
+
+def _slot_programs(pairs: list[str]) -> dict[str, int] | None:
+    """["guitar=27", ...] -> {"guitar": 27}."""
+    from composer.core.errors import ComposerError
+
+    programs = {}
+    for pair in pairs:
+        slot, _, number = pair.partition("=")
+        if not slot.strip() or not number.strip().isdigit():
+            raise ComposerError(f"--program takes SLOT=N with a program number 0-127, e.g. guitar=27, not {pair!r}")
+        programs[slot.strip()] = int(number)
+    return programs or None

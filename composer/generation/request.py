@@ -73,6 +73,9 @@ class GenerateRequest:
     #: Multitrack families: instrument slots silent in the primer's last bar start from
     #: "silence" or from a draw of the "prior".
     missing_slots: str = "silence"
+    #: Multitrack families: GM programs for the instrument slots' new tracks, by slot name
+    #: (e.g. {"guitar": 27}); the others get their slot's default (piano 0, guitar 24, ...).
+    slot_programs: dict[str, int] | None = None
 
     def validate(self) -> None:
         if self.bars is not None and self.seconds is not None:
@@ -92,6 +95,9 @@ class GenerateRequest:
             raise ComposerError("threshold must be in (0, 1) and top-p in (0, 1]")
         if self.missing_slots not in MISSING_SLOTS:
             raise ComposerError(f"missing_slots must be {' or '.join(MISSING_SLOTS)}, not {self.missing_slots!r}")
+        for slot, program in (self.slot_programs or {}).items():
+            if isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127:
+                raise ComposerError(f"the program for {slot} must be a General MIDI program 0-127, not {program!r}")
         if self.interpolate and self.primer is None:
             raise ComposerError("interpolation needs a score with a bar before and a bar after the gap")
         if (self.key is None) != (self.scale is None):
