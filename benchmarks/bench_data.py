@@ -69,12 +69,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from composer.data.dataset import encode_folder
-    from composer.data.preprocess_cli import FAMILY_CODECS
-    from composer.representations.codecs import codec_from_params
+    from composer.training.trainer import family_config
 
     if not args.folder.is_dir():
         sys.exit(f"folder not found: {args.folder}")
-    codec = codec_from_params(FAMILY_CODECS[args.family])
+    module, config = family_config(args.family, None, {})
+    codec = module.Model.default_codec(config)
     print(f"folder: {args.folder}, codec {codec.params()}, {args.workers} workers, "
           f"{os.cpu_count()} cores, median of {args.repeat} runs")
 

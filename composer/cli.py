@@ -73,7 +73,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 #: Subcommands implemented in their own packages: name -> (module, help, description).
 _DELEGATED = {
-    "preprocess": ("composer.data.preprocess_cli", "encode a MIDI folder for a model family",
+    "preprocess": ("composer.training.preprocess_cli", "encode a MIDI folder for a model family",
                    "Read a folder of MIDI files in parallel, encode them for a model family, cache "
                    "the arrays and report every file skipped and why."),
     "train": ("composer.training.train_cli", "train a model",

@@ -4,6 +4,7 @@ benchmark .mat loader, transposition and ``composer preprocess``."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 from collections import Counter
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 import composer.data.dataset as dataset_module
-from composer.core import Score, Track, make_notes
+from composer.core import ComposerError, Score, Track, make_notes
 from composer.data import (
     DataError,
     EncodedSet,
@@ -30,7 +31,7 @@ from composer.data import (
     transpose_roll,
     transposition_range,
 )
-from composer.data import preprocess_cli
+from composer.training import preprocess_cli
 from composer.io.midi import write_midi
 from composer.representations.codecs import PianoRollCodec, SkipFile
 
@@ -494,7 +495,32 @@ def test_preprocess_cli_end_to_end(mixed_folder, tmp_path, capsys):
                                       "--cache-dir", str(tmp_path / "cache")])) == 0
     assert "loaded from" in capsys.readouterr().out
 
-    with pytest.raises(DataError, match="unknown model family 'nope'"):
-        preprocess_cli.run(_parse([str(mixed_folder), "--family", "nope"]))
+    with pytest.raises(SystemExit):
+        _parse([str(mixed_folder), "--family", "nope"])  # not a family: a usage error
     with pytest.raises(SystemExit):
         _parse([str(mixed_folder)])  # --family is required
+
+
+def test_preprocess_json_lines_report_every_skip_and_the_data_size(mixed_folder, tmp_path, capsys):
+    """What the training wizard reads: progress, then a summary with every skipped file, and a
+    warning when the data is small for the preset, or an error when it is too small."""
+    args = _parse([str(mixed_folder), "--family", "bar_lstm", "--preset", "2x256", "--workers", "1",
+                   "--cache-dir", str(tmp_path / "cache"), "--progress", "json"])
+    assert preprocess_cli.run(args) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [e["event"] for e in events[:-1]] == ["progress"] * (len(events) - 1)
+    assert events[-2]["done"] == events[-2]["total"] == 8
+    summary = events[-1]
+    assert summary["event"] == "summary" and summary["summary"]["files_used"] == 3
+    assert dict(summary["skipped"])["kit/drums.mid"] == "only drum tracks" and len(summary["skipped"]) == 5
+    assert summary["train_examples"] > 0 and "learn them by heart" in summary["warning"]
+    # Three short songs: the VAE's bars leave nothing to validate on.
+    args = _parse([str(mixed_folder), "--family", "multitrack_vae", "--preset", "tiny", "--workers", "1",
+                   "--cache-dir", str(tmp_path / "cache"), "--progress", "json"])
+    with pytest.raises(ComposerError, match="too little data for a validation split"):
+        preprocess_cli.run(args)
+    error = json.loads(capsys.readouterr().out.splitlines()[-1])
+    assert error["event"] == "error" and "validation split" in error["message"]
+    args = _parse([str(tmp_path / "cache"), "--family", "bar_lstm", "--progress", "json"])
+    with pytest.raises(DataError, match="no MIDI files"):
+        preprocess_cli.run(args)

@@ -230,6 +230,13 @@ def test_generation_from_scratch_samples_the_prior(satb_model):
     assert score.end_tick <= 3 * 4 * score.ppq
 
 
+def test_a_primer_no_slot_fits_is_a_clear_error(satb_model):
+    model, _ = load_model(satb_model[0])
+    drums = Score([Track("Kit", 0, True, make_notes([0, 480, 1920], [120, 600, 2040], [36, 38, 36]))], 480)
+    with pytest.raises(ComposerError, match=r"no primer track fits this model's slots \(S, A, T, B\)"):
+        generate(model, GenerateRequest(primer=drums, bars=1))
+
+
 def test_primer_with_more_tracks_than_slots_warns(satb_model, datasets):
     model, _ = load_model(satb_model[0])
     primer = read_midi(datasets / "js_fakes" / "midi" / "30.mid")

@@ -1,6 +1,7 @@
 """Training through the real `composer train` command: progress, stop and resume, DDP, bad input."""
 
 import json
+import shutil
 import os
 import signal
 import subprocess
@@ -162,3 +163,19 @@ def test_resume_can_train_for_more_epochs(songs, tmp_path):
     more = run(train_cmd("pianoroll_lstm", songs, out, "--resume", "--epochs", "4", "--progress", "json"))
     assert more.returncode == 0, more.stderr
     assert [e["epoch"] for e in events(more.stdout) if e["event"] == "epoch"] == [3, 4]
+
+
+def test_measure_times_a_few_steps_and_writes_nothing(songs, tmp_path):
+    """The wizard's estimate of the time per epoch; subfolders are read unless --no-recursive."""
+    nested = tmp_path / "nested"
+    shutil.copytree(songs, nested / "inner")
+    out = tmp_path / "m.safetensors"
+    result = run(train_cmd("bar_lstm", nested, out, "--measure", "2", "--steps-per-epoch", "7",
+                           "--progress", "json"))
+    assert result.returncode == 0, result.stderr
+    measure = events(result.stdout)[-1]
+    assert measure["event"] == "measure" and measure["steps_per_epoch"] == 7
+    assert measure["seconds_per_epoch"] == pytest.approx(7 * measure["seconds_per_step"])
+    assert not out.exists() and not resume_path(out).exists()
+    result = run(train_cmd("bar_lstm", nested, out, "--measure", "2", "--no-recursive"))
+    assert result.returncode != 0 and "no MIDI files" in result.stderr

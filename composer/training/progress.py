@@ -1,7 +1,7 @@
 """Training progress: JSON lines for the GUI, a one-line bar for terminals, or nothing.
 
 Each event is a dict with an ``event`` key: ``start``, ``step``, ``epoch``, ``checkpoint``,
-``done``, ``stopped``, ``error``, and ``stage`` when a family trained in stages starts its next
+``done``, ``stopped``, ``error``, ``measure`` (``--measure``), and ``stage`` when a family trained in stages starts its next
 stage (``step`` and ``epoch`` events of such families carry the ``stage`` too).
 With ``--progress json`` each is printed as one JSON object per
 line on stdout, flushed at once, so a parent process (the training wizard) can follow.
@@ -59,5 +59,8 @@ class Progress:
             print(f"\r  stage {f['stage']} from epoch {f['epoch']}          ", file=out, flush=True)
         elif event in ("done", "stopped"):
             print(f"{event}: {f.get('reason', '')} best checkpoint {f.get('checkpoint')}", file=out, flush=True)
+        elif event == "measure":
+            print(f"{f['seconds_per_step'] * 1000:.0f} ms a step, {f['steps_per_epoch']} steps an epoch: "
+                  f"about {f['seconds_per_epoch'] / 60:.1f} minutes an epoch", file=out, flush=True)
         elif event == "error":
             print(f"error: {f.get('message')}", file=sys.stderr, flush=True)

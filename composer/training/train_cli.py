@@ -32,25 +32,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, help="processes that read MIDI files")
     parser.add_argument("--resume", action="store_true", help="continue a stopped or crashed run")
     parser.add_argument("--stop-file", type=Path, help="stop (saving) when this file appears")
+    parser.add_argument("--no-recursive", action="store_true", help="do not read the data folder's subfolders")
+    parser.add_argument("--measure", type=int, metavar="STEPS",
+                        help="only time STEPS training steps and print the time per epoch; writes nothing")
     parser.add_argument("--progress", default="bar", choices=["bar", "json", "none"],
                         help="terminal progress bar, JSON lines (for the GUI), or nothing")
 
 
-def _parse_overrides(pairs: list[str]) -> dict[str, str]:
-    from composer.core.errors import ComposerError
-
-    overrides = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ComposerError(f"--set takes FIELD=VALUE, not {pair!r}")
-        overrides[key.strip().replace("-", "_")] = value.strip()
-    return overrides
-
-
 def run(args: argparse.Namespace) -> int:
     from .progress import Progress
-    from .trainer import TrainRequest, command_line, train
+    from .trainer import TrainRequest, command_line, parse_overrides, train
 
     request = TrainRequest(
         family=args.family, data=args.data, out=args.out, preset=args.preset, epochs=args.epochs,
@@ -58,7 +49,8 @@ def run(args: argparse.Namespace) -> int:
         patience=args.patience, steps_per_epoch=args.steps_per_epoch, valid_fraction=args.valid_split,
         test_fraction=args.test_split, augment=not args.no_augment, device=args.device, seed=args.seed,
         resume=args.resume, workers=args.workers, stop_file=args.stop_file, name=args.name,
-        command=command_line(), overrides=_parse_overrides(args.set))
+        measure_steps=args.measure,
+        command=command_line(), overrides=parse_overrides(args.set), recursive=not args.no_recursive)
     progress = Progress(args.progress)
     try:
         train(request, progress)

@@ -63,7 +63,12 @@ class TrainRequest:
     seed: int = 0
     resume: bool = False
     workers: int | None = None
+    #: Read the data folder's subfolders too.
+    recursive: bool = True
     stop_file: Path | None = None
+    #: Only time this many training steps (after one warm-up step), report them in a
+    #: ``measure`` event and write nothing: the wizard's estimate of the time per epoch.
+    measure_steps: int | None = None
     name: str = ""
     command: str = ""
     #: Config fields to override, as text (from ``--set FIELD=VALUE``); converted by field type.
@@ -109,6 +114,24 @@ class _StopRequest:
         return self.flag
 
 
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """``["dropout=0.5", ...]`` (``--set``) -> ``{"dropout": "0.5"}``."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ComposerError(f"--set takes FIELD=VALUE, not {pair!r}")
+        overrides[key.strip().replace("-", "_")] = value.strip()
+    return overrides
+
+
+def family_config(family: str, preset: str | None, overrides: dict, **fields):
+    """The family's module and the Config of ``preset`` with ``fields`` (None: the preset's)
+    and the text ``overrides`` applied."""
+    module = load_family(family)
+    return module, preset_config(family, preset, **fields, **config_overrides(module.Config, overrides))
+
+
 def config_overrides(config_class, overrides: dict) -> dict:
     """Text overrides converted to the types of the config's fields; unknown fields are errors."""
     fields = {f.name: f for f in dataclasses.fields(config_class)}
@@ -151,6 +174,36 @@ def _split_for_validation(data: EncodedSet, valid_fraction: float) -> tuple[list
         return [piece[:cut]], [piece[cut:]], test
     raise TrainingError("too little data for a validation split: add files, or train with "
                         "--valid-split 0")
+
+
+#: Fewer training examples than this many batches' worth is worth a warning: the model will
+#: see the same few examples over and over and learn them by heart.
+MIN_BATCHES_OF_DATA = 10
+
+
+def check_data_size(family: str, config, data: EncodedSet, valid_fraction: float) -> dict:
+    """What ``config`` would train on: ``train_examples``, ``valid_examples`` and a ``warning``
+    (None when the data is big enough for the preset).
+
+    Raises
+    ------
+    TrainingError
+        When training would refuse the data: too little for a validation split, or for the
+        preset's examples (e.g. every piece shorter than its window).
+    """
+    train_pieces, valid_pieces, _ = _split_for_validation(data, valid_fraction)
+    model = build_model(family, config, load_family(family).Model.data_info(data, config))
+    try:
+        train_set = model.make_dataset(train_pieces, augment=False, training=True)
+        valid_set = model.make_dataset(valid_pieces, augment=False, training=False) if valid_pieces else []
+    except ValueError as exc:
+        raise TrainingError(f"the data is too small for this preset: {exc}") from None
+    n = len(train_set)
+    warning = None
+    if n < MIN_BATCHES_OF_DATA * config.batch_size:
+        warning = (f"only {n:,} training examples for batches of {config.batch_size}: the model will "
+                   f"learn them by heart. Add files, or pick a smaller preset")
+    return {"train_examples": n, "valid_examples": len(valid_set), "warning": warning}
 
 
 def _batches(dataset, batch_size: int, steps: int, generator: torch.Generator):
@@ -228,14 +281,15 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         preset = resume_state["preset"]
     else:
         preset = request.preset or spec.default_preset
-        config = preset_config(request.family, preset, epochs=request.epochs, batch_size=request.batch_size,
-                               learning_rate=request.learning_rate, seq_len=request.seq_len,
-                               patience=request.patience, steps_per_epoch=request.steps_per_epoch,
-                               **config_overrides(module.Config, request.overrides))
+        _, config = family_config(request.family, preset, request.overrides, epochs=request.epochs,
+                                  batch_size=request.batch_size, learning_rate=request.learning_rate,
+                                  seq_len=request.seq_len, patience=request.patience,
+                                  steps_per_epoch=request.steps_per_epoch)
 
     codec = module.Model.default_codec(config)
     valid_fraction = config.valid_fraction if request.valid_fraction is None else request.valid_fraction
-    load = dict(valid_fraction=valid_fraction, test_fraction=request.test_fraction, workers=request.workers)
+    load = dict(valid_fraction=valid_fraction, test_fraction=request.test_fraction, workers=request.workers,
+                recursive=request.recursive)
     if dist.is_main:
         data = load_source(request.data, codec, **load)
     dist.barrier()
@@ -290,6 +344,10 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
          resumed_from_epoch=start_epoch - 1 if resume_state else None,
          data=data.summary, skipped=len(data.skipped))
 
+    if request.measure_steps:
+        return _measure(request.measure_steps, wrapped, model, optimizer, scheduler, train_set, config,
+                        device, generator, steps_per_epoch, emit)
+
     previous_name = (resume_state or {}).get("metadata", {}).get("name")
     metadata_base = {
         "name": request.name or previous_name or out.name.removesuffix(".safetensors"),
@@ -313,15 +371,8 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         model.train()
         total, count, epoch_start = 0.0, 0, time.monotonic()
         for step, batch in enumerate(_batches(train_set, config.batch_size, steps_per_epoch, generator), 1):
-            loss, _ = wrapped(batch.to(device, non_blocking=True))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            total += loss.item()
+            total += _train_step(wrapped, model, optimizer, scheduler, batch.to(device, non_blocking=True),
+                                 config.grad_clip)
             count += 1
             if step % max(steps_per_epoch // 20, 1) == 0 or step == steps_per_epoch:
                 elapsed = time.monotonic() - epoch_start
@@ -382,6 +433,35 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     emit(status, reason=reason, checkpoint=str(out), best_epoch=best_epoch,
          best_valid_loss=best_valid if math.isfinite(best_valid) else None, epochs_run=epoch)
     return final
+
+
+def _train_step(wrapped, model, optimizer, scheduler, batch, grad_clip) -> float:
+    """One optimizer step on ``batch``; returns its loss."""
+    loss, _ = wrapped(batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    return loss.item()
+
+
+def _measure(steps: int, wrapped, model, optimizer, scheduler, train_set, config, device, generator,
+             steps_per_epoch: int, emit) -> dict:
+    """Time ``steps`` training steps after a warm-up step; emit and return the ``measure`` figures."""
+    model.train()
+    batches = _batches(train_set, config.batch_size, steps + 1, generator)
+    _train_step(wrapped, model, optimizer, scheduler, next(batches).to(device), config.grad_clip)
+    started = time.monotonic()
+    for batch in batches:
+        _train_step(wrapped, model, optimizer, scheduler, batch.to(device), config.grad_clip)
+    per_step = (time.monotonic() - started) / steps
+    figures = {"seconds_per_step": per_step, "steps_per_epoch": steps_per_epoch,
+               "seconds_per_epoch": per_step * steps_per_epoch, "epochs": config.epochs}
+    emit("measure", **figures)
+    return figures
 
 
 def _training_meta(request: TrainRequest, device, dist: Distributed, epoch: int, started: float) -> dict:

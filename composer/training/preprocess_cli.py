@@ -1,27 +1,22 @@
 """``composer preprocess DIR --family F``: encode a folder of MIDI files for a model family.
 
-Reads every MIDI file in parallel, caches the encoded arrays (the training command and the wizard
-then load them at once), and prints what was used and skipped. ``composer.cli`` wires it in with
-:func:`add_arguments` and :func:`run`.
+Reads every MIDI file in parallel with the family's codec (as the preset and ``--set`` configure
+it), caches the encoded arrays (the training command then loads them at once), and reports what
+was used and skipped, and whether the data is big enough for the preset. With ``--progress
+json`` it prints JSON lines (``progress``, then ``summary`` or ``error``) for the training
+wizard. ``composer.cli`` wires it in with :func:`add_arguments` and :func:`run`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from pathlib import Path
 
-from .dataset import SPLITS, EncodedSet, encode_folder
-from .errors import DataError
-
-#: Codec parameters per model family. The model registry will replace this table: each family's
-#: spec will name its codec, and this command will ask the registry.
-FAMILY_CODECS: dict[str, dict] = {
-    "pianoroll_lstm": {"kind": "pianoroll", "fps": 16.0},        # paper 000: 16 Hz real time
-    "pianoroll_seq2seq": {"kind": "pianoroll", "fps": 16.0},     # paper 000
-    "bar_lstm": {"kind": "pianoroll", "steps_per_beat": 4},      # paper 002: sixteenth notes
-}
+from composer.data.dataset import SPLITS, EncodedSet, encode_folder
+from composer.models.registry import FAMILIES
 
 _NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -43,11 +38,14 @@ def duration_text(seconds: float) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the preprocess arguments to ``parser`` (a subcommand parser)."""
     parser.add_argument("folder", type=Path, metavar="DIR", help="folder of MIDI files")
-    parser.add_argument("--family", required=True, metavar="F",
-                        help=f"model family to encode for: {', '.join(sorted(FAMILY_CODECS))}")
+    parser.add_argument("--family", required=True, choices=sorted(FAMILIES), metavar="F",
+                        help=f"model family to encode for: {', '.join(sorted(FAMILIES))}")
+    parser.add_argument("--preset", help="the family's preset (default: its main one)")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a field of the preset's configuration, as for composer train")
     parser.add_argument("--no-recursive", action="store_true", help="do not read subfolders")
-    parser.add_argument("--valid-fraction", type=float, default=0.1, metavar="X",
-                        help="share of files for validation (default 0.1)")
+    parser.add_argument("--valid-fraction", type=float, default=None, metavar="X",
+                        help="share of files for validation (default: the preset's)")
     parser.add_argument("--test-fraction", type=float, default=0.1, metavar="X",
                         help="share of files for test (default 0.1)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
@@ -58,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="read every file again even when a cache exists")
     parser.add_argument("--report", type=Path, default=None, metavar="FILE",
                         help="write the full report (every skipped file and why) to FILE")
+    parser.add_argument("--progress", default="line", choices=["line", "json"],
+                        help="progress lines on stderr, or JSON lines on stdout (for the GUI)")
 
 
 class _ProgressLine:
@@ -82,27 +82,61 @@ class _ProgressLine:
 def run(args: argparse.Namespace) -> int:
     """Encode ``args.folder`` for ``args.family``, print the summary, return 0.
 
-    Errors a user can cause (no such folder, no usable files, unknown family) are raised as
-    :class:`~composer.core.errors.ComposerError` for the command line to print.
+    Errors a user can cause (no such folder, no usable files, too little data for the preset)
+    are raised as :class:`~composer.core.errors.ComposerError` for the command line to print;
+    with ``--progress json`` they are also printed as an ``error`` event.
     """
-    from composer.representations.codecs import codec_from_params
+    try:
+        return _run(args)
+    except Exception as exc:
+        if args.progress == "json":
+            print(json.dumps({"event": "error", "message": str(exc)}), flush=True)
+        raise
 
-    if args.family not in FAMILY_CODECS:
-        raise DataError(f"unknown model family {args.family!r}; expected one of "
-                        f"{', '.join(sorted(FAMILY_CODECS))}")
-    codec = codec_from_params(FAMILY_CODECS[args.family])
-    encoded = encode_folder(args.folder, codec, recursive=not args.no_recursive,
-                            valid_fraction=args.valid_fraction, test_fraction=args.test_fraction,
+
+def _run(args: argparse.Namespace) -> int:
+    from composer.data.errors import DataError
+
+    from .trainer import check_data_size, family_config, parse_overrides
+
+    module, config = family_config(args.family, args.preset, parse_overrides(args.set))
+    valid_fraction = config.valid_fraction if args.valid_fraction is None else args.valid_fraction
+    json_lines = args.progress == "json"
+    encoded = encode_folder(args.folder, module.Model.default_codec(config), recursive=not args.no_recursive,
+                            valid_fraction=valid_fraction, test_fraction=args.test_fraction,
                             workers=args.workers, cache_dir=args.cache_dir,
                             use_cache=not getattr(args, "rebuild", False),
-                            progress=_ProgressLine(sys.stderr))
+                            progress=_JsonProgress() if json_lines else _ProgressLine(sys.stderr))
+    size = check_data_size(args.family, config, encoded, valid_fraction)
     if args.report is not None:
         try:
             args.report.write_text(encoded.report(), encoding="utf-8")
         except OSError as exc:
             raise DataError(f"{args.report}: cannot write the report ({exc.strerror or exc})") from None
-    print(summary_text(encoded, args.family, report=args.report))
+    if json_lines:
+        print(json.dumps({"event": "summary", **summary_fields(encoded), **size}), flush=True)
+    else:
+        print(summary_text(encoded, args.family, report=args.report))
+        print(f"  examples     {size['train_examples']:,} for training, {size['valid_examples']:,} "
+              f"for validation")
+        if size["warning"]:
+            print(f"warning: {size['warning']}", file=sys.stderr)
     return 0
+
+
+class _JsonProgress:
+    def __call__(self, done: int, total: int) -> None:
+        print(json.dumps({"event": "progress", "done": done, "total": total}), flush=True)
+
+
+def summary_fields(encoded: EncodedSet) -> dict:
+    """The JSON-safe summary the wizard shows: the data summary, the split, every skipped file
+    with its reason, the repaired files and the cache."""
+    counts = Counter(encoded.split)
+    return {"summary": encoded.summary, "split": {k: counts.get(k, 0) for k in SPLITS},
+            "skipped": [[str(name), reason] for name, reason in encoded.skipped],
+            "repaired": sorted({str(name) for name, _ in encoded.warnings}),
+            "cache": str(encoded.cache_path) if encoded.cache_path else None}
 
 
 def summary_text(encoded: EncodedSet, family: str = "", report: Path | None = None) -> str:
