@@ -166,7 +166,7 @@ def bench_stalls(app) -> dict[str, float]:
     panel.generate_button.click()
     generate_stall = run_until(lambda: panel.candidates.count() > 0)
     seconds = time.perf_counter() - started
-    notes = sum(len(c) for c in window.generation.candidates)
+    notes = sum(len(part.notes) for parts in window.generation.candidates for part in parts)
     window.undo_stack.setClean()
     window.close()
     return {"load": load_stall, "generate": generate_stall, "generate_seconds": seconds, "notes": notes}

@@ -11,11 +11,10 @@
    weights: speed does not depend on them, but the notes do (random weights put every cell near
    0.5, so threshold 0.3 turns every pitch on and the song is 128 held notes per slot), so the
    note extraction and score assembly are also timed alone on rolls of realistic density. Then a
-   profile (where the time goes), and two what-ifs computed here, not in the library: decoding all
-   bars in one batch per slot (the decoded bars never feed back into the latent loop), and the
-   decoder's transposed convolutions (kernel == stride, so no overlap) as matrix products.
-   Generation runs with one torch thread (composer.generation's setting); ``--threads 1,2`` also
-   times two (by swapping that setting here).
+   profile (where the time goes).
+   Generation runs with one torch thread (composer.generation's setting); two are also timed (by
+   swapping that setting here; 3 runs). ``--threads 1`` skips them: with a job on the other core
+   of a 2-core machine, a 2-thread run took 1.5-30 s (threads waiting on each other per call).
 2. Training throughput in bar pairs per second, the real ``composer.training.trainer.train``
    (``satb`` preset: four slots, the paper's sizes, batch 64, JS Fake Chorales) against a bare
    torch loop (pre-stacked batches, the same ELBO / MSE written out, Adam, clip), for both stages
@@ -179,61 +178,6 @@ def profile_generate(model, primer: Score | None) -> None:
         print(f"  | {label} | {seconds:.3f} s |")
 
 
-def matmul_decode(vae, z: torch.Tensor) -> torch.Tensor:
-    """BarVAE.decode with each transposed convolution (kernel == stride, no padding, so no
-    overlap) as one matrix product: (B, C, H, W) x (C, O*kh*kw) -> (B, O, H*kh, W*kw)."""
-    x = vae.from_latent(z)[:, :, None, None]
-    layers = [m for m in vae.decoder if isinstance(m, nn.ConvTranspose2d)]
-    for i, conv in enumerate(layers):
-        b, c, h, w = x.shape
-        o, (kh, kw) = conv.out_channels, conv.kernel_size
-        y = x.permute(0, 2, 3, 1).reshape(-1, c) @ conv.weight.reshape(c, -1)
-        y = y.reshape(b, h, w, o, kh, kw) + conv.bias[None, None, None, :, None, None]
-        x = y.permute(0, 3, 1, 4, 2, 5).reshape(b, o, h * kh, w * kw)
-        if i < len(layers) - 1:
-            x = torch.relu(x)
-    return x.squeeze(1)
-
-
-def decode_what_ifs(model, bars: int, repeats: int = 5) -> None:
-    """Decoding ``bars`` latents per slot: one call per bar (as now), all bars in one call, and
-    all bars in one call with the matmul decoder (checked against the real one)."""
-    z = torch.randn(bars, len(model.slot_names), model.config.latent, generator=torch.Generator().manual_seed(0))
-
-    def per_bar():
-        for i in range(bars):
-            for k, vae in enumerate(model.vaes):
-                vae.decode(z[i:i + 1, k])
-
-    def batched():
-        for k, vae in enumerate(model.vaes):
-            vae.decode(z[:, k])
-
-    def batched_matmul():
-        for k, vae in enumerate(model.vaes):
-            matmul_decode(vae, z[:, k])
-
-    with generation.cpu_threads(torch.device("cpu")), torch.inference_mode():
-        error = max(float((matmul_decode(v, z[:, k]) - v.decode(z[:, k])).abs().max())
-                    for k, v in enumerate(model.vaes))
-        results = {}
-        for label, fn in (("one decode per bar and slot (now)", per_bar),
-                          ("one decode per slot, all bars batched", batched),
-                          ("batched, transposed convolutions as matmuls", batched_matmul)):
-            fn()
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - start)
-            results[label] = statistics.median(times)
-    now = results["one decode per bar and slot (now)"]
-    print(f"  what-if, decoding {bars} bars x {len(model.slot_names)} slots alone (1 thread; matmul "
-          f"decoder max |difference| {error:.1e}):")
-    for label, seconds in results.items():
-        print(f"  | {label} | {seconds:.3f} s | {now / seconds:.1f}x |")
-
-
 def bench_generation(threads: list[int]) -> None:
     model = lpd5_model()
     primer = five_track_primer()
@@ -253,7 +197,6 @@ def bench_generation(threads: list[int]) -> None:
         print(f"  note extraction + assembly alone, 90 bars at {density:.0%} cell density: "
               f"{seconds:.3f} s for {notes:,} notes")
     profile_generate(model, None)
-    decode_what_ifs(model, _bars_of(model, _request(None)))
 
 
 # ---------------------------------------------------------------------------- training
@@ -336,12 +279,10 @@ def bare_throughput(model, pairs: torch.Tensor, stage: str, steps: int, batch: i
 
 def bench_training(steps: int, rounds: int) -> None:
     from composer.data.dataset import load_source
-
-    config = preset_config(FAMILY, "satb", batch_size=64)
-    module_codec = codec_for(config)
-    data = load_source(JS_FAKES, module_codec)
     from composer.models.multitrack_vae import Model
 
+    config = preset_config(FAMILY, "satb", batch_size=64)
+    data = load_source(JS_FAKES, codec_for(config))
     info = Model.data_info(data, config)
     torch.manual_seed(0)
     model = build_model(FAMILY, config, info)

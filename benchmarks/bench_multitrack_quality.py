@@ -49,9 +49,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 DEFAULT_MODEL = ROOT / "checkpoints" / "multitrack_vae-jsfakes.safetensors"
 SONG_BARS = 90  # 3 minutes at 120 bpm in 4/4
-MODES = (("threshold 0.3, noise 0", "threshold", 0.0),
-         ("threshold 0.3, noise 0.5", "threshold", 0.5),
-         ("bernoulli, noise 0", "bernoulli", 0.0))
+
+
+def sampling_modes(noises: str) -> list[tuple[str, str, float]]:
+    """(label, mode, noise): threshold 0.3 with each noise in ``noises`` ("0,0.5"), and Bernoulli."""
+    modes = [(f"threshold 0.3, noise {n:g}", "threshold", n) for n in (float(x) for x in noises.split(","))]
+    return modes + [("bernoulli, noise 0", "bernoulli", 0.0)]
 
 
 # ---------------------------------------------------------------------------- reconstruction
@@ -112,7 +115,8 @@ def reconstruction(model, bars: np.ndarray, thresholds=(0.3, 0.5), batch: int = 
 
 def print_reconstruction(result: dict, n_bars: int, thresholds=(0.3, 0.5)) -> None:
     print(f"\nReconstruction of the {n_bars} test-split bars (latent mean, no sampling):\n")
-    print("| slot | threshold | cells on (true / decoded) | cell P | cell R | cell F1 | onset P | onset R | onset F1 | KL (nats) |")
+    print("| slot | threshold | cells on (true / decoded) | cell P | cell R | cell F1 | onset P | onset R "
+          "| onset F1 | KL (nats) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for name, r in result.items():
         for t in thresholds:
@@ -228,7 +232,8 @@ def print_songs(table: dict[str, dict], slots: list[str]) -> None:
     print(f"| songs | n | bars | {' | '.join(slots)} |")
     print(f"|---|---|---|{'---|' * len(slots)}")
     for label, s in table.items():
-        cells = [f"{s['empty'][k]:.0%} ({s['empty_first'][k]:.0%} -> {s['empty_last'][k]:.0%})" for k in range(len(slots))]
+        cells = [f"{s['empty'][k]:.0%} ({s['empty_first'][k]:.0%} -> {s['empty_last'][k]:.0%})"
+                 for k in range(len(slots))]
         print(f"| {label} | {s['songs']} | {s['bars']} | {' | '.join(cells)} |")
     for key, title in (("entropy", "Pitch-class entropy of onsets, bits (max 3.58), mean over songs"),
                        ("polyphony", "Polyphony (pitches on per sounding step), mean over songs")):
@@ -250,6 +255,8 @@ def main() -> None:
     parser.add_argument("--model", default=str(DEFAULT_MODEL))
     parser.add_argument("--data", default=str(DATASETS / "js_fakes"))
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--noise", default="0,0.5", help="latent noise sizes tried with threshold 0.3")
+    parser.add_argument("--no-primers", action="store_true", help="songs from scratch only")
     parser.add_argument("--primers", type=int, default=5, help="test chorales whose first 2 bars prime songs")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -272,10 +279,11 @@ def main() -> None:
     primed = [p for p in test if len(p) >= 2]
     chosen = [primed[int(i)] for i in np.linspace(0, len(primed) - 1, args.primers).round()] if args.primers else []
     empty = np.zeros((0,) + test[0].shape[1:], np.uint8)
-    for label, mode, noise in MODES:
+    modes = sampling_modes(args.noise)
+    for label, mode, noise in modes:
         table[f"scratch, {label}"] = summarize(
             [song_figures(s) for s in generate_songs(model, empty, mode, noise, args.seeds)])
-    for label, mode, noise in MODES:
+    for label, mode, noise in ([] if args.no_primers else modes):
         rows = [song_figures(s) for piece in chosen for s in generate_songs(model, piece[:2], mode, noise, args.seeds)]
         if rows:
             table[f"primer (2 bars of {len(chosen)} test chorales), {label}"] = summarize(rows)

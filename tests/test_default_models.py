@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 
 from composer.generation.generate import generate
-from composer.generation.request import GenerateRequest
+from composer.generation.request import GenerateRequest, sampling_defaults
 from composer.models.base import load_model
 from composer.models.library import BUNDLED, list_models
+from composer.models.registry import family_spec
 from composer.representations.metrics import generation_check
 from engine_fixtures import arpeggio_song
 
@@ -32,9 +33,10 @@ def test_bundled_model_loads_and_documents_its_origin(path: Path):
 @pytest.mark.filterwarnings("ignore::composer.core.errors.ComposerWarning")
 @pytest.mark.parametrize("path", CHECKPOINTS, ids=lambda p: p.name)
 def test_sixty_second_continuation_is_neither_silent_nor_stuck(path: Path):
-    model, _ = load_model(path)
+    model, meta = load_model(path)
     primer = arpeggio_song(62, bars=3)
-    result = generate(model, GenerateRequest(primer=primer, seconds=60, variations=2, seed=0))
+    defaults = sampling_defaults(family_spec(meta["family"]).sampling_defaults)  # as the app and CLI use
+    result = generate(model, GenerateRequest(primer=primer, seconds=60, variations=2, seed=0, **defaults))
     for score in result.scores:
         figures = generation_check(score, result.start_tick)
         # The primer is self-made and not in every model's style (a folk-tune model pauses

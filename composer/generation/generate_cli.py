@@ -19,9 +19,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, default=None,
                         help="default: the family's (0.5; 0.3 for multitrack_vae)")
     parser.add_argument("--top-p", type=float, default=1.0)
-    parser.add_argument("--noise", type=float, default=0.0,
+    parser.add_argument("--noise", type=float, default=None,
                         help="latent families (multitrack_vae): size of the Gaussian noise added to "
-                             "each bar's latent")
+                             "each bar's latent (default: the family's)")
     parser.add_argument("--start-token", help="token families without a primer: the first note or "
                         "chord, e.g. C4 or C4.E4.G4 (default: one of the most frequent)")
     parser.add_argument("--from-bar", type=int, metavar="N",
@@ -80,13 +80,13 @@ def run(args: argparse.Namespace) -> int:
             raise ComposerError(f"--from-bar must be between 1 and {len(lines)} for this primer")
         start_tick = int(lines[args.from_bar - 1])
     sampling = sampling_defaults(family_spec(meta["family"]).sampling_defaults)
-    for name in ("sampling", "threshold"):
+    for name in ("sampling", "threshold", "noise"):
         if getattr(args, name) is not None:
             sampling[name] = getattr(args, name)
     request = GenerateRequest(
         primer=primer, track_id=track_id, bars=None if args.seconds else (args.bars or 8),
         seconds=args.seconds, temperature=args.temperature, sampling=sampling["sampling"],
-        threshold=sampling["threshold"], top_p=args.top_p, noise=args.noise, variations=args.variations,
+        threshold=sampling["threshold"], top_p=args.top_p, noise=sampling["noise"], variations=args.variations,
         seed=args.seed,
         key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max,
         start_token=args.start_token, start_tick=start_tick, interpolate=args.interpolate,

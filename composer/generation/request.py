@@ -116,8 +116,7 @@ class GenerateRequest:
 
 
 def sampling_defaults(family_defaults=()) -> dict:
-    """``sampling`` and ``threshold`` for a family: GenerateRequest's defaults, overridden by the
-    family's own ``FamilySpec.sampling_defaults`` ((field, value) pairs)."""
+    """``sampling``, ``threshold`` and ``noise`` for a family: GenerateRequest's defaults,
+    overridden by the family's own ``FamilySpec.sampling_defaults`` ((field, value) pairs)."""
     fields = GenerateRequest.__dataclass_fields__
-    return {"sampling": fields["sampling"].default, "threshold": fields["threshold"].default,
-            **dict(family_defaults)}
+    return {name: fields[name].default for name in ("sampling", "threshold", "noise")} | dict(family_defaults)

@@ -125,6 +125,7 @@ class GenerationPanel(QWidget):
         self.form.addRow("Into", self.target)
         self.form.addRow("Into", self.target_note)
         self.sampling.currentIndexChanged.connect(self._update_threshold)
+        self.mode.currentIndexChanged.connect(self._update_length)
         self.noise.valueChanged.connect(self._update_threshold)
 
         style = self.style()
@@ -209,8 +210,15 @@ class GenerationPanel(QWidget):
             values = sampling_defaults(defaults)
             self.sampling.setCurrentText(next(k for k, v in _SAMPLING.items() if v == values["sampling"]))
             self.threshold.setValue(float(values["threshold"]))
+            self.noise.setValue(float(values["noise"]))
         self._update_threshold()
         self.generate_button.setEnabled(self._has_model and not self.progress.isVisible())
+
+    def _update_length(self) -> None:
+        """The loop region sets the length of the modes that fill it."""
+        takes_loop = self.mode.currentData() in ("fill", "interpolate")
+        self.bars.setEnabled(not takes_loop)
+        self.bars.setToolTip("The loop region sets the length" if takes_loop else "")
 
     def _update_threshold(self) -> None:
         threshold = _SAMPLING[self.sampling.currentText()] == "threshold" and self.form.isRowVisible(self.sampling)

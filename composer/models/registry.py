@@ -22,6 +22,18 @@ class UnknownFamily(ComposerError):
 
 
 @dataclass(frozen=True)
+class DataOption:
+    """A choice about the data a family needs (a Config field), asked by the training wizard."""
+
+    field: str
+    label: str
+    default: str
+    #: (value, label) pairs for a choice; empty for free text.
+    choices: tuple[tuple[str, str], ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True)
 class FamilySpec:
     id: str
     name: str
@@ -38,6 +50,10 @@ class FamilySpec:
     #: The family's own sampling defaults (GenerateRequest fields), where the shared ones do not
     #: fit, e.g. paper 004 thresholds its decoded bars at 0.3.
     sampling_defaults: tuple[tuple[str, object], ...] = ()
+    #: What the family needs to know about the data, beyond its preset (the wizard asks).
+    data_options: tuple[DataOption, ...] = ()
+    #: Trains under torchrun on several GPUs (staged families run on one device).
+    multi_gpu: bool = True
 
 
 FAMILIES: dict[str, FamilySpec] = {}
@@ -124,7 +140,21 @@ register(FamilySpec(
     default_preset="satb",
     module="composer.models.multitrack_vae",
     controls=("threshold", "noise", "missing_slots"),
-    sampling_defaults=(("sampling", "threshold"), ("threshold", 0.3)),
+    # Threshold 0.3 as in the paper; without noise the latents settle on one bar repeated, and
+    # noise 0.2 matches the chorales' pitch-class entropy best (benchmarks/RESULTS.md).
+    sampling_defaults=(("sampling", "threshold"), ("threshold", 0.3), ("noise", 0.2)),
+    data_options=(
+        DataOption("slots", "Instrument slots", "lpd5", (
+            ("lpd5", "LPD-5: drums, piano, guitar, bass, strings (from each track's instrument)"),
+            ("order", "By track order (the first track fills the first slot, ...)"),
+            ("names", "By track name")),
+            "How tracks become the model's instruments."),
+        DataOption("slot_names", "Slot names", "S,A,T,B",
+                   help="For track order or names: the slots, comma-separated (e.g. MELODY,BRIDGE,PIANO)."),
+        DataOption("lead", "Lead slot", "",
+                   help="The slot the others follow; empty: the first slot that is not drums."),
+    ),
+    multi_gpu=False,
 ))
 
 
