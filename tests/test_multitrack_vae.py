@@ -350,6 +350,10 @@ def test_five_slot_song_written_and_read_back(datasets, tmp_path):
         copy = next(t for t in back.tracks if t.name == original.name)
         assert np.array_equal(np.sort(copy.notes["pitch"]), np.sort(original.notes["pitch"]))
         assert np.array_equal(np.sort(copy.notes["start"]), np.sort(original.notes["start"]))
+        # The lead stands out, the accompaniment sits back, the drums hit hard.
+        velocity = {"Piano": 96, "Drums": 100}.get(original.name, 80)
+        assert set(copy.notes["velocity"].tolist()) == {velocity}
+    assert back.tempos[0].qpm == 120 and (back.time_signatures[0].numerator, back.time_signatures[0].denominator) == (4, 4)
 
 
 def test_resume_keeps_the_stage_boundary(chorales, tmp_path):

@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.generation_panel = GenerationPanel(self)
         self.generation = GenerationController(self.generation_panel, self.editor, parent=self)
         self.model_picker.model_chosen.connect(self._choose_model)
+        self.training_wizard = None  # created when first opened (pyqtgraph loads then)
         self.playback = PlaybackController(self)
         self.playback.position_changed.connect(self._follow_playhead)
         self.playback.state_changed.connect(self._on_playback_state)
@@ -261,6 +262,10 @@ class MainWindow(QMainWindow):
             lambda name: self.editor.set_note_length(None if name == "grid" else name),
             "Length of drawn notes (grid: one snap step)")
 
+        models_menu = self.menuBar().addMenu("&Models")
+        self._action(models_menu, "&Train a Model...", self.open_training_wizard, QKeySequence("Ctrl+Shift+T"))
+        self._action(models_menu, "&Add Model File...", self.model_picker.add_dialog)
+
         help_menu = self.menuBar().addMenu("&Help")
         self._action(help_menu, "&About Composer", lambda: QMessageBox.about(
             self, "About Composer", f"Composer {__version__}\nCompose music with AI help."))
@@ -282,6 +287,39 @@ class MainWindow(QMainWindow):
             self, "Unsaved changes", f"Save the changes to {self.source_name}?",
             buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
         return {buttons.Save: "save", buttons.Discard: "discard"}.get(answer, "cancel")
+
+    def ask_about_training(self) -> str:
+        """A training runs while the app closes: "stop" (it saves), "keep" (it runs on) or "cancel"."""
+        box = QMessageBox(QMessageBox.Icon.Question, "A model is training",
+                          "A model is still training. Stop it now (the best model so far is saved, and you "
+                          "can continue it later), or keep it training after Composer closes?",
+                          QMessageBox.StandardButton.Cancel, self)
+        stop = box.addButton("Stop and Save", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep Training", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(keep)
+        box.exec()
+        return {stop: "stop", keep: "keep"}.get(box.clickedButton(), "cancel")
+
+    def open_training_wizard(self):
+        """Show the training wizard (a TrainingWizard): the one still training or just
+        finished, else a new one."""
+        from composer.gui.training.wizard import TrainingWizard
+
+        wizard = self.training_wizard
+        if wizard is None or not (wizard.isVisible() or wizard.is_training()):
+            if wizard is not None:
+                wizard.deleteLater()
+            wizard = self.training_wizard = TrainingWizard(self)
+            wizard.model_ready.connect(lambda _path: self.model_picker.refresh())
+            wizard.try_requested.connect(self._try_trained_model)
+        wizard.show()
+        wizard.raise_()
+        wizard.activateWindow()
+        return wizard
+
+    def _try_trained_model(self, path: str) -> None:
+        self.model_picker.refresh(select=path)
+        self._choose_model(path)
 
     def confirm_unsaved(self) -> bool:
         """True when the document may be replaced or closed (saved, or the user let it go)."""
@@ -424,6 +462,13 @@ class MainWindow(QMainWindow):
         if not self.confirm_unsaved():
             event.ignore()
             return
+        if self.training_wizard is not None and self.training_wizard.is_training():
+            answer = self.ask_about_training()
+            if answer == "cancel":
+                event.ignore()
+                return
+            if answer == "stop":
+                self.training_wizard.stop_run()  # the trainer saves and exits on its own
         self.autosaver.shutdown()
         self.midi_record.cancel_recording()
         self.playback.close()

@@ -75,7 +75,7 @@ class ModelPicker(QWidget):
         self.details.setTextFormat(Qt.TextFormat.RichText)
         self.details.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         add = QPushButton("Add model file...", self)
-        add.clicked.connect(self._add_dialog)
+        add.clicked.connect(self.add_dialog)
         self._extra: list[Path] = []
         self._entries: dict[str, ModelEntry] = {}
 
@@ -125,7 +125,7 @@ class ModelPicker(QWidget):
             self._extra.append(resolved)
         self.refresh(select=str(resolved))
 
-    def _add_dialog(self) -> None:
+    def add_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Add model file", "", "Composer models (*.safetensors)")
         if path:
             self.add_model_file(path)

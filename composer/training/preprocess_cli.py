@@ -10,6 +10,7 @@ wizard. ``composer.cli`` wires it in with :func:`add_arguments` and :func:`run`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections import Counter
@@ -114,7 +115,11 @@ def _run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise DataError(f"{args.report}: cannot write the report ({exc.strerror or exc})") from None
     if json_lines:
-        print(json.dumps({"event": "summary", **summary_fields(encoded), **size}), flush=True)
+        from composer.models.device import detect_devices
+
+        # The wizard's settings page starts from the preset's values on the devices found here.
+        print(json.dumps({"event": "summary", **summary_fields(encoded), **size,
+                          "config": dataclasses.asdict(config), "devices": detect_devices()}), flush=True)
     else:
         print(summary_text(encoded, args.family, report=args.report))
         print(f"  examples     {size['train_examples']:,} for training, {size['valid_examples']:,} "

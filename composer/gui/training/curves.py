@@ -1,0 +1,103 @@
+"""Live training curves: the loss (training, by step; validation, by epoch) and one of the
+family's metrics (validation, by epoch), from the trainer's progress events."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from composer.gui.pianoroll import theme
+
+TRAIN_PEN = pg.mkPen(theme.TRACK_PALETTE[0], width=1.5)
+VALID_PEN = pg.mkPen(theme.TRACK_PALETTE[1], width=2)
+METRIC_PEN = pg.mkPen(theme.TRACK_PALETTE[2], width=2)
+
+
+def _plot(title: str) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background=theme.BACKGROUND)
+    plot.setTitle(title, color=theme.TEXT.name(), size="9pt")
+    plot.setLabel("bottom", "epoch")
+    plot.showGrid(x=True, y=True, alpha=0.15)
+    plot.setMouseEnabled(x=False, y=False)
+    plot.hideButtons()
+    return plot
+
+
+class TrainingCurves(QWidget):
+    """Feed it every event with :meth:`add_event`; :meth:`clear` for a new run."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.loss_plot = _plot("Loss")
+        self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT.name())
+        self.train_curve = self.loss_plot.plot([], [], pen=TRAIN_PEN, name="training")
+        self.valid_curve = self.loss_plot.plot([], [], pen=VALID_PEN, name="validation",
+                                               symbol="o", symbolSize=5, symbolBrush=VALID_PEN.color())
+        self.metric_plot = _plot("Validation metric")
+        self.metric_curve = self.metric_plot.plot([], [], pen=METRIC_PEN, symbol="o", symbolSize=5,
+                                                  symbolBrush=METRIC_PEN.color())
+        # Not ``self.metric``: that name would hide QWidget.metric(), which Qt calls to paint.
+        self.metric_choice = QComboBox(self)
+        self.metric_choice.setToolTip("The family's validation metrics, one per epoch")
+        self.metric_choice.currentTextChanged.connect(self._draw_metric)
+        pick = QHBoxLayout()
+        pick.addWidget(QLabel("Metric", self))
+        pick.addWidget(self.metric_choice, 1)
+        right = QVBoxLayout()
+        right.addLayout(pick)
+        right.addWidget(self.metric_plot, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss_plot, 3)
+        layout.addLayout(right, 2)
+        # Events come in bursts (a poll of the progress file, the replay of a long run): the
+        # curves are drawn once per burst, not once per event, so the window stays fluid.
+        self._redraw_timer = QTimer(self, singleShot=True, interval=0)
+        self._redraw_timer.timeout.connect(self._redraw)
+        self.clear()
+
+    def clear(self) -> None:
+        self.train_x: list[float] = []
+        self.train_y: list[float] = []
+        self.valid_x: list[float] = []
+        self.valid_y: list[float] = []
+        self.metrics: dict[str, list[tuple[int, float]]] = {}
+        self.metric_choice.clear()
+        self._redraw()
+
+    def add_event(self, event: dict) -> None:
+        kind = event.get("event")
+        if kind == "step" and event.get("loss") is not None:
+            steps = max(int(event.get("steps") or 1), 1)
+            x = event["epoch"] - 1 + event["step"] / steps
+            # A resumed run repeats the epoch it was stopped in: drop the points it replaces.
+            while self.train_x and self.train_x[-1] >= x:
+                self.train_x.pop()
+                self.train_y.pop()
+            self.train_x.append(x)
+            self.train_y.append(float(event["loss"]))
+            self._redraw_timer.start()
+        elif kind == "epoch":
+            epoch = int(event["epoch"])
+            if event.get("valid_loss") is not None:
+                self.valid_x.append(epoch)
+                self.valid_y.append(float(event["valid_loss"]))
+            for name, value in (event.get("metrics") or {}).items():
+                if isinstance(value, (int, float)):
+                    if name not in self.metrics:
+                        self.metrics[name] = []
+                        self.metric_choice.addItem(name)
+                    self.metrics[name].append((epoch, float(value)))
+            self._redraw_timer.start()
+
+    def _redraw(self) -> None:
+        self.train_curve.setData(self.train_x, self.train_y)
+        self.valid_curve.setData(self.valid_x, self.valid_y)
+        self._draw_metric(self.metric_choice.currentText())
+
+    def _draw_metric(self, name: str) -> None:
+        points = self.metrics.get(name, []) if hasattr(self, "metrics") else []
+        self.metric_curve.setData([p[0] for p in points], [p[1] for p in points])
+        self.metric_plot.setTitle(f"Validation {name}" if name else "Validation metric",
+                                  color=theme.TEXT.name(), size="9pt")

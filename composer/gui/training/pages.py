@@ -1,0 +1,650 @@
+"""The training wizard's pages, in order: folder, model, data, settings, training, finish.
+
+Every family is served the same way: the model page lists the registry's families, presets and
+data options (:class:`~composer.models.registry.DataOption`); what depends on torch (the preset's
+values, the devices, the data check, the time estimate) comes from ``composer`` child processes.
+The pages share their state through the wizard (:class:`~composer.gui.training.wizard.TrainingWizard`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWizardPage,
+)
+
+from composer.core.errors import ComposerError
+from composer.data.dataset import scan_midi_files
+from composer.data.errors import NoMidiFilesError
+from composer.models.library import user_models_dir
+from composer.models.registry import FAMILIES
+from composer.training.preprocess_cli import duration_text, pitch_name
+from composer.training.runs import list_runs
+
+from .curves import TrainingCurves
+from .processes import CommandProcess, RunMonitor
+
+FOLDER, MODEL, DATA, SETTINGS, TRAIN, FINISH = range(6)
+#: Training steps timed for the estimate (after one warm-up step).
+MEASURE_STEPS = 5
+_WARNING = "color: #f2cf4e;"
+_ERROR = "color: #ff6f6f;"
+
+
+def _label(text: str = "", style: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if style:
+        label.setStyleSheet(style)
+    return label
+
+
+def minutes_text(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} minutes"
+    return f"{seconds / 3600:.1f} hours"
+
+
+# ----------------------------------------------------------------------------- 1. folder
+class FolderPage(QWizardPage):
+    """The folder of MIDI files (with or without subfolders), or an earlier run to go on with."""
+
+    def __init__(self, wizard):
+        super().__init__()
+        self.owner = wizard
+        self.setTitle("Your MIDI files")
+        self.setSubTitle("Choose the folder of MIDI files the new model should learn from.")
+        self.folder = QLineEdit(self)
+        self.folder.setPlaceholderText("A folder of .mid files")
+        browse = QPushButton("Browse...", self)
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        self.recursive = QCheckBox("Include subfolders", self)
+        self.recursive.setChecked(True)
+        self.count = _label()
+        self.count.setObjectName("fileCount")
+        self.runs = QListWidget(self)
+        self.runs.setMaximumHeight(110)
+        self.resume_button = QPushButton("Continue this training", self)
+        self.resume_button.clicked.connect(self._resume)
+        self.runs.currentRowChanged.connect(lambda row: self.resume_button.setEnabled(row >= 0))
+        self.earlier = QGroupBox("Or continue an earlier training", self)
+        box = QVBoxLayout(self.earlier)
+        box.addWidget(self.runs)
+        box.addWidget(self.resume_button, 0, Qt.AlignmentFlag.AlignRight)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.recursive)
+        layout.addWidget(self.count)
+        layout.addStretch(1)
+        layout.addWidget(self.earlier)
+        self.folder.textChanged.connect(self._count)
+        self.recursive.toggled.connect(self._count)
+        self.files = 0
+
+    def initializePage(self) -> None:
+        self.runs.clear()
+        for run in list_runs():
+            status = run.status()
+            if status in ("stopped", "crashed", "error", "running"):
+                try:
+                    name = run.settings.name or Path(run.settings.out).stem
+                except Exception:  # an unreadable run folder is simply not offered
+                    continue
+                item = QListWidgetItem(f"{name}: {status}", self.runs)
+                item.setData(Qt.ItemDataRole.UserRole, run)
+        self.earlier.setVisible(self.runs.count() > 0)
+        self.resume_button.setEnabled(False)
+        self._count()
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of MIDI files", self.folder.text())
+        if folder:
+            self.folder.setText(folder)
+
+    def _count(self) -> None:
+        path = Path(self.folder.text().strip()).expanduser()
+        self.files = 0
+        if not self.folder.text().strip():
+            self.count.setText("")
+        elif not path.is_dir():
+            self.count.setText("This is not a folder.")
+            self.count.setStyleSheet(_ERROR)
+        else:
+            try:
+                self.files = len(scan_midi_files(path, recursive=self.recursive.isChecked()))
+            except NoMidiFilesError:  # (scanning raises it for a folder without MIDI files)
+                self.files = 0
+            except ComposerError as exc:  # e.g. a folder that cannot be read
+                self.count.setText(f"{exc}.")
+                self.count.setStyleSheet(_ERROR)
+                self.completeChanged.emit()
+                return
+            if self.files:
+                self.count.setText(f"{self.files:,} MIDI files")
+                self.count.setStyleSheet("")
+            else:
+                where = " (subfolders included)" if self.recursive.isChecked() else \
+                    " (subfolders left out: tick Include subfolders?)"
+                self.count.setText(f"No MIDI files (.mid, .midi) in this folder{where}.")
+                self.count.setStyleSheet(_ERROR)
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.files > 0 or self.owner.run is not None
+
+    def _resume(self) -> None:
+        item = self.runs.currentItem()
+        if item is not None:
+            self.owner.continue_run(item.data(Qt.ItemDataRole.UserRole))
+
+    def nextId(self) -> int:
+        return TRAIN if self.owner.run is not None else MODEL
+
+
+# ----------------------------------------------------------------------------- 2. model
+class ModelPage(QWizardPage):
+    """The family (its description and paper), the preset, and the family's data options."""
+
+    def __init__(self, wizard):
+        super().__init__()
+        self.owner = wizard
+        self.setTitle("The model")
+        self.setSubTitle("Pick the kind of model to train.")
+        self.family = QComboBox(self)
+        for spec in FAMILIES.values():
+            self.family.addItem(spec.name, spec.id)
+        self.about = _label()
+        self.preset = QComboBox(self)
+        self.options_box = QGroupBox("What the model needs from the data", self)
+        self.options_form = QFormLayout(self.options_box)
+        self.option_widgets: dict[str, QComboBox | QLineEdit] = {}
+        form = QFormLayout()
+        form.addRow("Family", self.family)
+        form.addRow("", self.about)
+        form.addRow("Preset", self.preset)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.options_box)
+        layout.addStretch(1)
+        self.family.currentIndexChanged.connect(self._family_changed)
+        self._family_changed()
+
+    def spec(self):
+        return FAMILIES[self.family.currentData()]
+
+    def _family_changed(self) -> None:
+        spec = self.spec()
+        self.about.setText(f"{spec.description}<br><i>{spec.paper}</i>")
+        self.preset.clear()
+        for name in spec.presets:
+            self.preset.addItem(name + (" (the paper's)" if name == spec.default_preset else ""), name)
+        self.preset.setCurrentIndex(self.preset.findData(spec.default_preset))
+        while self.options_form.rowCount():
+            self.options_form.removeRow(0)
+        self.option_widgets = {}
+        for option in spec.data_options:
+            if option.choices:
+                widget = QComboBox(self)
+                for value, text in option.choices:
+                    widget.addItem(text, value)
+                widget.setCurrentIndex(widget.findData(option.default))
+            else:
+                widget = QLineEdit(option.default, self)
+            widget.setToolTip(option.help)
+            self.options_form.addRow(option.label, widget)
+            self.option_widgets[option.field] = widget
+        self.options_box.setVisible(bool(spec.data_options))
+
+    def overrides(self) -> dict[str, str]:
+        return {name: (w.currentData() if isinstance(w, QComboBox) else w.text().strip())
+                for name, w in self.option_widgets.items()}
+
+
+# ----------------------------------------------------------------------------- 3. data
+class DataPage(QWizardPage):
+    """Reads and encodes the folder (``composer preprocess``) and shows what it found."""
+
+    def __init__(self, wizard):
+        super().__init__()
+        self.owner = wizard
+        self.setTitle("Reading the files")
+        self.setSubTitle("Every file is read and encoded for the model; the result is cached, so "
+                         "training starts at once.")
+        self.progress = QProgressBar(self)
+        self.summary = _label()
+        self.summary.setObjectName("dataSummary")
+        self.warning = _label(style=_WARNING)
+        self.error = _label(style=_ERROR)
+        self.error.setObjectName("dataError")
+        self.skipped = QTreeWidget(self)
+        self.skipped.setHeaderLabels(["Skipped file", "Why"])
+        self.skipped.setRootIsDecorated(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.warning)
+        layout.addWidget(self.error)
+        layout.addWidget(self.skipped, 1)
+        self.command: CommandProcess | None = None
+        self.result: dict | None = None
+
+    def initializePage(self) -> None:
+        self.cleanupPage()
+        self.result = None
+        for label in (self.summary, self.warning, self.error):
+            label.setText("")
+        self.skipped.clear()
+        self.skipped.setVisible(False)
+        self.progress.setRange(0, 0)
+        self.command = CommandProcess(["preprocess", *self.owner.data_settings().preprocess_args(),
+                                       "--progress", "json"], self)
+        self.command.event.connect(self._event)
+        self.command.finished.connect(self._finished)
+        self.command.start()
+        self.completeChanged.emit()
+
+    def cleanupPage(self) -> None:
+        if self.command is not None:
+            self.command.cancel()
+            self.command = None
+
+    def _event(self, event: dict) -> None:
+        if event["event"] == "progress":
+            self.progress.setRange(0, max(event["total"], 1))
+            self.progress.setValue(event["done"])
+            self.summary.setText(f"Reading {event['done']:,} of {event['total']:,} files...")
+        elif event["event"] == "summary":
+            self.result = event
+            self._show(event)
+
+    def _show(self, result: dict) -> None:
+        s = result["summary"]
+        lines = [f"<b>{s['files_used']:,}</b> files used, <b>{s['files_skipped']:,}</b> skipped "
+                 f"({s['files_found']:,} found)"]
+        if s.get("duration_seconds") is not None:
+            lines.append(f"{duration_text(s['duration_seconds'])} of music, {s['total_notes']:,} notes")
+        if s.get("pitch_min") is not None:
+            lines.append(f"Pitches {pitch_name(s['pitch_min'])} to {pitch_name(s['pitch_max'])}")
+        instruments = s.get("instruments") or {}
+        if instruments:
+            shown = ", ".join(f"{name} ({n})" for name, n in list(instruments.items())[:8])
+            lines.append(f"Instruments: {shown}" + (", ..." if len(instruments) > 8 else ""))
+        split = result["split"]
+        lines.append(f"{split['train']:,} files to train on, {split['valid']:,} to validate, "
+                     f"{split['test']:,} held out to test; {result['train_examples']:,} training examples")
+        self.summary.setText("<br>".join(lines))
+        if result.get("warning"):
+            self.warning.setText(f"Warning: {result['warning']}.")
+        for name, reason in result["skipped"]:
+            QTreeWidgetItem(self.skipped, [name, reason])
+        self.skipped.setVisible(bool(result["skipped"]))
+        self.skipped.resizeColumnToContents(0)
+
+    def _finished(self, error: str) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        if error:
+            self.result = None
+            self.error.setText(f"{error[0].upper()}{error[1:]}" + ("" if error.endswith(".") else "."))
+        self.command = None
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:
+        return self.result is not None and self.command is None
+
+
+# ----------------------------------------------------------------------------- 4. settings
+def model_file_name(name: str) -> str:
+    """A file name for a model called ``name``: letters, digits, dashes."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower()
+    return (slug or "my-model") + ".safetensors"
+
+
+def free_path(folder: Path, file_name: str) -> Path:
+    """``folder/file_name``, or with -2, -3, ... when taken: a new model never replaces one."""
+    path = folder / file_name
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"{Path(file_name).stem}-{n}.safetensors"
+    return path
+
+
+def check_writable(folder: Path) -> str:
+    """"" when a model can be written into ``folder`` (created if needed), else why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".composer-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return f"Models cannot be saved in {folder}: {exc.strerror or exc}."
+    return ""
+
+
+class SettingsPage(QWizardPage):
+    """Training settings, from the preset's values; an estimate of the time; the command."""
+
+    def __init__(self, wizard):
+        super().__init__()
+        self.owner = wizard
+        self.setTitle("Training settings")
+        self.setSubTitle("The preset's values are a good start. Training runs in the background; "
+                         "you can keep composing.")
+        self.setCommitPage(True)
+        self.setButtonText(self.owner.WizardButton.CommitButton, "Start training")
+        self.name = QLineEdit(self)
+        self.epochs = QSpinBox(self, minimum=2, maximum=10_000)
+        self.batch_size = QSpinBox(self, minimum=1, maximum=4096)
+        self.learning_rate = QDoubleSpinBox(self, decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4)
+        self.seq_len = QSpinBox(self, minimum=2, maximum=100_000)
+        self.valid_split = QDoubleSpinBox(self, decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05)
+        self.augment = QCheckBox("Transpose the pieces at random (more variety from the same files)", self)
+        self.early_stop = QCheckBox("Stop when the validation loss has not improved for", self)
+        self.patience = QSpinBox(self, minimum=1, maximum=1000, suffix=" epochs")
+        self.device = QComboBox(self)
+        self.seed = QSpinBox(self, minimum=0, maximum=2**31 - 1)
+        stopping = QHBoxLayout()
+        stopping.addWidget(self.early_stop)
+        stopping.addWidget(self.patience)
+        stopping.addStretch(1)
+        self.estimate = _label()
+        self.estimate.setObjectName("estimate")
+        self.estimate_button = QPushButton("Estimate again", self)
+        self.estimate_button.clicked.connect(self._measure)
+        estimate_row = QHBoxLayout()
+        estimate_row.addWidget(self.estimate, 1)
+        estimate_row.addWidget(self.estimate_button)
+        self.problem = _label(style=_ERROR)
+        self.command_text = QPlainTextEdit(self)
+        self.command_text.setReadOnly(True)
+        self.command_text.setMaximumHeight(96)
+        form = QFormLayout()
+        form.addRow("Model name", self.name)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Learning rate", self.learning_rate)
+        form.addRow("Sequence length", self.seq_len)
+        form.addRow("Validation share", self.valid_split)
+        form.addRow("", self.augment)
+        form.addRow("Early stopping", stopping)
+        form.addRow("Device", self.device)
+        form.addRow("Seed", self.seed)
+        form.addRow("Time", estimate_row)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.problem)
+        layout.addWidget(QLabel("The same training from a terminal:", self))
+        layout.addWidget(self.command_text)
+        layout.addStretch(1)
+        self.early_stop.toggled.connect(self.patience.setEnabled)
+        for widget in (self.epochs, self.batch_size, self.learning_rate, self.seq_len, self.valid_split,
+                       self.patience, self.seed):
+            widget.valueChanged.connect(self._changed)
+        for widget in (self.augment, self.early_stop):
+            widget.toggled.connect(self._changed)
+        self.device.currentIndexChanged.connect(self._changed)
+        self.name.textChanged.connect(self._changed)
+        self.measure: CommandProcess | None = None
+        #: The last estimate: seconds an epoch, steps an epoch, and the settings it was made for.
+        self.measured: tuple[float, int, tuple] | None = None
+        self._filling = False
+
+    def initializePage(self) -> None:
+        result = self.owner.data_page.result
+        config = result["config"]
+        model = self.owner.model_page
+        self._filling = True
+        folder = Path(self.owner.folder_page.folder.text()).expanduser()
+        self.name.setText(f"{folder.name or 'My'} ({model.spec().name}, {model.preset.currentData()})")
+        self.epochs.setValue(int(config["epochs"]))
+        self.batch_size.setValue(int(config["batch_size"]))
+        self.learning_rate.setValue(float(config["learning_rate"]))
+        self.seq_len.setValue(int(config["seq_len"]))
+        self.valid_split.setValue(float(config.get("valid_fraction", 0.1)))
+        self.augment.setChecked(True)
+        self.early_stop.setChecked(True)
+        self.patience.setValue(int(config["patience"]))
+        self.device.clear()
+        devices = result.get("devices") or ["cpu"]
+        names = {"cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (MPS)", "cpu": "CPU"}
+        self.device.addItem(f"Automatic: {names.get(devices[0], devices[0])}", "auto")
+        for device in devices:
+            self.device.addItem(names.get(device, device), device)
+        self._filling = False
+        self._changed()
+        self._measure()
+
+    def cleanupPage(self) -> None:
+        if self.measure is not None:
+            self.measure.cancel()
+            self.measure = None
+
+    def settings(self):
+        """The TrainSettings of this page and the ones before it."""
+        from dataclasses import replace
+
+        folder = user_models_dir()
+        return replace(self.owner.data_settings(), name=self.name.text().strip(),
+                       out=str(free_path(folder, model_file_name(self.name.text()))),
+                       epochs=self.epochs.value(), batch_size=self.batch_size.value(),
+                       learning_rate=round(self.learning_rate.value(), 6), seq_len=self.seq_len.value(),
+                       valid_split=round(self.valid_split.value(), 3), augment=self.augment.isChecked(),
+                       patience=self.patience.value() if self.early_stop.isChecked() else self.epochs.value(),
+                       device=self.device.currentData() or "auto", seed=self.seed.value())
+
+    def _changed(self) -> None:
+        if self._filling:
+            return
+        settings = self.settings()
+        lines = [settings.command()]
+        if FAMILIES[settings.family].multi_gpu:
+            lines += ["", "On every GPU of this machine:", settings.torchrun_command()]
+        else:
+            lines += ["", "(This family trains in stages on one device; torchrun is not used.)"]
+        self.command_text.setPlainText("\n".join(lines))
+        self.problem.setText(check_writable(user_models_dir()) or
+                             ("" if self.name.text().strip() else "Give the model a name."))
+        self._show_estimate(settings)
+        self.completeChanged.emit()
+
+    @staticmethod
+    def _estimate_key(settings) -> tuple:
+        """The settings a time estimate depends on."""
+        return settings.batch_size, settings.seq_len, settings.device, settings.valid_split
+
+    def _show_estimate(self, settings) -> None:
+        if self.measured is None:
+            return
+        per_epoch, steps, key = self.measured
+        if key != self._estimate_key(settings):
+            self.estimate.setText("The settings changed: press Estimate again.")
+            return
+        self.estimate.setText(f"About {minutes_text(per_epoch)} an epoch ({steps:,} steps); at most "
+                              f"{minutes_text(per_epoch * settings.epochs)} for {settings.epochs} epochs.")
+
+    def _measure(self) -> None:
+        """Time a few real training steps in a child process (writes nothing)."""
+        self.cleanupPage()
+        settings = self.settings()
+        self.estimate.setText("Measuring a few training steps...")
+        self.estimate_button.setEnabled(False)
+        self.measured = None
+        self.measure = CommandProcess(["train", *settings.train_args(), "--measure", str(MEASURE_STEPS),
+                                       "--progress", "json"], self)
+
+        def on_event(event: dict) -> None:
+            if event["event"] == "measure":
+                self.measured = (event["seconds_per_epoch"], event["steps_per_epoch"],
+                                 self._estimate_key(settings))
+                self._show_estimate(self.settings())
+
+        def on_finished(error: str) -> None:
+            if error:
+                self.estimate.setText(f"Could not estimate: {error}")
+            self.estimate_button.setEnabled(True)
+            self.measure = None
+
+        self.measure.event.connect(on_event)
+        self.measure.finished.connect(on_finished)
+        self.measure.start()
+
+    def isComplete(self) -> bool:
+        return not self.problem.text()
+
+    def validatePage(self) -> bool:
+        self.cleanupPage()
+        self.owner.start_run(self.settings())
+        return True
+
+
+# ----------------------------------------------------------------------------- 5. training
+class TrainingPage(QWizardPage):
+    """Live curves, epoch, ETA and device; Stop (saves), Resume, the log."""
+
+    def __init__(self, wizard):
+        super().__init__()
+        self.owner = wizard
+        self.setTitle("Training")
+        self.state = _label()
+        self.state.setObjectName("trainingState")
+        self.curves = TrainingCurves(self)
+        self.message = _label(style=_ERROR)
+        self.message.setObjectName("trainingMessage")
+        self.stop_button = QPushButton("Stop and save", self)
+        self.stop_button.setToolTip("The trainer saves the best model so far and exits; you can "
+                                    "continue later")
+        self.resume_button = QPushButton("Continue training", self)
+        self.log_button = QPushButton("Open the log", self)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.log_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.resume_button)
+        buttons.addWidget(self.stop_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.state)
+        layout.addWidget(self.curves, 1)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+        self.stop_button.clicked.connect(self._stop)
+        self.resume_button.clicked.connect(lambda: self.owner.resume_run())
+        self.log_button.clicked.connect(self._open_log)
+        self.facts: dict = {}
+
+    def initializePage(self) -> None:
+        self.setSubTitle(f"{self.owner.run_title()}. The window stays free while it trains, and "
+                         f"closing the wizard leaves it training.")
+
+    def reset(self) -> None:
+        """A run is (re)started: clear the curves and replay its events."""
+        self.curves.clear()
+        self.facts = {}
+        self.message.setText("")
+        self._buttons(running=True)
+
+    def add_event(self, event: dict) -> None:
+        kind = event.get("event")
+        self.curves.add_event(event)
+        if kind == "start":
+            self.facts.update(device=event.get("device"), epochs=event.get("epochs"))
+        elif kind == "step":
+            self.facts.update(epoch=event["epoch"], eta=event.get("eta"), stage=event.get("stage"),
+                              step=event["step"], steps=event["steps"])
+        elif kind == "epoch":
+            self.facts.update(epoch=event["epoch"], best=event.get("best_epoch"))
+        elif kind == "launch":
+            self.facts.update(eta=None)
+        self._show_state()
+
+    def _show_state(self) -> None:
+        f = self.facts
+        parts = []
+        if f.get("epoch"):
+            parts.append(f"Epoch <b>{f['epoch']}</b> of {f.get('epochs') or '?'}"
+                         + (f" (step {f['step']}/{f['steps']})" if f.get("step") else ""))
+        if f.get("stage"):
+            parts.append(f"stage: {f['stage']}")
+        if f.get("eta") is not None:
+            parts.append(f"about {minutes_text(f['eta'])} left")
+        if f.get("device"):
+            parts.append(f"on {f['device']}")
+        if f.get("best"):
+            parts.append(f"best so far: epoch {f['best']}")
+        self.state.setText(" · ".join(parts) or "Starting the trainer (reading the data)...")
+
+    def ended(self, status: str, text: str) -> None:
+        self._buttons(running=False, resumable=status in ("stopped", "error", "crashed"))
+        self.state.setText(self.state.text() + f" · <b>{status}</b>")
+        self.message.setStyleSheet("" if status in ("done", "stopped") else _ERROR)
+        self.message.setText(text)
+        self.completeChanged.emit()
+
+    def _buttons(self, running: bool, resumable: bool = False) -> None:
+        self.stop_button.setEnabled(running)
+        self.stop_button.setText("Stop and save")
+        self.resume_button.setVisible(resumable)
+        self.owner.button(self.owner.WizardButton.BackButton).setEnabled(False)
+
+    def _stop(self) -> None:
+        self.owner.stop_run()
+        self.stop_button.setEnabled(False)
+        self.stop_button.setText("Stopping (saving)...")
+
+    def _open_log(self) -> None:
+        if self.owner.run is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.owner.run.log_path)))
+
+    def isComplete(self) -> bool:
+        return self.owner.model_ready_path() is not None and not self.owner.is_training()
+
+
+# ----------------------------------------------------------------------------- 6. finish
+class FinishPage(QWizardPage):
+    """The model is in the model list; Try it selects it for generation."""
+
+    def __init__(self, wizard):
+        super().__init__()
+        self.owner = wizard
+        self.setTitle("Your model is ready")
+        self.text = _label()
+        self.try_button = QPushButton("Try it", self)
+        self.try_button.setObjectName("primary")
+        self.try_button.clicked.connect(self.owner.try_model)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.text)
+        layout.addWidget(self.try_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addStretch(1)
+
+    def initializePage(self) -> None:
+        path = self.owner.model_ready_path()
+        self.text.setText(f"<b>{self.owner.run_title()}</b> is saved as {path} and is in the Models "
+                          f"panel. Press Try it to pick it for generation, then draw a few notes and "
+                          f"press Generate.")

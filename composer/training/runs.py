@@ -1,0 +1,308 @@
+"""Training runs started from the training wizard, kept on disk.
+
+Each run is a folder holding ``run.json`` (what to train and how: :class:`TrainSettings`),
+``progress.jsonl`` (the trainer's ``--progress json`` lines, plus one ``launch`` line per
+start) and ``train.log`` (its stderr). The trainer runs as a detached child process
+(``composer train``), so the app can follow it by reading the file, close while it trains
+(the run goes on), find it again after a restart, and resume it once stopped or crashed.
+
+Qt-free and torch-free: the GUI process imports it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from composer.core.errors import ComposerError
+
+RUNS_ENV = "COMPOSER_RUNS"
+#: Events after which a trainer has exited on its own.
+FINAL_EVENTS = ("done", "stopped", "error")
+#: The Python that runs the trainer when :meth:`TrainingRun.start` is given none (None: this one).
+#: Tests point it at a wrapper script (e.g. one that limits the size of the files it may write).
+TRAINER_PYTHON: str | None = None
+
+
+def runs_dir() -> Path:
+    """Where runs are kept (``COMPOSER_RUNS`` or the platform's data folder)."""
+    override = os.environ.get(RUNS_ENV)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("composer", appauthor=False)) / "runs"
+
+
+@dataclass
+class TrainSettings:
+    """Everything ``composer train`` needs; None leaves a field to the preset."""
+
+    family: str
+    data: str
+    out: str
+    preset: str | None = None
+    name: str = ""
+    recursive: bool = True
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    seq_len: int | None = None
+    valid_split: float | None = None
+    test_split: float | None = None
+    augment: bool = True
+    patience: int | None = None
+    device: str = "auto"
+    seed: int = 0
+    #: Preset fields as text, as ``--set FIELD=VALUE`` takes them (e.g. the VAE's slots).
+    overrides: dict = field(default_factory=dict)
+
+    def _common(self) -> list[str]:
+        args = ["--family", self.family, "--data", self.data]
+        if self.preset:
+            args += ["--preset", self.preset]
+        for key, value in self.overrides.items():
+            args += ["--set", f"{key}={value}"]
+        if not self.recursive:
+            args.append("--no-recursive")
+        return args
+
+    def train_args(self) -> list[str]:
+        """The arguments after ``composer train`` (without progress or stop options)."""
+        args = self._common() + ["--out", self.out]
+        if self.name:
+            args += ["--name", self.name]
+        for flag, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size),
+                            ("--lr", self.learning_rate), ("--seq-len", self.seq_len),
+                            ("--valid-split", self.valid_split), ("--test-split", self.test_split),
+                            ("--patience", self.patience)):
+            if value is not None:
+                args += [flag, str(value)]
+        if not self.augment:
+            args.append("--no-augment")
+        return args + ["--device", self.device, "--seed", str(self.seed)]
+
+    def preprocess_args(self) -> list[str]:
+        """The arguments after ``composer preprocess`` that read the data as training will."""
+        args = [self.data] + [a for a in self._common() if a not in ("--data", self.data)]
+        if self.valid_split is not None:
+            args += ["--valid-fraction", str(self.valid_split)]
+        if self.test_split is not None:
+            args += ["--test-fraction", str(self.test_split)]
+        return args
+
+    def command(self) -> str:
+        """The same training from a terminal."""
+        return shlex.join(["composer", "train", *self.train_args()])
+
+    def torchrun_command(self) -> str:
+        """The same training on every GPU of one machine."""
+        return shlex.join(["torchrun", "--nproc_per_node=gpu", "-m", "composer.cli", "train", *self.train_args()])
+
+
+class TrainingRun:
+    """One run folder; see the module docstring."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self._offset = 0
+        self._partial = b""
+        self._process: subprocess.Popen | None = None
+
+    # ------------------------------------------------------------------ files
+    @property
+    def record_path(self) -> Path:
+        return self.folder / "run.json"
+
+    @property
+    def progress_path(self) -> Path:
+        return self.folder / "progress.jsonl"
+
+    @property
+    def log_path(self) -> Path:
+        return self.folder / "train.log"
+
+    @property
+    def stop_path(self) -> Path:
+        return self.folder / "stop"
+
+    @classmethod
+    def create(cls, settings: TrainSettings, root: Path | None = None) -> "TrainingRun":
+        """A new run folder for ``settings`` (nothing started yet)."""
+        root = Path(root) if root is not None else runs_dir()
+        stem = Path(settings.out).name.removesuffix(".safetensors") or "model"
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            folder = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}"
+            n = 1
+            while folder.exists():
+                n += 1
+                folder = root / f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}-{n}"
+            folder.mkdir()
+        except OSError as exc:
+            raise ComposerError(f"cannot create a run folder in {root} ({exc.strerror or exc})") from None
+        run = cls(folder)
+        run._write_record({"settings": asdict(settings), "created": time.time(), "pid": None})
+        return run
+
+    def _read_record(self) -> dict:
+        try:
+            return json.loads(self.record_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ComposerError(f"{self.folder.name}: not a readable training run ({exc})") from None
+
+    def _write_record(self, record: dict) -> None:
+        from composer.io.files import atomic_write_bytes
+
+        atomic_write_bytes(self.record_path, json.dumps(record, indent=1).encode("utf-8"))
+
+    @property
+    def settings(self) -> TrainSettings:
+        return TrainSettings(**self._read_record()["settings"])
+
+    @property
+    def pid(self) -> int | None:
+        return self._read_record().get("pid")
+
+    # ------------------------------------------------------------------ the child process
+    def start(self, resume: bool = False, python: str | None = None) -> int:
+        """Start (or resume) the trainer, detached: it runs on when the app exits. Returns its pid."""
+        if self.is_alive():
+            raise ComposerError("this training is already running")
+        self.stop_path.unlink(missing_ok=True)
+        args = [python or TRAINER_PYTHON or sys.executable, "-m", "composer.cli", "train", *self.settings.train_args(),
+                "--progress", "json", "--stop-file", str(self.stop_path)]
+        if resume:
+            args.append("--resume")
+        detach = {"start_new_session": True} if os.name == "posix" else \
+            {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+        with open(self.progress_path, "ab") as progress, open(self.log_path, "ab") as log:
+            progress.write((json.dumps({"event": "launch", "resume": resume, "at": time.time()}) + "\n").encode())
+            progress.flush()
+            log.write(f"\n$ {shlex.join(args)}\n".encode())
+            log.flush()
+            self._process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=progress, stderr=log,
+                                             **detach)
+        record = self._read_record()
+        record["pid"] = self._process.pid
+        self._write_record(record)
+        return self._process.pid
+
+    def is_alive(self) -> bool:
+        """Is the trainer still running (started by this app, or found again by its pid)?"""
+        if self._process is not None:
+            return self._process.poll() is None
+        pid = self.pid
+        if not pid or os.name != "posix":
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # someone else's process took the pid
+            return False
+        return _is_our_trainer(pid)
+
+    def exit_code(self) -> int | None:
+        """The trainer's exit code, when this app started it and it has ended."""
+        return None if self._process is None else self._process.poll()
+
+    def request_stop(self) -> None:
+        """Ask the trainer to save and exit (it checks between steps)."""
+        self.stop_path.touch()
+
+    def kill(self) -> None:
+        """End the trainer at once (after a stop request timed out)."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait(timeout=10)
+        elif self.is_alive():
+            os.kill(self.pid, signal.SIGKILL)
+
+    # ------------------------------------------------------------------ what it reported
+    def read_new_events(self) -> list[dict]:
+        """Events written since the last call (a half-written last line waits for the next)."""
+        try:
+            with open(self.progress_path, "rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        self._offset += len(chunk)
+        lines = (self._partial + chunk).split(b"\n")
+        self._partial = lines.pop()
+        events = []
+        for line in lines:
+            if line.startswith(b"{"):
+                try:
+                    events.append(json.loads(line))
+                except ValueError:
+                    continue  # a line the trainer did not write (a library's print)
+        return events
+
+    def rewind(self) -> None:
+        """:meth:`read_new_events` starts again from the first event."""
+        self._offset, self._partial = 0, b""
+
+    def all_events(self) -> list[dict]:
+        """Every event of every launch, from the start of the file."""
+        reader = TrainingRun(self.folder)
+        return reader.read_new_events()
+
+    def status(self) -> str:
+        """"running", "done", "stopped", "error", "crashed" or "new" (never started)."""
+        if self.is_alive():
+            return "running"
+        events = self.all_events()
+        launches = [i for i, e in enumerate(events) if e["event"] == "launch"]
+        if not launches:
+            return "new"
+        last = [e["event"] for e in events[launches[-1]:] if e["event"] in FINAL_EVENTS]
+        return last[-1] if last else "crashed"
+
+    def failure(self) -> str:
+        """What went wrong, for a run whose status is "error" or "crashed"."""
+        events = self.all_events()
+        errors = [e for e in events if e["event"] == "error"]
+        if self.status() == "error" and errors:
+            return errors[-1].get("message") or "the trainer reported an error"
+        code = self.exit_code()
+        how = f"killed by signal {-code}" if code is not None and code < 0 else \
+            f"exit code {code}" if code is not None else "it is no longer running"
+        tail = self.log_tail(3)
+        return f"The trainer stopped unexpectedly ({how})." + (f"\n\nLast lines of its log:\n{tail}" if tail else "")
+
+    def log_tail(self, n: int = 20) -> str:
+        try:
+            lines = self.log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return "\n".join(line for line in lines[-n:] if not line.startswith("$ "))
+
+
+def _is_our_trainer(pid: int) -> bool:
+    """On Linux, check the pid runs ``composer ... train`` (pids are reused); elsewhere trust it."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if not cmdline.exists():
+        return True
+    try:
+        parts = cmdline.read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"composer.cli" in parts and b"train" in parts
+
+
+def list_runs(root: Path | None = None) -> list[TrainingRun]:
+    """Every run folder, newest first."""
+    root = Path(root) if root is not None else runs_dir()
+    if not root.is_dir():
+        return []
+    folders = [p for p in root.iterdir() if (p / "run.json").is_file()]
+    return [TrainingRun(p) for p in sorted(folders, key=lambda p: p.name, reverse=True)]
