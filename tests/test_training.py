@@ -179,3 +179,13 @@ def test_measure_times_a_few_steps_and_writes_nothing(songs, tmp_path):
     assert not out.exists() and not resume_path(out).exists()
     result = run(train_cmd("bar_lstm", nested, out, "--measure", "2", "--no-recursive"))
     assert result.returncode != 0 and "no MIDI files" in result.stderr
+
+
+def test_set_may_name_fields_that_have_their_own_options():
+    """``--set epochs=3`` is the same as ``--epochs 3``; the option wins when both are given."""
+    from composer.training.trainer import family_config
+
+    _, config = family_config("bar_lstm", "tiny", {"epochs": "3", "steps_per_epoch": "5"})
+    assert (config.epochs, config.steps_per_epoch) == (3, 5)
+    _, config = family_config("bar_lstm", "tiny", {"epochs": "3"}, epochs=7, steps_per_epoch=None)
+    assert config.epochs == 7

@@ -129,7 +129,9 @@ def family_config(family: str, preset: str | None, overrides: dict, **fields):
     """The family's module and the Config of ``preset`` with ``fields`` (None: the preset's)
     and the text ``overrides`` applied."""
     module = load_family(family)
-    return module, preset_config(family, preset, **fields, **config_overrides(module.Config, overrides))
+    # A field given by its own option (--epochs) wins over the same field in --set.
+    merged = config_overrides(module.Config, overrides) | {k: v for k, v in fields.items() if v is not None}
+    return module, preset_config(family, preset, **merged)
 
 
 def config_overrides(config_class, overrides: dict) -> dict:
