@@ -12,6 +12,7 @@ from composer.gui.pianoroll import theme
 TRAIN_PEN = pg.mkPen(theme.TRACK_PALETTE[0], width=1.5)
 VALID_PEN = pg.mkPen(theme.TRACK_PALETTE[1], width=2)
 METRIC_PEN = pg.mkPen(theme.TRACK_PALETTE[2], width=2)
+METRIC_DELAY_MS = 60
 
 
 def _plot(title: str) -> pg.PlotWidget:
@@ -40,6 +41,9 @@ class TrainingCurves(QWidget):
         # Not ``self.metric``: that name would hide QWidget.metric(), which Qt calls to paint.
         self.metric_choice = QComboBox(self)
         self.metric_choice.setToolTip("The family's validation metrics, one per epoch")
+        # A fixed width: the first epoch's items must not re-lay out the page while it trains.
+        self.metric_choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.metric_choice.setMinimumContentsLength(16)
         self.metric_choice.currentTextChanged.connect(self._draw_metric)
         pick = QHBoxLayout()
         pick.addWidget(QLabel("Metric", self))
@@ -64,6 +68,7 @@ class TrainingCurves(QWidget):
         self.valid_y: list[float] = []
         self.metrics: dict[str, list[tuple[int, float]]] = {}
         self.metric_choice.clear()
+        self._dirty = {"train", "valid"}
         self._redraw()
 
     def add_event(self, event: dict) -> None:
@@ -77,6 +82,7 @@ class TrainingCurves(QWidget):
                 self.train_y.pop()
             self.train_x.append(x)
             self.train_y.append(float(event["loss"]))
+            self._dirty.add("train")
             self._redraw_timer.start()
         elif kind == "epoch":
             epoch = int(event["epoch"])
@@ -89,15 +95,24 @@ class TrainingCurves(QWidget):
                         self.metrics[name] = []
                         self.metric_choice.addItem(name)
                     self.metrics[name].append((epoch, float(value)))
+            self._dirty.add("valid")
             self._redraw_timer.start()
 
     def _redraw(self) -> None:
-        self.train_curve.setData(self.train_x, self.train_y)
-        self.valid_curve.setData(self.valid_x, self.valid_y)
-        self._draw_metric(self.metric_choice.currentText())
+        """Draw what changed: a step touches only the training curve (repainting the metric
+        plot too doubled the time a step took on the GUI thread)."""
+        if "train" in self._dirty:
+            self.train_curve.setData(self.train_x, self.train_y)
+        if "valid" in self._dirty:
+            self.valid_curve.setData(self.valid_x, self.valid_y)
+            # The metric plot after the loss plot has been painted: two short paints, not one long.
+            QTimer.singleShot(METRIC_DELAY_MS, self, lambda: self._draw_metric(self.metric_choice.currentText()))
+        self._dirty = set()
 
     def _draw_metric(self, name: str) -> None:
         points = self.metrics.get(name, []) if hasattr(self, "metrics") else []
         self.metric_curve.setData([p[0] for p in points], [p[1] for p in points])
-        self.metric_plot.setTitle(f"Validation {name}" if name else "Validation metric",
-                                  color=theme.TEXT.name(), size="9pt")
+        title = f"Validation {name}" if name else "Validation metric"
+        if title != getattr(self, "_metric_title", None):  # a new title re-lays the plot out
+            self._metric_title = title
+            self.metric_plot.setTitle(title, color=theme.TEXT.name(), size="9pt")

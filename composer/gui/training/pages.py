@@ -536,6 +536,8 @@ class TrainingPage(QWizardPage):
         self.setTitle("Training")
         self.state = _label()
         self.state.setObjectName("trainingState")
+        # Its text changes with every step: a fixed height keeps that from re-laying out the page.
+        self.state.setFixedHeight(2 * self.state.fontMetrics().lineSpacing() + 4)
         self.curves = TrainingCurves(self)
         self.message = _label(style=_ERROR)
         self.message.setObjectName("trainingMessage")
