@@ -31,6 +31,8 @@ class DataOption:
     #: (value, label) pairs for a choice; empty for free text.
     choices: tuple[tuple[str, str], ...] = ()
     help: str = ""
+    #: Asked only when another option has one of these values: (field, (value, ...)).
+    only_when: tuple[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,8 @@ register(FamilySpec(
             ("names", "By track name")),
             "How tracks become the model's instruments."),
         DataOption("slot_names", "Slot names", "S,A,T,B",
-                   help="For track order or names: the slots, comma-separated (e.g. MELODY,BRIDGE,PIANO)."),
+                   help="For track order or names: the slots, comma-separated (e.g. MELODY,BRIDGE,PIANO).",
+                   only_when=("slots", ("order", "names"))),
         DataOption("lead", "Lead slot", "",
                    help="The slot the others follow; empty: the first slot that is not drums."),
     ),

@@ -31,6 +31,9 @@ class TrainingCurves(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.loss_plot = _plot("Loss")
+        # Log scale: the last epochs' small changes stay visible, and so does every stage of a
+        # family trained in stages (a VAE's ELBO in the thousands, then its predictors' MSE).
+        self.loss_plot.setLogMode(x=False, y=True)
         self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT.name())
         self.train_curve = self.loss_plot.plot([], [], pen=TRAIN_PEN, name="training")
         self.valid_curve = self.loss_plot.plot([], [], pen=VALID_PEN, name="validation",
@@ -73,7 +76,7 @@ class TrainingCurves(QWidget):
 
     def add_event(self, event: dict) -> None:
         kind = event.get("event")
-        if kind == "step" and event.get("loss") is not None:
+        if kind == "step" and (event.get("loss") or 0) > 0:  # (a log scale shows positive losses)
             steps = max(int(event.get("steps") or 1), 1)
             x = event["epoch"] - 1 + event["step"] / steps
             # A resumed run repeats the epoch it was stopped in: drop the points it replaces.
@@ -86,7 +89,7 @@ class TrainingCurves(QWidget):
             self._redraw_timer.start()
         elif kind == "epoch":
             epoch = int(event["epoch"])
-            if event.get("valid_loss") is not None:
+            if (event.get("valid_loss") or 0) > 0:
                 self.valid_x.append(epoch)
                 self.valid_y.append(float(event["valid_loss"]))
             for name, value in (event.get("metrics") or {}).items():

@@ -218,9 +218,20 @@ class ModelPage(QWizardPage):
                 widget.setCurrentIndex(widget.findData(option.default))
             else:
                 widget = QLineEdit(option.default, self)
+                widget.setPlaceholderText(option.help)
             widget.setToolTip(option.help)
             self.options_form.addRow(option.label, widget)
             self.option_widgets[option.field] = widget
+        for option in spec.data_options:
+            if option.only_when:
+                field, values = option.only_when
+                other, widget = self.option_widgets[field], self.option_widgets[option.field]
+
+                def follow(_=None, other=other, widget=widget, values=values):
+                    widget.setEnabled(other.currentData() in values)
+
+                other.currentIndexChanged.connect(follow)
+                follow()
         self.options_box.setVisible(bool(spec.data_options))
 
     def overrides(self) -> dict[str, str]:
