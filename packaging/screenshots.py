@@ -2,13 +2,16 @@
 
     xvfb-run -s "-screen 0 1600x1000x24" python packaging/screenshots.py [OUT_DIR]
 
-Writes empty-project.png, primer-with-variations.png and model-picker.png (default OUT_DIR:
-resources/screenshots). The primer is drawn through the editor's own edits; the variations come
-from the bundled JSB Chorales model, as a user would get them.
+Writes empty-project.png, primer-with-variations.png, model-picker.png, multitrack-variations.png
+and training-wizard.png (default OUT_DIR: resources/screenshots). The primer is drawn through the
+editor's own edits; the variations come from the bundled models, as a user would get them; the
+wizard trains a small model on 40 JS Fake Chorales in a temporary model folder.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -24,6 +27,7 @@ from composer.gui.style import apply_dark_style
 from composer.gui.undo import push_edit
 
 ROOT = Path(__file__).resolve().parents[1]
+DATASETS = ROOT.parent / "shared" / "datasets"
 # A two-bar primer in C major: a rising melody over a held chord.
 MELODY = [(0, 480, 72), (480, 720, 74), (720, 960, 76), (960, 1440, 79), (1440, 1920, 77),
           (1920, 2400, 76), (2400, 2880, 74), (2880, 3840, 72)]
@@ -75,8 +79,60 @@ def main() -> None:
     window.model_picker.list.setCurrentRow(window.model_picker.list.count() - 1)
     pump(app, 30, lambda: window.generation_panel.generate_button.isEnabled())
     shoot(app, window, out / "model-picker.png")
+
+    shoot_multitrack(app, window, out / "multitrack-variations.png")
+    shoot_wizard(app, window, out / "training-wizard.png")
     window.undo_stack.setClean()
     window.close()
+
+
+def shoot_multitrack(app: QApplication, window: MainWindow, path: Path) -> None:
+    """A chorale continued in all four voices by the bundled multitrack VAE."""
+    from composer.io.midi import read_midi
+
+    song = read_midi(DATASETS / "js_fakes" / "midi" / "30.mid")
+    window.undo_stack.setClean()
+    window._load(song, None, "chorale 30")
+    window.model_picker.select_path(str(ROOT / "checkpoints" / "multitrack_vae-jsfakes.safetensors"))
+    pump(app, 30, lambda: window.generation_panel.generate_button.isEnabled())
+    window.editor.set_playhead(3 * 4 * song.ppq)
+    panel = window.generation_panel
+    panel.bars.setValue(2)
+    panel.seed.setValue(3)
+    panel.generate_button.click()
+    pump(app, 60, lambda: panel.candidates.count() > 0)
+    shoot(app, window, path)
+    window.generation.discard()
+
+
+def shoot_wizard(app: QApplication, window: MainWindow, path: Path) -> None:
+    """The wizard's training page after a short run of a small model (in a temporary folder)."""
+    work = Path(tempfile.mkdtemp(prefix="composer-shots-"))
+    os.environ["COMPOSER_MODELS"], os.environ["COMPOSER_RUNS"] = str(work / "models"), str(work / "runs")
+    songs = work / "My chorales"
+    songs.mkdir()
+    for midi in sorted((DATASETS / "js_fakes" / "midi").glob("*.mid"))[:40]:
+        shutil.copy(midi, songs)
+    wizard = window.open_training_wizard()
+    wizard.move(window.x() + 350, window.y() + 150)
+    wizard.folder_page.folder.setText(str(songs))
+    wizard.next()
+    model = wizard.model_page
+    model.family.setCurrentIndex(model.family.findData("bar_lstm"))
+    model.preset.setCurrentIndex(model.preset.findData("tiny"))
+    wizard.next()
+    pump(app, 120, lambda: wizard.data_page.isComplete())
+    wizard.next()
+    wizard.settings_page.epochs.setValue(12)
+    wizard.next()
+    pump(app, 300, lambda: wizard.training_page.isComplete())
+    screen = wizard.screen()
+    pump(app, 0.5)
+    screen.grabWindow(0, wizard.x(), wizard.y(), wizard.frameGeometry().width(),
+                      wizard.frameGeometry().height()).save(str(path))
+    print("wrote", path)
+    wizard.close()
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -419,7 +419,7 @@ def test_curves_draw_a_resumed_run_once_per_burst(qtbot):
     drawn = lambda curve: [] if curve.getData()[0] is None else list(curve.getData()[0])  # noqa: E731
     assert drawn(curves.train_curve) == []
     qtbot.waitUntil(lambda: len(drawn(curves.train_curve)) == 8)
-    assert list(curves.valid_curve.getOriginalDataset()[1]) == [1.5, 1.2]  # (drawn on a log scale)
+    assert list(curves.valid_curve.getOriginalDataset()[1]) == [1.5, 1.2]
     assert [curves.metric_choice.itemText(i) for i in range(curves.metric_choice.count())] == ["accuracy"]
     # The metric plot is drawn just after the loss plot (two short paints instead of one long).
     qtbot.waitUntil(lambda: curves.metric_curve.getData()[1] is not None)

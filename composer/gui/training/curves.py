@@ -31,9 +31,6 @@ class TrainingCurves(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.loss_plot = _plot("Loss")
-        # Log scale: the last epochs' small changes stay visible, and so does every stage of a
-        # family trained in stages (a VAE's ELBO in the thousands, then its predictors' MSE).
-        self.loss_plot.setLogMode(x=False, y=True)
         self.loss_plot.addLegend(offset=(-10, 10), labelTextColor=theme.TEXT.name())
         self.train_curve = self.loss_plot.plot([], [], pen=TRAIN_PEN, name="training")
         self.valid_curve = self.loss_plot.plot([], [], pen=VALID_PEN, name="validation",
@@ -72,6 +69,8 @@ class TrainingCurves(QWidget):
         self.metrics: dict[str, list[tuple[int, float]]] = {}
         self.metric_choice.clear()
         self._dirty = {"train", "valid"}
+        self._log_y = False
+        self.loss_plot.setLogMode(x=False, y=False)
         self._redraw()
 
     def add_event(self, event: dict) -> None:
@@ -104,6 +103,14 @@ class TrainingCurves(QWidget):
     def _redraw(self) -> None:
         """Draw what changed: a step touches only the training curve (repainting the metric
         plot too doubled the time a step took on the GUI thread)."""
+        losses = self.train_y + self.valid_y
+        # A log scale once the losses span a decade, so every stage of a family trained in
+        # stages stays visible (a VAE's ELBO in the thousands, then its predictors' MSE).
+        wide = bool(losses) and max(losses) >= 10 * min(losses)
+        if wide != self._log_y:
+            self._log_y = wide
+            self.loss_plot.setLogMode(x=False, y=wide)
+            self._dirty.add("valid")
         if "train" in self._dirty:
             self.train_curve.setData(self.train_x, self.train_y)
         if "valid" in self._dirty:
