@@ -85,6 +85,10 @@ _DELEGATED = {
     "eval": ("composer.training.eval_cli", "measure a model on a data split",
              "Frame-level negative log-likelihood (nats per frame, summed over the 88 piano "
              "pitches) and paper 002's accuracy on a split of a benchmark .mat file or folder."),
+    "metrics": ("composer.generation.metrics_cli", "objective measures of a piece",
+                "Pitch-class entropy, scale consistency, polyphony, empty beats, pitches used, groove "
+                "and drum-pattern consistency (as muspy defines them) of a MIDI file, next to those "
+                "of a folder of MIDI files or of a model's training data."),
     "models": ("composer.models.models_cli", "list model families and installed models",
                "List installed models (bundled and in your model folder) from their headers."),
 }

@@ -176,6 +176,9 @@ def test_generate_audition_and_accept_is_one_undo_step(qtbot, window, tiny_model
     qtbot.waitUntil(lambda: window.generation_panel.candidates.count() == 2)
     shown = window.editor.view.roll.candidate_items(melody.id)
     assert len(shown) == len(window.generation.candidates[0][0].notes) > 0
+    # The variation's objective measures, next to the training data's (the model recorded them).
+    measures = window.generation_panel.measures
+    assert measures.item(0, 1).text() not in ("", "-") and "±" in measures.item(0, 2).text()
     assert window.score.same_content(before)  # candidates are not part of the score
 
     with qtbot.waitSignal(window.generation.audition_requested) as heard:

@@ -44,6 +44,7 @@ from composer.core.errors import ComposerError, ComposerWarning
 from composer.io.midi import MidiReadError, read_midi
 from composer.representations.codecs import PianoRollCodec, SkipFile, codec_from_params
 from composer.representations.instruments import program_name
+from composer.representations.music_metrics import measure, summarize
 
 from .errors import DataError, NoUsableFilesError
 from .scan import is_midi_name, scan_midi_files
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 #: Bump when the cache layout or what goes into an encoded set changes; old caches are rebuilt.
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the summary has the training files' music_metrics
 #: Files per task sent to a worker process (amortises the cost of a task).
 CHUNK_FILES = 32
 #: No more workers than one per this many files (a process costs more than reading a few files),
@@ -280,7 +281,8 @@ def _encode_one(path: str, codec) -> tuple:
     used = np.flatnonzero(cols)
     instruments = ["Drums" if t.is_drum else program_name(t.program) for t in score.tracks if len(t)]
     stats = (int(piece.shape[0]), score.note_count, float(score.duration_seconds),
-             int(used[0]) if len(used) else -1, int(used[-1]) if len(used) else -1, instruments)
+             int(used[0]) if len(used) else -1, int(used[-1]) if len(used) else -1, instruments,
+             measure(score))
     return ("ok", stored, packed, piece.shape[1:], stats, _warning_texts(caught, path))
 
 
@@ -482,6 +484,7 @@ def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, so
     seconds = 0.0
     lo, hi = None, None
     instruments: Counter = Counter()
+    train_measures = []
     for name, result in zip(rel_names, results):
         if result[0] != "ok":  # its reason says it all; its warnings are left out
             skipped.append((name, result[1]))
@@ -493,7 +496,9 @@ def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, so
         tails.append(tuple(tail))
         names.append(name)
         split.append(split_of(name, valid_fraction, test_fraction))
-        t, n, sec, p_lo, p_hi, instr = stats
+        t, n, sec, p_lo, p_hi, instr, measures = stats
+        if split[-1] == "train":
+            train_measures.append(measures)
         frames += t
         notes += n
         seconds += sec
@@ -509,6 +514,8 @@ def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, so
         "total_frames": frames, "total_notes": notes, "duration_seconds": seconds,
         "pitch_min": lo, "pitch_max": hi,
         "instruments": dict(sorted(instruments.items(), key=lambda kv: (-kv[1], kv[0]))),
+        # The training files' objective measures: what a generation is compared with.
+        "music_metrics": summarize(train_measures),
     }
     summary.update(_split_counts(pieces, split))
     encoded = EncodedSet(pieces, names, split, dict(codec_params), skipped, summary, source, warned)
@@ -777,6 +784,9 @@ def load_benchmark_mat(path: str | os.PathLike, steps_per_beat: int | None = Non
     summary.update(_split_counts(pieces, split))
     codec = {"kind": "pianoroll", "steps_per_beat": int(steps_per_beat), "fps": None,
              "include_drums": False}
+    decoder = codec_from_params(codec)
+    summary["music_metrics"] = summarize([measure(decoder.decode(p)) for p, s in zip(pieces, split)
+                                          if s == "train"])
     return EncodedSet(pieces, names, split, codec, [], summary, str(path))
 
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from composer.core.errors import ComposerError
+from composer.core.score import Score, Track
 from composer.gui.generation_panel import GenerationPanel
 from composer.gui.generation_plan import (
     EditorState,
@@ -26,6 +27,7 @@ from composer.gui.generation_worker import LoadedModel, ModelService
 from composer.gui.pianoroll import PianoRollEditor
 from composer.gui.undo import push_edit
 from composer.models.registry import FAMILIES
+from composer.representations.music_metrics import measure
 
 #: Where candidates for new tracks are shown: -1, -2, ... (no real track has a negative id).
 NEW_TRACK_CANDIDATES = -1
@@ -53,6 +55,8 @@ class GenerationController(QObject):
         self.panel, self.editor = panel, editor
         self.service = service or ModelService(self)
         self.plan: Plan | None = None
+        #: The loaded model's training data measures (music_metrics summary), or None.
+        self.reference_measures: dict | None = None
         #: One list of parts per variation (see generation_plan.candidate_parts).
         self.candidates: list[list[CandidatePart]] = []
         self._shown: list[int] = []  # editor tracks showing candidate notes
@@ -86,6 +90,7 @@ class GenerationController(QObject):
         if loaded.path != self._loading:
             return  # the user has picked another model meanwhile
         meta = loaded.metadata
+        self.reference_measures = (meta.get("data") or {}).get("music_metrics")
         spec = FAMILIES.get(meta.get("family"))
         name = meta.get("name") or loaded.path.rsplit("/", 1)[-1]
         where = "the GPU" if loaded.device.startswith(("cuda", "mps")) else "the CPU"
@@ -178,7 +183,9 @@ class GenerationController(QObject):
             return
         self._clear_shown()
         if not 0 <= index < len(self.candidates):
+            self.panel.set_measures(None, None)
             return
+        self.panel.set_measures(self.candidate_measures(index), self.reference_measures)
         new_tracks = 0
         for part in self.candidates[index]:
             if part.track_id is None:
@@ -189,6 +196,13 @@ class GenerationController(QObject):
             self.editor.set_candidates(track_id, part.notes)
             self._shown.append(track_id)
         self.editor.view.ensure_tick_visible(self.plan.start)
+
+    def candidate_measures(self, index: int) -> dict[str, float]:
+        """The objective measures of variation ``index`` alone (its notes in its tracks)."""
+        score = self.editor.score
+        tracks = [Track(part.name or "", part.program, part.is_drum, part.notes) for part in self.candidates[index]]
+        alone = Score(tracks, score.ppq, score.tempos, score.time_signatures)
+        return measure(alone, self.plan.start, self.plan.end)
 
     def audition(self, index: int) -> None:
         """Ask for the score with variation ``index`` accepted to be played, from a bar before it."""

@@ -6,6 +6,7 @@ for; :mod:`composer.gui.generation_controller` does the work.
 
 from __future__ import annotations
 
+import math
 import random
 
 from PySide6.QtCore import Qt, Signal
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -22,6 +24,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QStyle,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -29,12 +33,24 @@ from superqt import QLabeledDoubleSlider
 
 from composer.generation.request import NOTE_NAMES, SCALES, GenerateRequest, sampling_defaults
 from composer.gui.generation_plan import MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
+from composer.representations.music_metrics import METRICS
 from composer.models.registry import MULTITRACK
 
 #: Sampling controls a family may offer (FamilySpec.controls) and their rows in the form.
 _CONTROL_ROWS = ("temperature", "threshold", "top_p", "noise", "missing_slots")
 _SAMPLING = {"Sample (varied)": "bernoulli", "Threshold (steady)": "threshold"}
+#: Short names of the measures for the panel's table (the full ones are its tooltips).
+_SHORT_NAMES = {"pitch_class_entropy": "Pitch-class entropy", "scale_consistency": "In one scale",
+                "polyphony": "Polyphony", "polyphony_rate": "Polyphony rate",
+                "empty_beat_rate": "Empty beats", "pitches_used": "Pitches used",
+                "groove_consistency": "Groove consistency", "drum_pattern_consistency": "Drum pattern"}
 _MISSING_SLOTS = {"Start silent": "silence", "Start from a random latent": "prior"}
+
+
+def _measure_text(value) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}"
 
 
 def _slider(lo: float, hi: float, value: float, decimals: int = 2) -> QLabeledDoubleSlider:
@@ -148,7 +164,7 @@ class GenerationPanel(QWidget):
         buttons.addWidget(self.cancel_button)
 
         self.candidates = QListWidget(self)
-        self.candidates.setMaximumHeight(120)
+        self.candidates.setMaximumHeight(80)
         self.audition_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Listen", self)
         self.accept_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton),
                                          "Accept", self)
@@ -157,10 +173,33 @@ class GenerationPanel(QWidget):
         candidate_buttons = QHBoxLayout()
         for button in (self.audition_button, self.accept_button, self.discard_button):
             candidate_buttons.addWidget(button)
+        self.measures = QTableWidget(len(METRICS), 3, self)
+        self.measures.setObjectName("measures")
+        self.measures.setHorizontalHeaderLabels(["Measure", "Variation", "Training data"])
+        self.measures.horizontalHeaderItem(2).setToolTip("Mean ± standard deviation over the model's "
+                                                         "training files")
+        self.measures.verticalHeader().setVisible(False)
+        self.measures.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.measures.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        header = self.measures.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        for row, (name, label) in enumerate(METRICS.items()):
+            item = QTableWidgetItem(_SHORT_NAMES[name])
+            item.setToolTip(label)
+            self.measures.setItem(row, 0, item)
+        self.measures.setWordWrap(False)
+        self.measures.verticalHeader().setDefaultSectionSize(self.fontMetrics().lineSpacing() + 4)
+        self.measures.setFixedHeight(self.measures.horizontalHeader().height()
+                                     + sum(self.measures.rowHeight(r) for r in range(len(METRICS))) + 4)
+        self.measures.setToolTip("Objective measures (as muspy defines them) of the selected variation, "
+                                 "next to the model's training data")
         self.candidate_box = QGroupBox("Variations", self)
         box = QVBoxLayout(self.candidate_box)
         box.addWidget(self.candidates)
         box.addLayout(candidate_buttons)
+        box.addWidget(self.measures)
         self.candidate_box.setVisible(False)
 
         layout = QVBoxLayout(self)
@@ -274,6 +313,17 @@ class GenerationPanel(QWidget):
         self.status.setText(text)
 
     # ----------------------------------------------------------------- candidates
+    def set_measures(self, values: dict[str, float] | None, reference: dict | None) -> None:
+        """Show a variation's measures (None: clear) next to the training data's
+        (name -> {"mean", "std"}; None when the model did not record them)."""
+        for row, name in enumerate(METRICS):
+            mine = _measure_text(values.get(name)) if values else ""
+            ref = (reference or {}).get(name) or {}
+            theirs = "" if not ref or _measure_text(ref.get("mean")) == "-" else \
+                f"{_measure_text(ref.get('mean'))} ± {_measure_text(ref.get('std'))}"
+            self.measures.setItem(row, 1, QTableWidgetItem(mine))
+            self.measures.setItem(row, 2, QTableWidgetItem(theirs or ("-" if reference else "not recorded")))
+
     def set_candidates(self, labels: list[str]) -> None:
         """List the variations (empty hides the list); the first is selected."""
         self.candidates.clear()

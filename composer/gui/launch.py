@@ -22,6 +22,18 @@ def display_available(environ=os.environ, platform: str = sys.platform) -> bool:
     return True  # macOS and Windows always have their native platform
 
 
+def _set_icon(app) -> None:
+    """The window and taskbar icon: resources/icons in the checkout or in a PyInstaller build."""
+    from pathlib import Path
+
+    from PySide6.QtGui import QIcon
+
+    root = Path(getattr(sys, "_MEIPASS", None) or Path(__file__).resolve().parents[2])
+    icon = root / "resources" / "icons" / "composer.png"
+    if icon.is_file():  # absent from a plain wheel install; Qt's default icon is fine then
+        app.setWindowIcon(QIcon(str(icon)))
+
+
 def launch(files: list[str], self_test: bool = False) -> int:
     """Run the app until its window closes; returns the process exit code.
 
@@ -43,6 +55,7 @@ def launch(files: list[str], self_test: bool = False) -> int:
     app.setApplicationName("Composer")
     app.setOrganizationName("Composer")
     apply_dark_style(app)
+    _set_icon(app)
     window = MainWindow()
     window.show()
     for path in files:

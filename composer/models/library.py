@@ -6,12 +6,14 @@ Listing reads only checkpoint headers (no torch), so the model picker opens at o
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from .checkpoint import SUFFIX, CheckpointError, read_metadata
 
-BUNDLED = Path(__file__).resolve().parents[2] / "checkpoints"
+# From source: the checkout's checkpoints/; in a PyInstaller build: the bundle's data folder.
+BUNDLED = Path(getattr(sys, "_MEIPASS", None) or Path(__file__).resolve().parents[2]) / "checkpoints"
 USER_MODELS_ENV = "COMPOSER_MODELS"
 
 

@@ -16,17 +16,18 @@ import os
 import shlex
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from composer.core.errors import ComposerError
+from composer.launcher import composer_command
 
 RUNS_ENV = "COMPOSER_RUNS"
 #: Events after which a trainer has exited on its own.
 FINAL_EVENTS = ("done", "stopped", "error")
-#: The Python that runs the trainer when :meth:`TrainingRun.start` is given none (None: this one).
+#: The Python that runs the trainer when :meth:`TrainingRun.start` is given none (None: this one,
+#: or the app binary itself in a frozen build).
 #: Tests point it at a wrapper script (e.g. one that limits the size of the files it may write).
 TRAINER_PYTHON: str | None = None
 
@@ -177,7 +178,7 @@ class TrainingRun:
         if self.is_alive():
             raise ComposerError("this training is already running")
         self.stop_path.unlink(missing_ok=True)
-        args = [python or TRAINER_PYTHON or sys.executable, "-m", "composer.cli", "train", *self.settings.train_args(),
+        args = [*composer_command(python or TRAINER_PYTHON), "train", *self.settings.train_args(),
                 "--progress", "json", "--stop-file", str(self.stop_path)]
         if resume:
             args.append("--resume")

@@ -4,10 +4,10 @@ come (preprocessing, the time estimate), and the monitor of a detached training 
 from __future__ import annotations
 
 import json
-import sys
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
+from composer.launcher import composer_command
 from composer.training.runs import TrainingRun
 
 #: How often a training run's progress file is read.
@@ -17,7 +17,7 @@ STOP_TIMEOUT_MS = 60_000
 
 
 class CommandProcess(QObject):
-    """``python -m composer.cli ARGS`` in a QProcess.
+    """``composer ARGS`` (``python -m composer.cli ARGS``, or the frozen app) in a QProcess.
 
     Signals: event(dict) for each JSON line on stdout; finished(str error) once it has ended,
     with "" on success, else the error it reported (its ``error`` event or its stderr)."""
@@ -37,7 +37,8 @@ class CommandProcess(QObject):
         self._done = False
 
     def start(self) -> None:
-        self.process.start(sys.executable, ["-m", "composer.cli", *self.args])
+        program, *prefix = composer_command()  # the app binary itself in a frozen build
+        self.process.start(program, [*prefix, *self.args])
 
     def cancel(self) -> None:
         if self.process.state() != QProcess.ProcessState.NotRunning:
