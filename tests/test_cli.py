@@ -89,3 +89,14 @@ def test_gui_self_test_starts_and_exits_cleanly(fixtures):
 def test_no_command_prints_help():
     result = composer()
     assert result.returncode == 2 and "composer gui" in result.stdout
+
+
+def test_child_commands_run_this_python_or_the_built_app(monkeypatch):
+    """Child processes (the wizard's trainer, preprocessing) start ``composer`` the way this
+    process runs: ``python -m composer.cli`` from source, the app binary itself when built."""
+    from composer.launcher import composer_command
+
+    assert composer_command() == [sys.executable, "-m", "composer.cli"]
+    assert composer_command("/opt/py/bin/python3")[0] == "/opt/py/bin/python3"
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert composer_command() == [sys.executable]

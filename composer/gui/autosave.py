@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer.core.score import Score
+from composer.io.files import user_folder
 from composer.io.project import PROJECT_SUFFIX, ProjectError, load_project, save_project
 
 log = logging.getLogger(__name__)
@@ -63,12 +64,7 @@ _WINDOWS_LOCK_OFFSET = 1 << 30
 
 def recovery_dir() -> Path:
     """The recovery folder (``COMPOSER_RECOVERY_DIR`` or the platform's data folder)."""
-    override = os.environ.get(RECOVERY_DIR_ENV)
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("composer", appauthor=False)) / "recovery"
+    return user_folder("recovery", RECOVERY_DIR_ENV)
 
 
 # ----------------------------------------------------------------------------- owner locks

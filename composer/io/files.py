@@ -44,3 +44,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise FileWriteError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def user_folder(name: str, env: str) -> Path:
+    """The app's folder ``name`` in the platform's user data folder, or the path in the
+    environment variable ``env`` when it is set (tests and portable installs use that)."""
+    override = os.environ.get(env)
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("composer", appauthor=False)) / name

@@ -10,6 +10,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from composer.io.files import user_folder
+
 from .checkpoint import SUFFIX, CheckpointError, read_metadata
 
 # From source: the checkout's checkpoints/; in a PyInstaller build: the bundle's data folder.
@@ -19,12 +21,7 @@ USER_MODELS_ENV = "COMPOSER_MODELS"
 
 def user_models_dir() -> Path:
     """The user's model folder (``COMPOSER_MODELS`` or the platform's data folder)."""
-    override = os.environ.get(USER_MODELS_ENV)
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("composer", appauthor=False)) / "models"
+    return user_folder("models", USER_MODELS_ENV)
 
 
 @dataclass

@@ -16,12 +16,14 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from composer.core.errors import ComposerError
-from composer.launcher import composer_command
+from composer.launcher import composer_command, is_frozen
+from composer.io.files import user_folder
 
 RUNS_ENV = "COMPOSER_RUNS"
 #: Events after which a trainer has exited on its own.
@@ -34,12 +36,7 @@ TRAINER_PYTHON: str | None = None
 
 def runs_dir() -> Path:
     """Where runs are kept (``COMPOSER_RUNS`` or the platform's data folder)."""
-    override = os.environ.get(RUNS_ENV)
-    if override:
-        return Path(override).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("composer", appauthor=False)) / "runs"
+    return user_folder("runs", RUNS_ENV)
 
 
 @dataclass
@@ -297,6 +294,8 @@ def _is_our_trainer(pid: int) -> bool:
         parts = cmdline.read_bytes().split(b"\0")
     except OSError:
         return False
+    if is_frozen() and parts[0] == os.fsencode(sys.executable):  # the app binary is the CLI
+        return b"train" in parts
     return b"composer.cli" in parts and b"train" in parts
 
 

@@ -62,14 +62,6 @@ def _label(text: str = "", style: str = "") -> QLabel:
     return label
 
 
-def minutes_text(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} minutes"
-    return f"{seconds / 3600:.1f} hours"
-
-
 # ----------------------------------------------------------------------------- 1. folder
 class FolderPage(QWizardPage):
     """The folder of MIDI files (with or without subfolders), or an earlier run to go on with."""
@@ -499,8 +491,8 @@ class SettingsPage(QWizardPage):
         if key != self._estimate_key(settings):
             self.estimate.setText("The settings changed: press Estimate again.")
             return
-        self.estimate.setText(f"About {minutes_text(per_epoch)} an epoch ({steps:,} steps); at most "
-                              f"{minutes_text(per_epoch * settings.epochs)} for {settings.epochs} epochs.")
+        self.estimate.setText(f"About {duration_text(per_epoch)} an epoch ({steps:,} steps); at most "
+                              f"{duration_text(per_epoch * settings.epochs)} for {settings.epochs} epochs.")
 
     def _measure(self) -> None:
         """Time a few real training steps in a child process (writes nothing)."""
@@ -606,7 +598,7 @@ class TrainingPage(QWizardPage):
         if f.get("stage"):
             parts.append(f"stage: {f['stage']}")
         if f.get("eta") is not None:
-            parts.append(f"about {minutes_text(f['eta'])} left")
+            parts.append(f"about {duration_text(f['eta'])} left")
         if f.get("device"):
             parts.append(f"on {f['device']}")
         if f.get("best"):
