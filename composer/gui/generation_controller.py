@@ -15,9 +15,9 @@ from composer.core.errors import ComposerError
 from composer.core.score import Score, Track
 from composer.gui.generation_panel import GenerationPanel
 from composer.gui.generation_plan import (
+    CandidatePart,
     EditorState,
     Plan,
-    CandidatePart,
     accept_edit,
     candidate_parts,
     plan_generation,
