@@ -21,6 +21,7 @@ import symusic
 
 from composer.core import Score, TempoChange, Track, make_notes
 from composer.io.audio import Renderer
+from summary import report
 
 GOAL = 100.0
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -90,6 +91,8 @@ def main(argv: list[str]) -> int:
     speed = total_audio / total_render
     print(f"{'total':<50} {total_audio:>8.1f} {total_render:>8.3f} {speed:>7.1f}x")
     print(f"audio render: {speed:.1f}x real time (goal >= {GOAL:g}x)")
+    report(f"audio render, {len(files)} files{', effects on' if args.effects else ''}", speed,
+           "x real time", GOAL, "higher")
     return 0
 
 

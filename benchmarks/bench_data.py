@@ -27,6 +27,8 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from summary import report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 GOAL_OVERHEAD = 0.20
 
@@ -110,6 +112,10 @@ def main() -> None:
     print(f"(b) encode_folder, no cache: {b:7.3f} s  {n / b:7.0f} files/s  (min {min(b_times):.3f})")
     print(f"    overhead of (b) over (a): {overhead * 100:+.1f}%   goal <= {GOAL_OVERHEAD * 100:.0f}%  "
           f"{'met' if overhead <= GOAL_OVERHEAD else 'NOT MET'}")
+    report(f"encode_folder / raw read + encode time ({args.family}, {args.workers} workers)", b / a, "x",
+           1 + GOAL_OVERHEAD, "lower", f"overhead {overhead * 100:+.1f}% (medians), "
+           f"{min(b_times) / min(a_times) - 1:+.1%} (best runs)")
+    report(f"raw read + encode ({args.family}, {args.workers} workers)", n / a, "files/s")
     print(f"(c) encode_folder, cached  : {c_med:7.3f} s  {n / c_med:7.0f} files/s  (min {c_min:.3f}), "
           f"{a / c_med:.0f}x faster than (a)")
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from composer.models.base import SamplingOptions, build_model, preset_config
+from summary import report
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 JSB = DATASETS / "pianoroll_benchmarks" / "tcn_mdata" / "JSB_Chorales.mat"
@@ -64,6 +65,8 @@ def bench_generation(repeats: int = 5) -> None:
         print(f"generate 960 steps x 4 variations, {threads} thread(s): best {best:.3f} s, median "
               f"{median:.3f} s ({median / 960 * 1000:.2f} ms/step)   goal <= 0.5 s  ratio {0.5 / median:.2f}")
         assert result.shape == (4, 80 + 960, 72)
+        report(f"pianoroll_lstm 2x256: 960 steps x 4 variations, {threads} torch thread(s)", median, "s",
+               0.5 if threads == 1 else None, "lower", "" if threads == 1 else "generation uses 1 thread")
 
 
 def bare_loop_frames_per_second(model, batch: int, length: int, steps: int) -> float:
@@ -117,6 +120,8 @@ def bench_training(rounds: int = 3, steps: int = 30) -> None:
     b, o = statistics.median(bare), statistics.median(ours)
     print(f"training 2x256, batch 128 x 32 frames: bare torch loop {b:,.0f} frames/s, "
           f"composer train {o:,.0f} frames/s   goal >= 90%  ratio {o / b:.2f}")
+    report("pianoroll_lstm training: composer train / bare torch loop", o / b, "x", 0.9, "higher",
+           f"{o:,.0f} / {b:,.0f} frames/s")
 
 
 def main() -> None:

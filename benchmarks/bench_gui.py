@@ -29,6 +29,8 @@ if not os.environ["QT_QPA_PLATFORM"]:
 
 import numpy as np  # noqa: E402
 
+from summary import report  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH_PROBE = r"""
 import sys, time
@@ -177,15 +179,22 @@ def main() -> None:
 
     launch, torch_loaded = bench_launch()
     print(f"launch to first paint: {launch:.2f} s median of 5 (goal 1.5 s); torch imported: {torch_loaded}")
+    report("launch to first paint (median of 5)", launch, "s", 1.5, "lower",
+           "torch imported" if torch_loaded else "")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     stalls = bench_stalls(app)  # first, while torch is not imported yet
     for name, times in bench_frames(app).items():
         times = np.array(times)
         print(f"10,000 notes, {name:12s}: median {np.median(times):5.1f} ms, p95 {np.percentile(times, 95):5.1f} ms,"
               f" max {times.max():5.1f} ms over {len(times)} frames (goal 16 ms)")
+        report(f"10,000 notes: {name} frame (median)", float(np.median(times)), "ms", 16, "lower",
+               f"p95 {np.percentile(times, 95):.1f}, max {times.max():.1f} ms")
     print(f"longest GUI gap while loading a model (torch import): {stalls['load']:.0f} ms (goal 50 ms)")
     print(f"longest GUI gap while generating 8 x 64 bars and showing the candidates "
           f"({stalls['generate_seconds']:.1f} s, {stalls['notes']} notes): {stalls['generate']:.0f} ms (goal 50 ms)")
+    report("longest GUI gap while loading a model", stalls["load"], "ms", 50, "lower")
+    report("longest GUI gap while generating 8 x 64 bars", stalls["generate"], "ms", 50, "lower",
+           f"{stalls['generate_seconds']:.1f} s, {stalls['notes']} notes")
 
 
 if __name__ == "__main__":

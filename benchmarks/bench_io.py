@@ -21,6 +21,8 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from summary import report  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
@@ -99,6 +101,10 @@ def main() -> None:
 
     best, median = info_wall_time(files[0])
     print(f"composer info, wall time     : best {best:.3f} s, median {median:.3f} s   goal < 1 s")
+    report(f"read + piano roll, {args.workers} processes", parallel, "files/s", 1000, "higher")
+    report("read + piano roll, 1 process", serial, "files/s")
+    report(f"pretty_midi + piano roll, 1 process ({len(files[: args.pretty_midi_sample])} files)", pm, "files/s")
+    report("`composer info FILE`, fresh process (median)", median, "s", 1.0, "lower")
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ from composer.core.timing import TempoChange, TimeSignature
 from composer.generation.request import GenerateRequest
 from composer.models.base import build_model, preset_config
 from composer.models.multitrack_vae import PRESETS, codec_for
+from summary import report
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 JS_FAKES = DATASETS / "js_fakes"
@@ -192,6 +193,9 @@ def bench_generation(threads: list[int]) -> None:
             median, best, notes = time_generate(model, score, n, repeats=5 if n == 1 else 3)
             print(f"  | {label}, {bars} bars, {n} thread(s) | median {median:.3f} s, best {best:.3f} s | "
                   f"goal <= {GOAL_SECONDS} s | ratio {GOAL_SECONDS / median:.2f} | {notes} notes |")
+            report(f"multitrack_vae lpd5: 3-minute song ({bars} bars) {label}, {n} thread(s)", median, "s",
+                   GOAL_SECONDS if n == 1 else None, "lower", "untrained weights" + ("" if n == 1 else
+                                                                                       "; generation uses 1 thread"))
     for density in (0.02, 0.10):
         seconds, notes = time_assembly(model, density)
         print(f"  note extraction + assembly alone, 90 bars at {density:.0%} cell density: "
@@ -304,6 +308,8 @@ def bench_training(steps: int, rounds: int) -> None:
         print(f"  | {stage} | bare torch {b:,.1f} pairs/s | composer train() {o:,.1f} pairs/s | "
               f"ratio {o / b:.2f} (goal >= {GOAL_RATIO}) | rounds bare {_fmt(bare[stage])}, "
               f"train() {_fmt(ours[stage])} |")
+        report(f"multitrack_vae satb training, {stage} stage: train() / bare torch loop", o / b, "x", GOAL_RATIO,
+               "higher", f"{o:,.1f} / {b:,.1f} pairs/s, median of {rounds}")
 
 
 def _fmt(values) -> str:

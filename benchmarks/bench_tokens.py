@@ -1,6 +1,7 @@
 """Token families: tokenization throughput, generation latency, training throughput.
 
     python benchmarks/bench_tokens.py [--skip-training] [--model TRAINED_CHORD_MODEL ...]
+        [--repeats 5] [--rounds 3] [--steps 8] [--no-untrained]
 
 1. Tokenizing POP909 (909 files; read + encode in worker processes, no cache) with both token
    codecs and each preset's settings, then ids through a vocabulary built from the training split
@@ -28,6 +29,7 @@ from composer.data.dataset import encode_folder
 from composer.generation.generate import cpu_threads
 from composer.models.base import SamplingOptions, build_model, preset_config
 from composer.models.registry import load_family
+from summary import report
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 POP909 = DATASETS / "pop909"
@@ -52,6 +54,8 @@ def bench_tokenization() -> dict:
               f"{len(data) / took:.0f} files/s (goal >= 500); {sum(len(i) for i in ids):,} tokens, "
               f"vocabulary {len(info['vocab'])}, vocabulary + ids {vocab_took:.2f} s "
               f"({len(data) / (took + vocab_took):.0f} files/s all in)")
+        report(f"tokenize POP909, {family}/{preset}", len(data) / took, "files/s", 500, "higher",
+               f"{len(data) / (took + vocab_took):.0f} files/s with vocabulary + ids")
         sets[(family, preset)] = (data, info)
     return sets
 
@@ -77,6 +81,10 @@ def bench_generation(info: dict, repeats: int = 5, model=None, label: str = "unt
               f"{model.config.hidden}, vocabulary {len(info['vocab'])}), {threads} thread(s): "
               f"median {statistics.median(times):.3f} s, "
               f"best {min(times):.3f} s (goal <= 1 s)")
+        report(f"generate 500 tokens x 4, chord_token_lstm {label} ({model.config.layers}x{model.config.hidden}, "
+               f"vocab {len(info['vocab'])}), {threads} thread(s)", statistics.median(times), "s",
+               None if label == "untrained" else 1.0, "lower",
+               f"median of {repeats}" + ("; untrained: flat predictions, no goal" if label == "untrained" else ""))
 
 
 def _trainer_loop(model, dataset, batch: int, steps: int) -> float:
@@ -138,6 +146,8 @@ def bench_training(sets: dict, rounds: int = 3, steps: int = 8) -> None:
         b, o = statistics.median(bare), statistics.median(ours)
         print(f"train {family}/{preset} batch {batch} x {config.seq_len}: bare torch {b:,.0f} tokens/s, "
               f"composer loop {o:,.0f} tokens/s = {o / b:.2f} of bare (goal >= 0.90)")
+        report(f"{family}/{preset} training: composer loop / bare torch loop", o / b, "x", 0.9, "higher",
+               f"{o:,.0f} / {b:,.0f} tokens/s, median of {rounds}")
 
 
 def main() -> None:
@@ -145,16 +155,22 @@ def main() -> None:
     parser.add_argument("--skip-training", action="store_true")
     parser.add_argument("--model", action="append", default=[],
                         help="also time generation with this trained chord_token_lstm checkpoint")
+    parser.add_argument("--repeats", type=int, default=5, help="generation runs per thread count")
+    parser.add_argument("--rounds", type=int, default=3, help="training rounds (median)")
+    parser.add_argument("--steps", type=int, default=8, help="training steps per loop and round")
+    parser.add_argument("--no-untrained", action="store_true",
+                        help="time generation only with the --model checkpoints, not the untrained paper preset")
     args = parser.parse_args()
     sets = bench_tokenization()
-    bench_generation(sets[("chord_token_lstm", "paper")][1])
+    if not args.no_untrained:
+        bench_generation(sets[("chord_token_lstm", "paper")][1], repeats=args.repeats)
     for path in args.model:
         from composer.models.base import load_model
 
         model, meta = load_model(path, expected_family="chord_token_lstm")
-        bench_generation({}, model=model, label=f"trained {Path(path).name}")
+        bench_generation({}, repeats=args.repeats, model=model, label=f"trained {Path(path).stem}")
     if not args.skip_training:
-        bench_training(sets)
+        bench_training(sets, rounds=args.rounds, steps=args.steps)
 
 
 if __name__ == "__main__":

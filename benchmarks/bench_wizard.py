@@ -30,6 +30,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISP
 if not os.environ["QT_QPA_PLATFORM"]:
     del os.environ["QT_QPA_PLATFORM"]
 
+from summary import report  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets" / "js_fakes" / "midi"
 
@@ -140,6 +142,9 @@ def main() -> None:
     print(f"| training throughput | alone {a:.1f} examples/s | in the wizard {w:.1f} examples/s | "
           f"ratio {w / a:.3f} | goal >= 0.95 |")
     print(f"| longest GUI-thread gap while the wizard trains | {max(stalls):.1f} ms | goal <= 50 ms |")
+    report("training throughput: in the wizard / alone", w / a, "x", 0.95, "higher",
+           f"{w:.1f} / {a:.1f} examples/s, median of {args.rounds}")
+    report("longest GUI gap while the wizard trains", max(stalls), "ms", 50, "lower")
     window.generation.service.shutdown()
     shutil.rmtree(work, ignore_errors=True)
 
