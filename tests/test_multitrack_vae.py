@@ -505,3 +505,15 @@ def test_app_interpolates_across_the_loop_region(qtbot, window, satb_model, data
     for track, outside in zip(window.score.tracks, kept):
         now = track.notes[(track.notes["start"] < bar) | (track.notes["start"] >= 4 * bar)]
         assert np.array_equal(now, outside)  # the ends are untouched
+
+
+def test_monophonic_slots_sound_one_pitch_a_step(satb_model, datasets):
+    model, _ = load_model(satb_model[0])
+    model._monophonic = [True, True, False, False]  # the satb preset's monophonic=S,A,T,B, for S and A
+    primer = read_midi(datasets / "js_fakes" / "midi" / "30.mid")
+    result = generate(model, GenerateRequest(primer=primer, bars=4, sampling="bernoulli", seed=4))
+    bars = SATB.encode_bars([[t] for t in result.slot_tracks[0]],
+                            primer.end_tick + np.arange(5) * 4 * primer.ppq)
+    per_step = bars.sum(axis=-1)  # (bars, slots, steps)
+    assert per_step[:, :2].max() <= 1 and per_step[:, 2:].max() > 1  # a tiny model is noisy elsewhere
+    assert load_family("multitrack_vae").PRESETS["satb"].monophonic == "S,A,T,B"

@@ -61,11 +61,14 @@ class Config(TrainConfig):
     slot_names: str = "S,A,T,B"
     lead: str = ""
     steps_per_bar: int = 32
+    #: Slots that play one note at a time (comma-separated names, e.g. the four voices of a
+    #: chorale): decoding keeps each step's most likely pitch instead of every likely one.
+    monophonic: str = ""
 
 
 PRESETS = {
     # JS Fake Chorales as four voices, soprano leading.
-    "satb": Config(epochs=40, batch_size=64, learning_rate=1e-3, patience=5, lead="S"),
+    "satb": Config(epochs=40, batch_size=64, learning_rate=1e-3, patience=5, lead="S", monophonic="S,A,T,B"),
     "lpd5": Config(epochs=40, batch_size=64, learning_rate=1e-3, patience=5, slots="lpd5",
                    slot_names="", lead="piano"),
     "tiny": Config(epochs=4, batch_size=8, learning_rate=3e-3, predictor_learning_rate=1e-2,
@@ -169,6 +172,8 @@ class Model(FamilyModel):
         super().__init__(config, info)
         codec = self.codec()
         self._drum_slots = [codec.slot_is_drum(k) for k in range(len(codec.slot_names))]
+        monophonic = {name.strip().lower() for name in config.monophonic.split(",") if name.strip()}
+        self._monophonic = [name.lower() in monophonic for name in codec.slot_names]
         self.slot_names = list(codec.slot_names)
         self.lead = codec.lead_index
         self.vaes = nn.ModuleList(BarVAE(config.steps_per_bar, config.latent, tuple(int(c) for c in config.channels.split(",")))
@@ -370,6 +375,8 @@ class Model(FamilyModel):
             probs = torch.sigmoid(logits)
             if mask is not None and not self._drum_slots[k]:
                 probs = probs * mask
+            if self._monophonic[k]:  # one pitch a step: the most likely, if it is likely enough
+                probs = probs * (probs == probs.amax(dim=-1, keepdim=True))
             if options.mode == "threshold":
                 bars.append(probs >= options.threshold)
             else:
