@@ -8,6 +8,7 @@ without a traceback; warnings about repaired input are printed as ``warning: ...
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 
@@ -162,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the output went into `head` or a pager that closed: not an error
+        # Python would complain again at exit while flushing stdout: point it at devnull.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         row = f"  {label:<30}{_number(values[name]):>12}"
         if reference:
             ref = reference.get(name) or {}
-            row += f"   {_number(ref.get('mean'))} ± {_number(ref.get('std'))}"
+            mean = _number(ref.get("mean"))
+            row += f"   {mean} ± {_number(ref.get('std'))}" if mean != "-" else "   -"
         print(row)
     return 0
