@@ -178,6 +178,20 @@ def test_status_of_a_run_that_is_not_running(tmp_path, events, status):
     assert run.status() == status
 
 
+def test_the_status_of_a_long_run_reads_its_end_and_goes_back_when_it_must(tmp_path):
+    """A long run's progress file is megabytes: the status comes from its end, unless the last
+    launch is further back than that."""
+    step = {"event": "step", "epoch": 1, "step": 1, "steps": 9, "loss": 1.0, "metrics": {"f1_S": 0.5}}
+    steps = [step] * (2 * runs.STATUS_TAIL_BYTES // len(json.dumps(step)))
+    resumed = TrainingRun.create(settings(tmp_path))
+    write_progress(resumed, LAUNCH, *steps, {"event": "stopped"}, {**LAUNCH, "resume": True}, *steps[:10],
+                   {"event": "done"})
+    assert resumed.progress_path.stat().st_size > 2 * runs.STATUS_TAIL_BYTES and resumed.status() == "done"
+    killed = TrainingRun.create(settings(tmp_path, out=str(tmp_path / "models" / "k.safetensors")))
+    write_progress(killed, LAUNCH, {"event": "stopped"}, {**LAUNCH, "resume": True}, *steps)
+    assert killed.status() == "crashed"  # its last launch lies before the end that is read first
+
+
 def test_failure_explains_an_error_and_a_crash(tmp_path):
     run = TrainingRun.create(settings(tmp_path))
     write_progress(run, LAUNCH, {"event": "error", "message": "the folder for m.safetensors does not exist"})

@@ -26,6 +26,8 @@ from composer.launcher import composer_command, is_frozen
 from composer.io.files import user_folder
 
 RUNS_ENV = "COMPOSER_RUNS"
+#: How much of the end of a progress file is read first to tell a run's status.
+STATUS_TAIL_BYTES = 64 * 1024
 #: Events after which a trainer has exited on its own.
 FINAL_EVENTS = ("done", "stopped", "error")
 #: The Python that runs the trainer when :meth:`TrainingRun.start` is given none (None: this one,
@@ -258,12 +260,27 @@ class TrainingRun:
         """"running", "done", "stopped", "error", "crashed" or "new" (never started)."""
         if self.is_alive():
             return "running"
-        events = self.all_events()
-        launches = [i for i, e in enumerate(events) if e["event"] == "launch"]
-        if not launches:
+        events = self._last_launch_events()
+        if not events:
             return "new"
-        last = [e["event"] for e in events[launches[-1]:] if e["event"] in FINAL_EVENTS]
+        last = [e["event"] for e in events if e["event"] in FINAL_EVENTS]
         return last[-1] if last else "crashed"
+
+    def _last_launch_events(self) -> list[dict]:
+        """The events from the last ``launch`` on ([] when never launched). Reads the end of
+        the progress file first: a long run writes megabytes, and the wizard lists every run."""
+        try:
+            size = self.progress_path.stat().st_size
+        except FileNotFoundError:
+            return []
+        reader = TrainingRun(self.folder)
+        reader._offset = max(size - STATUS_TAIL_BYTES, 0)
+        events = reader.read_new_events()  # (a cut first line is not JSON and is skipped)
+        launches = [i for i, e in enumerate(events) if e["event"] == "launch"]
+        if not launches and reader._offset > 0:
+            events = self.all_events()
+            launches = [i for i, e in enumerate(events) if e["event"] == "launch"]
+        return events[launches[-1]:] if launches else []
 
     def failure(self) -> str:
         """What went wrong, for a run whose status is "error" or "crashed"."""
