@@ -1,5 +1,5 @@
-"""Synthetic mouse events for widget tests: QTest's move events carry no buttons, so drags need
-events with explicit buttons."""
+"""Helpers for widget tests: a shown piano-roll editor, and synthetic mouse events (QTest's move
+events carry no buttons, so drags need events with explicit buttons)."""
 
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
@@ -17,3 +17,15 @@ def mouse(widget, kind, pos, button=LEFT, modifiers=Qt.KeyboardModifier.NoModifi
                         Qt.MouseButton.NoButton if kind == "move" else button,
                         Qt.MouseButton.NoButton if kind == "release" else button, modifiers)
     QApplication.sendEvent(widget, event)
+
+
+def shown_editor(qtbot):
+    """A PianoRollEditor of 900 x 600, shown and exposed."""
+    from composer.gui.pianoroll import PianoRollEditor
+
+    editor = PianoRollEditor()
+    qtbot.addWidget(editor)
+    editor.resize(900, 600)
+    editor.show()
+    qtbot.waitExposed(editor)
+    return editor

@@ -14,9 +14,9 @@ from PySide6.QtGui import QMouseEvent, QUndoStack  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from composer.core import Score, Track, make_notes  # noqa: E402
-from qt_events import LEFT, mouse  # noqa: E402
+from qt_events import LEFT, mouse, shown_editor  # noqa: E402
 from composer.core.edits import AddNotes, MoveNotes, RemoveNotes, SetVelocity  # noqa: E402
-from composer.gui.pianoroll import PianoRollEditor, snap_ticks  # noqa: E402
+from composer.gui.pianoroll import snap_ticks  # noqa: E402
 from composer.gui.undo import EditCommand, push_edit  # noqa: E402
 
 PPQ = 480
@@ -44,12 +44,7 @@ def drag(widget, points, modifiers=Qt.KeyboardModifier.NoModifier):
 
 @pytest.fixture
 def editor(qtbot):
-    ed = PianoRollEditor()
-    qtbot.addWidget(ed)
-    ed.resize(900, 600)
-    ed.show()
-    qtbot.waitExposed(ed)
-    return ed
+    return shown_editor(qtbot)
 
 
 @pytest.fixture

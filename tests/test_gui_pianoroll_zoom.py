@@ -19,8 +19,8 @@ from PySide6.QtCore import QPoint  # noqa: E402
 from PySide6.QtGui import QUndoStack  # noqa: E402
 
 from composer.core import Score, Track, make_notes  # noqa: E402
-from qt_events import mouse  # noqa: E402
-from composer.gui.pianoroll import PianoRollEditor, theme  # noqa: E402
+from qt_events import mouse, shown_editor  # noqa: E402
+from composer.gui.pianoroll import theme  # noqa: E402
 
 PPQ = 480
 # (time factor, pitch factor) applied from the default zoom (48 px per quarter, 14 px per key).
@@ -50,11 +50,7 @@ def build_score() -> Score:
 
 @pytest.fixture
 def editor(qtbot):
-    ed = PianoRollEditor()
-    qtbot.addWidget(ed)
-    ed.resize(900, 600)
-    ed.show()
-    qtbot.waitExposed(ed)
+    ed = shown_editor(qtbot)
     score = build_score()
     ed.set_score(score, QUndoStack())
     return ed
