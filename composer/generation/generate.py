@@ -17,11 +17,12 @@ import numpy as np
 import torch
 
 from composer.core.errors import ComposerError
-from composer.core.notes import sort_notes
+from composer.core.notes import empty_notes, sort_notes
 from composer.core.score import Score, Track
 from composer.core.timing import TempoChange
 from composer.core.transforms import slice_time
 from composer.models.base import FamilyModel, SamplingOptions
+from composer.models.registry import MULTITRACK, family_spec
 
 from .request import GenerateRequest
 
@@ -109,16 +110,12 @@ def generate(model: FamilyModel, request: GenerateRequest,
                 raise GenerationCancelled("generation cancelled")
     if progress is not None:
         progress(1.0)
-    if type(model).decode_slots is not FamilyModel.decode_slots:  # a multitrack family
+    if MULTITRACK in family_spec(model.family).capabilities:
         return _assemble_slots(model, result[:, len(primer_input):], primer_score, start_tick, end_tick,
                                request.slot_programs or {})
-    continuations = []
-    for steps in result[:, len(primer_input):]:
-        notes = model.decode_continuation(steps, primer_score, start_tick).copy()
-        notes = notes[notes["start"] < end_tick]  # token families may overshoot the length
-        notes["end"] = np.minimum(notes["end"], end_tick)
-        notes["id"] = -1
-        continuations.append(sort_notes(notes))
+    # (_cropped: token families may overshoot the length)
+    continuations = [_cropped(model.decode_continuation(steps, primer_score, start_tick), end_tick)
+                     for steps in result[:, len(primer_input):]]
     return _assemble(primer_score, source_track, continuations, start_tick)
 
 
@@ -168,7 +165,7 @@ def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, star
             added["id"] = destination.new_note_ids(len(added))
             destination._insert(added)
         pitched = [t.notes for t in generated if not t.is_drum]
-        merged = np.concatenate(pitched) if pitched else _cropped(generated[0].notes[:0], end_tick)
+        merged = np.concatenate(pitched) if pitched else empty_notes()
         continuations.append(sort_notes(merged))
         scores.append(score)
         slot_tracks.append(generated)

@@ -29,10 +29,10 @@ import torch
 from torch import nn
 
 from composer.core.errors import ComposerError, ComposerWarning
-from composer.core.notes import NOTE_DTYPE, sort_notes
 from composer.core.score import Score, Track
 from composer.core.timing import TimeSignature
 from composer.data.dataset import EncodedSet
+from composer.representations.codecs import codec_from_params
 from composer.representations.multitrack import N_PITCHES, MultitrackBarCodec, bar_window
 
 from .base import FamilyModel, SamplingOptions, TrainConfig
@@ -184,11 +184,7 @@ class Model(FamilyModel):
         self.stage = STAGES[0]
 
     def codec(self) -> MultitrackBarCodec:
-        if "codec" in self.info:
-            params = dict(self.info["codec"])
-            params.pop("kind", None)
-            return MultitrackBarCodec(**params)
-        return codec_for(self.config)
+        return codec_from_params(self.info["codec"]) if "codec" in self.info else codec_for(self.config)
 
     # ------------------------------------------------------------------ data and training hooks
     @classmethod
@@ -360,12 +356,6 @@ class Model(FamilyModel):
             track = Track(codec.track_name(k), codec.slot_program(k), codec.slot_is_drum(k), notes)
             out.append((track, targets[k]))
         return out
-
-    def decode_continuation(self, steps: np.ndarray, primer: Score, start_tick: int) -> np.ndarray:
-        """Generated bars -> the notes of every pitched slot merged (for single-track callers)."""
-        tracks = [t for t, _ in self.decode_slots(steps, primer, start_tick) if not t.is_drum]
-        notes = np.concatenate([t.notes for t in tracks]) if tracks else np.zeros(0, NOTE_DTYPE)
-        return sort_notes(notes)
 
     def _bars_from(self, z: torch.Tensor, options: SamplingOptions, mask, generator) -> torch.Tensor:
         """Latents (V, slots, K) -> binary bars (V, slots, steps, 128)."""

@@ -187,7 +187,7 @@ class Model(TokenModel):
                 raise no_fit_error("pitch")
             allowed = torch.ones(len(self.vocab), dtype=torch.bool)
             allowed[1:] = torch.as_tensor(fits)
-        guard = StepGuard(len(self.vocab), self.vocab.tokens, self._codec().grid,
+        guard = StepGuard(len(self.vocab), self._codec().grid,
                           options.max_repeat or int(self.info.get("max_repeat", 4)),
                           int(self.info.get("max_chord_notes", 6)), int(self.info.get("max_rest_steps", 16)),
                           None if allowed is None else allowed.to(device), n_variations, device)
@@ -202,7 +202,7 @@ class StepGuard:
     than ``max_rest`` steps (grid), no pitch struck in more than ``limit`` consecutive steps, and
     the key/range constraint."""
 
-    def __init__(self, size: int, tokens, grid: bool, limit: int, max_chord: int, max_rest: int,
+    def __init__(self, size: int, grid: bool, limit: int, max_chord: int, max_rest: int,
                  allowed, batch: int, device):
         self.grid = grid
         self.limit, self.max_chord, self.max_rest = limit, max_chord, max_rest
@@ -215,7 +215,6 @@ class StepGuard:
 
     def banned(self) -> torch.Tensor:
         ban = self.in_step | (self.streak >= self.limit)
-        ban[:, 0] = False
         full = self.size >= self.max_chord
         ban[full, 1:] = True
         empty = self.size == 0
