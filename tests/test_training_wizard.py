@@ -428,3 +428,15 @@ def test_curves_draw_a_resumed_run_once_per_burst(qtbot):
     curves.clear()
     assert drawn(curves.train_curve) == [] and drawn(curves.valid_curve) == []
     assert curves.metric_choice.count() == 0
+
+
+def test_typing_a_folder_counts_its_files_after_a_pause(qtbot, window, songs):
+    """Each keystroke does not walk the disk ("/" alone would walk all of it)."""
+    from PySide6.QtTest import QTest
+
+    page = window.open_training_wizard().folder_page
+    QTest.keyClicks(page.folder, str(songs))
+    assert page.files == 0 and page._count_later.isActive()
+    qtbot.waitUntil(lambda: page.count.text() == "8 MIDI files", timeout=5000)
+    QTest.keyClicks(page.folder, "x")  # no such folder; Next pressed before the pause ends
+    assert not page.validatePage() and page.count.text() == "This is not a folder."

@@ -318,8 +318,9 @@ class MainWindow(QMainWindow):
         return wizard
 
     def _try_trained_model(self, path: str) -> None:
-        self.model_picker.refresh(select=path)
-        self._choose_model(path)
+        if not self.model_picker.select_path(path):  # (model_ready has usually listed it already)
+            self.model_picker.refresh(select=path)
+        self._choose_model(path)  # (a no-op when selecting it has already chosen it)
 
     def confirm_unsaved(self) -> bool:
         """True when the document may be replaced or closed (saved, or the user let it go)."""

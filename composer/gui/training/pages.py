@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -44,9 +44,11 @@ from composer.training.preprocess_cli import duration_text, pitch_name
 from composer.training.runs import list_runs
 
 from .curves import TrainingCurves
-from .processes import CommandProcess, RunMonitor
+from .processes import CommandProcess
 
 FOLDER, MODEL, DATA, SETTINGS, TRAIN, FINISH = range(6)
+#: A pause in typing a folder's path before its MIDI files are counted.
+COUNT_DELAY_MS = 400
 #: Training steps timed for the estimate (after one warm-up step).
 MEASURE_STEPS = 5
 _WARNING = "color: #f2cf4e;"
@@ -97,7 +99,12 @@ class FolderPage(QWizardPage):
         layout.addWidget(self.count)
         layout.addStretch(1)
         layout.addWidget(self.earlier)
-        self.folder.textChanged.connect(self._count)
+        # Typing waits for a pause before counting: "/" alone would walk the whole disk. A path
+        # set at once (Browse, a drop) is counted at once.
+        self._count_later = QTimer(self, singleShot=True, interval=COUNT_DELAY_MS)
+        self._count_later.timeout.connect(self._count)
+        self.folder.textChanged.connect(
+            lambda: self._count_later.start() if self.folder.isModified() else self._count())
         self.recursive.toggled.connect(self._count)
         self.files = 0
 
@@ -122,6 +129,7 @@ class FolderPage(QWizardPage):
             self.folder.setText(folder)
 
     def _count(self) -> None:
+        self._count_later.stop()
         path = Path(self.folder.text().strip()).expanduser()
         self.files = 0
         if not self.folder.text().strip():
@@ -151,6 +159,12 @@ class FolderPage(QWizardPage):
 
     def isComplete(self) -> bool:
         return self.files > 0 or self.owner.run is not None
+
+    def validatePage(self) -> bool:
+        if self._count_later.isActive():  # Next pressed right after typing
+            self._count_later.stop()
+            self._count()
+        return self.isComplete()
 
     def _resume(self) -> None:
         item = self.runs.currentItem()
@@ -419,6 +433,7 @@ class SettingsPage(QWizardPage):
         self.measure: CommandProcess | None = None
         #: The last estimate: seconds an epoch, steps an epoch, and the settings it was made for.
         self.measured: tuple[float, int, tuple] | None = None
+        self.folder_problem = ""  # why models cannot be saved, from initializePage
         self._filling = False
 
     def initializePage(self) -> None:
@@ -442,6 +457,7 @@ class SettingsPage(QWizardPage):
         self.device.addItem(f"Automatic: {names.get(devices[0], devices[0])}", "auto")
         for device in devices:
             self.device.addItem(names.get(device, device), device)
+        self.folder_problem = check_writable(user_models_dir())  # once: it writes a probe file
         self._filling = False
         self._changed()
         self._measure()
@@ -474,7 +490,7 @@ class SettingsPage(QWizardPage):
         else:
             lines += ["", "(This family trains in stages on one device; torchrun is not used.)"]
         self.command_text.setPlainText("\n".join(lines))
-        self.problem.setText(check_writable(user_models_dir()) or
+        self.problem.setText(self.folder_problem or
                              ("" if self.name.text().strip() else "Give the model a name."))
         self._show_estimate(settings)
         self.completeChanged.emit()
