@@ -250,7 +250,7 @@ def _pack(piece: np.ndarray):
     return piece, False
 
 
-def _encode_one(path: str, codec, with_measures: bool = True) -> tuple:
+def _encode_one(path: str, codec, with_measures: bool = False) -> tuple:
     """Read and encode one file (and take its objective measures when ``with_measures``).
 
     Returns ("ok", stored, packed, shape_tail, stats, warnings) or ("skip", reason, warnings);
@@ -790,8 +790,9 @@ def load_benchmark_mat(path: str | os.PathLike, steps_per_beat: int | None = Non
     codec = {"kind": "pianoroll", "steps_per_beat": int(steps_per_beat), "fps": None,
              "include_drums": False}
     decoder = codec_from_params(codec)
-    summary["music_metrics"] = summarize([measure(decoder.decode(p)) for p, s in zip(pieces, split)
-                                          if s == "train"])
+    train = [p for p, s in zip(pieces, split) if s == "train"]
+    sample = train[::max(1, -(-len(train) // MEASURED_FILES))]  # as for a folder's files
+    summary["music_metrics"] = summarize([measure(decoder.decode(p)) for p in sample])
     return EncodedSet(pieces, names, split, codec, [], summary, str(path))
 
 
@@ -838,7 +839,7 @@ def _need_codec(codec, path: Path) -> None:
 
 
 def _encode_single(path: Path, codec) -> EncodedSet:
-    result = _encode_one(str(path), codec)
+    result = _encode_one(str(path), codec, with_measures=True)
     name = path.name
     if result[0] != "ok":
         raise NoUsableFilesError(f"{path}: cannot be used: {result[1]}")

@@ -64,8 +64,9 @@ class TrainSettings:
     #: Preset fields as text, as ``--set FIELD=VALUE`` takes them (e.g. the VAE's slots).
     overrides: dict = field(default_factory=dict)
 
-    def _common(self) -> list[str]:
-        args = ["--family", self.family, "--data", self.data]
+    def _model_options(self) -> list[str]:
+        """The preset, --set and subfolder options both commands take."""
+        args = []
         if self.preset:
             args += ["--preset", self.preset]
         for key, value in self.overrides.items():
@@ -76,7 +77,7 @@ class TrainSettings:
 
     def train_args(self) -> list[str]:
         """The arguments after ``composer train`` (without progress or stop options)."""
-        args = self._common() + ["--out", self.out]
+        args = ["--family", self.family, "--data", self.data, *self._model_options(), "--out", self.out]
         if self.name:
             args += ["--name", self.name]
         for flag, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size),
@@ -91,7 +92,7 @@ class TrainSettings:
 
     def preprocess_args(self) -> list[str]:
         """The arguments after ``composer preprocess`` that read the data as training will."""
-        args = [self.data] + [a for a in self._common() if a not in ("--data", self.data)]
+        args = [self.data, "--family", self.family, *self._model_options()]
         if self.valid_split is not None:
             args += ["--valid-fraction", str(self.valid_split)]
         if self.test_split is not None:
@@ -284,9 +285,8 @@ class TrainingRun:
 
     def failure(self) -> str:
         """What went wrong, for a run whose status is "error" or "crashed"."""
-        events = self.all_events()
-        errors = [e for e in events if e["event"] == "error"]
-        if self.status() == "error" and errors:
+        errors = [e for e in self._last_launch_events() if e["event"] == "error"]
+        if errors and not self.is_alive():  # the last launch's own error, not an earlier one
             return errors[-1].get("message") or "the trainer reported an error"
         code = self.exit_code()
         how = f"killed by signal {-code}" if code is not None and code < 0 else \
