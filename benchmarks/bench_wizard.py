@@ -54,7 +54,9 @@ def settings_for(args, data: Path, out: Path):
 
 def run_alone(args, data: Path, out: Path) -> float:
     settings = settings_for(args, data, out)
-    command = [sys.executable, "-m", "composer.cli", "train", *settings.train_args(),
+    from composer.launcher import composer_command
+
+    command = [*composer_command(), "train", *settings.train_args(),
                "--steps-per-epoch", str(args.steps), "--progress", "json"]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     return throughput([json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")],

@@ -220,7 +220,9 @@ def test_stop_and_resume_even_after_a_full_disk(qtbot, window, songs, user_folde
 
     # Continue on a full disk: the trainer cannot write its checkpoints and says so.
     wrapper = tmp_path / "python-on-a-full-disk"
-    wrapper.write_text(f"#!/bin/bash\nulimit -f 24\nexec {sys.executable} \"$@\"\n")  # 24 KiB a file
+    # 24 KiB a file for the trainer's own writes (its checkpoints). Its progress lines go through
+    # a pipe to an unlimited `cat`: the run's progress file may already be larger than that.
+    wrapper.write_text(f"#!/bin/bash\nset -o pipefail\n( ulimit -f 24; exec {sys.executable} \"$@\" ) | cat\n")
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setattr(runs_module, "TRAINER_PYTHON", str(wrapper))
     page.resume_button.click()

@@ -36,6 +36,22 @@ FINAL_EVENTS = ("done", "stopped", "error")
 TRAINER_PYTHON: str | None = None
 
 
+def parse_json_lines(data: bytes) -> tuple[list[dict], bytes]:
+    """The JSON objects of the complete lines of ``data``, and its unfinished last line.
+
+    Lines that are not JSON objects (a library's print on stdout) are skipped."""
+    lines = data.split(b"\n")
+    rest = lines.pop()
+    events = []
+    for line in lines:
+        if line.startswith(b"{"):
+            try:
+                events.append(json.loads(line))
+            except ValueError:
+                continue
+    return events, rest
+
+
 def runs_dir() -> Path:
     """Where runs are kept (``COMPOSER_RUNS`` or the platform's data folder)."""
     return user_folder("runs", RUNS_ENV)
@@ -237,15 +253,7 @@ class TrainingRun:
         except FileNotFoundError:
             return []
         self._offset += len(chunk)
-        lines = (self._partial + chunk).split(b"\n")
-        self._partial = lines.pop()
-        events = []
-        for line in lines:
-            if line.startswith(b"{"):
-                try:
-                    events.append(json.loads(line))
-                except ValueError:
-                    continue  # a line the trainer did not write (a library's print)
+        events, self._partial = parse_json_lines(self._partial + chunk)
         return events
 
     def rewind(self) -> None:

@@ -3,12 +3,10 @@ come (preprocessing, the time estimate), and the monitor of a detached training 
 
 from __future__ import annotations
 
-import json
-
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from composer.launcher import composer_command
-from composer.training.runs import TrainingRun
+from composer.training.runs import TrainingRun, parse_json_lines
 
 #: How often a training run's progress file is read.
 POLL_MS = 250
@@ -50,15 +48,8 @@ class CommandProcess(QObject):
         return self.process.state() != QProcess.ProcessState.NotRunning
 
     def _read(self) -> None:
-        lines = (self._buffer + bytes(self.process.readAllStandardOutput())).split(b"\n")
-        self._buffer = lines.pop()
-        for line in lines:
-            if not line.startswith(b"{"):
-                continue
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
+        events, self._buffer = parse_json_lines(self._buffer + bytes(self.process.readAllStandardOutput()))
+        for event in events:
             if event.get("event") == "error":
                 self._error_message = event.get("message") or "the command failed"
             self.event.emit(event)
