@@ -15,9 +15,9 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QTransform, QUndoStack, QWheelEvent
-from PySide6.QtWidgets import QGraphicsView, QRubberBand
+from PySide6.QtWidgets import QGraphicsView, QRubberBand, QToolTip
 
 from composer.core.edits import AddNotes, EditGroup, MoveNotes, RemoveNotes, ResizeNotes
 from composer.core.errors import ScoreError
@@ -30,6 +30,7 @@ from .clipboard import copy_notes, pasted_notes
 from .geometry import pixel
 from .grid import SNAP_NAMES, snap, snap_ticks
 from .items import NoteItem, device_cell
+from .note_text import note_tooltip
 from .scene import PianoRollScene
 
 TOOLS = ("draw", "select", "erase")
@@ -644,6 +645,28 @@ class PianoRollView(QGraphicsView):
             self._set_cursor(Qt.CursorShape.SizeHorCursor)
         else:
             self._set_cursor(Qt.CursorShape.SizeAllCursor)
+
+    def note_tooltip_at(self, pos: QPoint) -> str:
+        """Hover text for the active track's note under viewport point ``pos`` ("" if none)."""
+        return self._note_tooltip(self.roll.active_note_at(self.mapToScene(pos)))
+
+    def _note_tooltip(self, item: NoteItem | None) -> str:
+        track = self.active_track
+        if item is None or track is None or self._drag is not None:
+            return ""
+        return note_tooltip(self.score, track, track.get([item.note_id])[0])
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            item = self.roll.active_note_at(self.mapToScene(event.pos()))
+            text = self._note_tooltip(item)
+            if text:  # shown while the mouse stays on the note
+                QToolTip.showText(event.globalPos(), text, self.viewport(),
+                                  self.note_viewport_rect(item))
+            else:
+                QToolTip.hideText()
+            return True
+        return super().viewportEvent(event)
 
     def _set_cursor(self, shape: Qt.CursorShape) -> None:
         if shape != self._cursor:
