@@ -34,6 +34,7 @@ from composer.gui.generation_controller import GenerationController
 from composer.gui.generation_panel import GenerationPanel
 from composer.gui.midi_record import MidiRecordControl
 from composer.gui.model_picker import ModelPicker
+from composer.gui.note_inspector import NoteInspector
 from composer.gui.undo import push_edit
 from composer.gui.pianoroll import PianoRollEditor
 from composer.gui.pianoroll.grid import SNAP_NAMES
@@ -98,9 +99,11 @@ class MainWindow(QMainWindow):
         # The on-screen keyboard records too, like a MIDI keyboard would.
         self.editor.key_pressed.connect(lambda p: self.midi_record.feed(None, bytes([0x90, p, 100])))
         self.editor.key_released.connect(lambda p: self.midi_record.feed(None, bytes([0x80, p, 0])))
+        self.note_inspector = NoteInspector(self.editor, self)  # the selected notes, as numbers
         docks = {}
         for title, widget, area in (("Tracks", self.tracks_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
                                     ("MIDI Input", self.midi_record, Qt.DockWidgetArea.LeftDockWidgetArea),
+                                    ("Note", self.note_inspector, Qt.DockWidgetArea.LeftDockWidgetArea),
                                     ("Models", self.model_picker, Qt.DockWidgetArea.RightDockWidgetArea),
                                     ("Generate", self.generation_panel, Qt.DockWidgetArea.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
@@ -110,6 +113,7 @@ class MainWindow(QMainWindow):
             docks[title] = dock
         self.splitDockWidget(docks["Models"], docks["Generate"], Qt.Orientation.Vertical)
         self.splitDockWidget(docks["Tracks"], docks["MIDI Input"], Qt.Orientation.Vertical)
+        self.splitDockWidget(docks["MIDI Input"], docks["Note"], Qt.Orientation.Vertical)
         self.resizeDocks([docks["Tracks"], docks["Models"]], [250, 340], Qt.Orientation.Horizontal)
         self.resizeDocks([docks["Models"], docks["Generate"]], [380, 520], Qt.Orientation.Vertical)
         self.tracks_panel.active_track_changed.connect(lambda _id: self._refresh_targets())
