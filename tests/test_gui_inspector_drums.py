@@ -137,6 +137,25 @@ def test_a_drum_track_names_its_rows_and_widens_the_keyboard(loaded, qtbot):
     assert not keys.drums
 
 
+def test_choosing_the_drum_track_scrolls_to_its_hits_when_none_are_in_view(loaded):
+    editor, _, score, _ = loaded
+    view = editor.view
+    editor.center_on_pitch(72)  # the piano's register: the drums (36-42) are far below
+
+    def rows_in_view():
+        return range(view.viewport_y_to_pitch(view.viewport().height() - 1),
+                     view.viewport_y_to_pitch(0) + 1)
+
+    assert not set(rows_in_view()) & {36, 38, 42}
+    editor.set_active_track(drums(score).id)
+    assert {36, 38, 42} <= set(rows_in_view())
+    editor.center_on_pitch(50)  # the piano's C4 is in view too: switching back does not scroll
+    assert 60 in rows_in_view()
+    before = view.verticalScrollBar().value()
+    editor.set_active_track(piano(score).id)
+    assert view.verticalScrollBar().value() == before
+
+
 def test_ticking_drums_on_a_track_renames_the_rows_and_undo_renames_them_back(loaded):
     editor, _, score, stack = loaded
     keys = editor.keyboard

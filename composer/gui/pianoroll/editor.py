@@ -135,8 +135,19 @@ class PianoRollEditor(QWidget):
         self.scroll_to_tick(0)
 
     def set_active_track(self, track_id: int | None) -> None:
-        """Make a track editable; the others stay visible, dimmed and not selectable."""
+        """Make a track editable; the others stay visible, dimmed and not selectable.
+
+        When none of the track's notes is in view (drums far below a melody), the rows scroll
+        to the middle of its notes.
+        """
         self.view.set_active_track(track_id)
+        track = self.view.active_track
+        if track is not None and len(track):
+            pitches = track.notes["pitch"]
+            top = self.view.viewport_y_to_pitch(0)
+            bottom = self.view.viewport_y_to_pitch(self.view.viewport().height() - 1)
+            if not ((pitches >= bottom) & (pitches <= top)).any():
+                self.view.center_on_pitch(int(np.median(pitches)))
 
     @property
     def active_track_id(self) -> int | None:
