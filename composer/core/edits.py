@@ -14,6 +14,7 @@ import numpy as np
 from .errors import ScoreError
 from .notes import NOTE_DTYPE
 from .score import Score, Track
+from .timing import TempoChange, TimeSignature, meter_problem, tempo_problem
 
 
 class Edit:
@@ -261,6 +262,112 @@ class SetTrackProperties(Edit):
         for key, value in self._before.items():
             setattr(track, key, value)
         score.events.tracks_changed.emit()
+
+
+def _checked_tick(tick) -> int:
+    if isinstance(tick, bool) or int(tick) != tick or tick < 0:
+        raise ScoreError(f"a tempo or time signature change needs a tick >= 0, not {tick!r}")
+    return int(tick)
+
+
+@dataclass
+class SetTempo(Edit):
+    """Set the tempo at ``tick`` to ``qpm`` BPM: the change at that tick is replaced, or a new
+    change is added there. Tick 0 sets the tempo at the start. Raises ScoreError for a tempo
+    outside :data:`~composer.core.timing.MIN_QPM`-:data:`~composer.core.timing.MAX_QPM`."""
+
+    tick: int
+    qpm: float
+    text: str = "Set Tempo"
+    _before: list | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tick = _checked_tick(self.tick)
+        problem = tempo_problem(self.qpm)
+        if problem:
+            raise ScoreError(problem)
+        self.qpm = float(self.qpm)
+
+    def apply(self, score: Score) -> None:
+        self._before = score.tempos
+        kept = [c for c in self._before if c.tick != self.tick]
+        score.set_timing(tempos=kept + [TempoChange(self.tick, self.qpm)])
+
+    def revert(self, score: Score) -> None:
+        score.set_timing(tempos=self._before)
+
+
+@dataclass
+class RemoveTempo(Edit):
+    """Remove the tempo change at ``tick`` (the tempo before it goes on). The tempo at the start
+    cannot be removed, only set."""
+
+    tick: int
+    text: str = "Remove Tempo Change"
+    _before: list | None = field(default=None, repr=False)
+
+    def apply(self, score: Score) -> None:
+        if self.tick <= 0:
+            raise ScoreError("the tempo at the start cannot be removed, only changed")
+        before = score.tempos
+        if all(c.tick != self.tick for c in before):
+            raise ScoreError(f"there is no tempo change at tick {self.tick}")
+        self._before = before
+        score.set_timing(tempos=[c for c in before if c.tick != self.tick])
+
+    def revert(self, score: Score) -> None:
+        score.set_timing(tempos=self._before)
+
+
+@dataclass
+class SetTimeSignature(Edit):
+    """Set the time signature at ``tick`` (a bar start) to ``numerator/denominator``: the one at
+    that tick is replaced, or a new one starts there. Raises ScoreError for a signature outside
+    the limits of :func:`~composer.core.timing.meter_problem`."""
+
+    tick: int
+    numerator: int
+    denominator: int
+    text: str = "Set Time Signature"
+    _before: list | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.tick = _checked_tick(self.tick)
+        problem = meter_problem(self.numerator, self.denominator)
+        if problem:
+            raise ScoreError(problem)
+        self.numerator, self.denominator = int(self.numerator), int(self.denominator)
+
+    def apply(self, score: Score) -> None:
+        self._before = list(score.time_signatures)
+        kept = [s for s in self._before if s.tick != self.tick]
+        score.set_timing(time_signatures=kept + [TimeSignature(self.tick, self.numerator,
+                                                               self.denominator)])
+
+    def revert(self, score: Score) -> None:
+        score.set_timing(time_signatures=self._before)
+
+
+@dataclass
+class RemoveTimeSignature(Edit):
+    """Remove the time signature change at ``tick`` (the signature before it goes on). The one
+    at the start cannot be removed, only set."""
+
+    tick: int
+    text: str = "Remove Time Signature"
+    _before: list | None = field(default=None, repr=False)
+
+    def apply(self, score: Score) -> None:
+        if self.tick <= 0:
+            raise ScoreError("the time signature at the start cannot be removed, only changed")
+        before = list(score.time_signatures)
+        if all(s.tick != self.tick for s in before):
+            raise ScoreError(f"there is no time signature change at tick {self.tick}")
+        self._before = before
+        score.set_timing(time_signatures=[s for s in before if s.tick != self.tick])
+
+    def revert(self, score: Score) -> None:
+        score.set_timing(time_signatures=self._before)
 
 
 @dataclass

@@ -25,7 +25,18 @@ from .notes import (
     notes_to_objects,
     sort_notes,
 )
-from .timing import DEFAULT_PPQ, MAX_QPM, MIN_QPM, TempoChange, TempoMap, TimeSignature, bar_starts
+from .timing import (
+    DEFAULT_PPQ,
+    MAX_QPM,
+    MIN_QPM,
+    TempoChange,
+    TempoMap,
+    TimeSignature,
+    bar_starts,
+    meter_problem,
+    signature_at,
+    tempo_problem,
+)
 
 _track_ids = itertools.count(1)
 
@@ -119,6 +130,8 @@ class Track:
     def index_of(self, ids) -> np.ndarray:
         """Row indices of the given note ids; raises ScoreError for an unknown id."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if len(ids) == 0:  # (an empty track has no rows to search)
+            return np.zeros(0, np.int64)
         order = np.argsort(self.notes["id"], kind="stable")
         pos = np.searchsorted(self.notes["id"], ids, sorter=order)
         pos = np.clip(pos, 0, max(len(order) - 1, 0))
@@ -217,6 +230,33 @@ class Score:
         """Bar start ticks covering the score, shape (n_bars + 1,); see :func:`bar_starts`."""
         return bar_starts(self.time_signatures, self.ppq, self.end_tick if end_tick is None else end_tick)
 
+    def bar_index_at(self, tick: int) -> int:
+        """0-based index of the bar holding ``tick`` (0 for negative ticks)."""
+        starts = self.bar_starts(max(int(tick), 0) + 1)
+        return max(int(np.searchsorted(starts, max(int(tick), 0), side="right")) - 1, 0)
+
+    def bar_start_at(self, tick: int) -> int:
+        """Start tick of the bar holding ``tick``."""
+        starts = self.bar_starts(max(int(tick), 0) + 1)
+        return int(starts[self.bar_index_at(tick)])
+
+    def time_signature_at(self, tick: int) -> TimeSignature:
+        """The time signature in force at ``tick`` (4/4 before the first one)."""
+        return signature_at(self.time_signatures, int(tick))
+
+    def timing_change_tick(self, kind: str, tick: int) -> int:
+        """Where an edit of the tempo (``kind`` "tempo") or the time signature ("meter") at
+        ``tick`` belongs, as a DAW's tempo and signature fields do it: the change already in force
+        at ``tick`` when it lies in the same bar (so the first bar edits the value at the start),
+        else the start of ``tick``'s bar (a new change there)."""
+        if kind not in ("tempo", "meter"):
+            raise ValueError(f"kind must be 'tempo' or 'meter', not {kind!r}")
+        tick = max(int(tick), 0)
+        bar_start = self.bar_start_at(tick)
+        ticks = [c.tick for c in self.tempos] if kind == "tempo" else [s.tick for s in self.time_signatures]
+        in_force = max((t for t in ticks if t <= tick), default=0)
+        return in_force if in_force >= bar_start else bar_start
+
     def track(self, track_id: int) -> Track:
         for t in self.tracks:
             if t.id == track_id:
@@ -248,10 +288,12 @@ class Score:
 
     def set_timing(self, tempos: list[TempoChange] | None = None,
                    time_signatures: list[TimeSignature] | None = None) -> None:
+        """Replace the tempo changes and/or the time signatures (None keeps them) and emit
+        ``timing_changed``; undoable edits (``SetTempo``, ``SetTimeSignature``, ...) call this."""
         if tempos is not None:
             self.tempo_map = TempoMap(tempos, self.ppq)
         if time_signatures is not None:
-            self.time_signatures = sorted(time_signatures, key=lambda s: s.tick)
+            self.time_signatures = sorted(time_signatures or [TimeSignature(0)], key=lambda s: s.tick)
         self.events.timing_changed.emit()
 
     def validate(self) -> None:
@@ -264,13 +306,13 @@ def score_problems(score: Score) -> list[str]:
     """Human-readable descriptions of everything invalid in ``score`` (empty when valid)."""
     problems = []
     for change in score.tempos:
-        if not MIN_QPM <= change.qpm <= MAX_QPM:
-            problems.append(f"tempo {change.qpm:g} BPM at tick {change.tick} is outside "
-                            f"{MIN_QPM:g}-{MAX_QPM:g} BPM")
+        problem = tempo_problem(change.qpm)
+        if problem:
+            problems.append(f"{problem} (at tick {change.tick})")
     for sig in score.time_signatures:
-        den = sig.denominator
-        if sig.numerator < 1 or den < 1 or den & (den - 1):
-            problems.append(f"time signature {sig.numerator}/{den} at tick {sig.tick} is invalid")
+        problem = meter_problem(sig.numerator, sig.denominator)
+        if problem:
+            problems.append(f"{problem} (at tick {sig.tick})")
     for track in score.tracks:
         n = track.notes
         label = f"track {track.name or track.id!r}"
@@ -302,8 +344,7 @@ def repaired(score: Score) -> tuple[Score, list[str]]:
     if clamped != fixed.tempos:
         notes_fixed.append(f"clamped tempos outside {MIN_QPM:g}-{MAX_QPM:g} BPM")
         fixed.tempo_map = TempoMap(clamped, fixed.ppq)
-    good_sigs = [s for s in fixed.time_signatures
-                 if s.numerator >= 1 and s.denominator >= 1 and not s.denominator & (s.denominator - 1)]
+    good_sigs = [s for s in fixed.time_signatures if meter_problem(s.numerator, s.denominator) is None]
     if len(good_sigs) != len(fixed.time_signatures):
         notes_fixed.append("dropped invalid time signatures")
         fixed.time_signatures = good_sigs or [TimeSignature(0)]

@@ -8,8 +8,36 @@ import numpy as np
 
 DEFAULT_PPQ = 480
 DEFAULT_QPM = 120.0
-#: Tempos outside this range (quarter notes per minute) are treated as corrupt data.
+#: Tempos outside this range (quarter notes per minute) are treated as corrupt data: the MIDI
+#: reader clamps them and the editor refuses them.
 MIN_QPM, MAX_QPM = 10.0, 1000.0
+#: Time signatures the editor, the project file and the MIDI reader accept.
+MIN_NUMERATOR, MAX_NUMERATOR = 1, 32
+DENOMINATORS = (1, 2, 4, 8, 16, 32)
+
+
+def tempo_problem(qpm) -> str | None:
+    """Why ``qpm`` is not a usable tempo (one line for the user), or None when it is."""
+    try:
+        value = float(qpm)
+    except (TypeError, ValueError):
+        return f"the tempo must be a number of BPM, not {qpm!r}"
+    if not MIN_QPM <= value <= MAX_QPM:  # (also false for NaN)
+        return f"a tempo of {value:g} BPM is outside {MIN_QPM:g}-{MAX_QPM:g} BPM"
+    return None
+
+
+def meter_problem(numerator, denominator) -> str | None:
+    """Why ``numerator/denominator`` is not a usable time signature, or None when it is."""
+    whole = isinstance(numerator, (int, np.integer)) and not isinstance(numerator, bool)
+    if not (whole and MIN_NUMERATOR <= numerator <= MAX_NUMERATOR):
+        return (f"time signature {numerator}/{denominator}: the upper number (beats in a bar) "
+                f"must be {MIN_NUMERATOR}-{MAX_NUMERATOR}")
+    if denominator not in DENOMINATORS:
+        allowed = ", ".join(map(str, DENOMINATORS[:-1])) + f" or {DENOMINATORS[-1]}"
+        return (f"time signature {numerator}/{denominator}: the lower number (the beat) must be "
+                f"{allowed}")
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +114,20 @@ class TempoMap:
         )
 
 
+def signatures_from_zero(time_signatures: list[TimeSignature]) -> list[TimeSignature]:
+    """The signatures sorted by tick, starting at tick 0: bars before the first signature are in
+    4/4, as the MIDI standard defines."""
+    sigs = sorted(time_signatures or [], key=lambda s: s.tick)
+    if not sigs or sigs[0].tick > 0:
+        sigs.insert(0, TimeSignature(0))
+    return sigs
+
+
+def signature_at(time_signatures: list[TimeSignature], tick: int) -> TimeSignature:
+    """The time signature in force at ``tick`` (4/4 before the first one)."""
+    return [s for s in signatures_from_zero(time_signatures) if s.tick <= max(tick, 0)][-1]
+
+
 def bar_starts(time_signatures: list[TimeSignature], ppq: int, end_tick: int) -> np.ndarray:
     """Ticks at which bars begin, from 0 up to and including the first bar start >= ``end_tick``.
 
@@ -95,9 +137,7 @@ def bar_starts(time_signatures: list[TimeSignature], ppq: int, end_tick: int) ->
     -------
     np.ndarray of int64, shape (n_bars + 1,)
     """
-    sigs = sorted(time_signatures or [TimeSignature(0)], key=lambda s: s.tick)
-    if sigs[0].tick != 0:
-        sigs.insert(0, TimeSignature(0, sigs[0].numerator, sigs[0].denominator))
+    sigs = signatures_from_zero(time_signatures)
     starts: list[np.ndarray] = []
     for k, sig in enumerate(sigs):
         step = max(sig.bar_ticks(ppq), 1)

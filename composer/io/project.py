@@ -16,7 +16,7 @@ import numpy as np
 from composer.core.errors import ComposerError
 from composer.core.notes import MAX_PITCH, MAX_VELOCITY, MIN_PITCH, MIN_VELOCITY, NOTE_DTYPE, empty_notes
 from composer.core.score import Score, Track, reserve_track_ids, score_problems
-from composer.core.timing import MAX_QPM, MIN_QPM, TempoChange, TimeSignature
+from composer.core.timing import DENOMINATORS, MAX_NUMERATOR, MAX_QPM, MIN_QPM, TempoChange, TimeSignature
 
 from .files import atomic_write_bytes
 
@@ -65,7 +65,7 @@ MAX_TICK = 2**31
 #: Note and track ids stay well inside int64 so that adding new ones never overflows.
 MAX_ID = 2**53
 MIN_PPQ, MAX_PPQ = 1, 32767
-MAX_NUMERATOR, MAX_DENOMINATOR = 255, 128
+MAX_DENOMINATOR = DENOMINATORS[-1]  # (the editor's limits; score_problems checks the rest)
 _REQUIRED = object()
 
 
