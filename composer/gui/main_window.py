@@ -265,6 +265,8 @@ class MainWindow(QMainWindow):
             tools, "Length", ("grid",) + tuple(n for n in SNAP_NAMES if n != "off"), "grid",
             lambda name: self.editor.set_note_length(None if name == "grid" else name),
             "Length of drawn notes (grid: one snap step)")
+        self.timing_fields = self.transport.add_timing_fields(self.editor.view)
+        self.timing_fields.problem.connect(lambda text: self.statusBar().showMessage(text, STATUS_MS))
 
         models_menu = self.menuBar().addMenu("&Models")
         self._action(models_menu, "&Train a Model...", self.open_training_wizard, QKeySequence("Ctrl+Shift+T"))
@@ -514,3 +516,5 @@ class MainWindow(QMainWindow):
         name = self.source_name
         marker = "" if (self.undo_stack.isClean() if clean is None else clean) else " *"
         self.setWindowTitle(f"{name}{marker} - Composer")
+        self.editor.set_loop(None, None)  # a loop region belongs to its document
+        self.playback.set_loop(None)  # (and switches loop playback off)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QLabel, QToolBar, QWidget
 
 from composer.core.score import Score
 from composer.gui.pianoroll import theme
+from composer.gui.tempo_meter_fields import TempoMeterFields
 from composer.io.audio import AudioUnavailable
 from composer.io.playback import PAUSED, PLAYING, STOPPED, Player
 
@@ -50,6 +51,8 @@ class PlaybackController(QObject):
         line saying why. The next play() tries again.
     loop_changed(bool on)
         Looping was switched on or off.
+    timing_changed()
+        The score's tempo or time signatures changed (positions in bars and seconds moved).
 
     Parameters
     ----------
@@ -67,6 +70,7 @@ class PlaybackController(QObject):
     state_changed = Signal(str)
     unavailable = Signal(str)
     loop_changed = Signal(bool)
+    timing_changed = Signal()
 
     def __init__(self, parent: QObject | None = None, *, soundfont: str | os.PathLike | None = None,
                  driver: str | None = None, file: str | os.PathLike | None = None,
@@ -193,13 +197,21 @@ class PlaybackController(QObject):
     # ------------------------------------------------------------------------- transport
     def set_score(self, score: Score | None) -> None:
         """The score to play; while playing, playback goes on with it from the same position."""
+        if self._score is not None:
+            self._score.events.timing_changed.disconnect(self._on_score_timing, missing_ok=True)
         self._score = score
+        if score is not None:
+            score.events.timing_changed.connect(self._on_score_timing)
+        self.timing_changed.emit()
         if self._player is None:
             return
         if score is None:
             self.stop()
         else:
             self._player.set_score(score)
+
+    def _on_score_timing(self) -> None:
+        self.timing_changed.emit()
 
     def play(self) -> None:
         """Play from the paused position, else from the start tick. Without a Player yet, play
@@ -342,10 +354,7 @@ def bar_beat(score: Score, tick: int) -> tuple[int, int]:
     starts = score.bar_starts(tick + 1)
     i = max(int(np.searchsorted(starts, tick, side="right")) - 1, 0)
     bar_start = int(starts[i])
-    sig = score.time_signatures[0]
-    for candidate in score.time_signatures:
-        if candidate.tick <= bar_start:
-            sig = candidate
+    sig = score.time_signature_at(bar_start)
     beat_ticks = max(score.ppq * 4 // max(sig.denominator, 1), 1)
     return i + 1, (tick - bar_start) // beat_ticks + 1
 
@@ -432,7 +441,7 @@ class TransportBar(QToolBar):
         self.stop_action.triggered.connect(controller.stop)
         self.loop_action = QAction(transport_icon("loop"), "Loop", self)
         self.loop_action.setCheckable(True)
-        self.loop_action.setToolTip("Loop the region marked on the ruler (Shift+drag), or the whole score")
+        self.loop_action.setToolTip("Loop the region dragged on the ruler, or the whole score")
         self.loop_action.toggled.connect(controller.set_loop_enabled)
         for action in (self.play_action, self.stop_action, self.loop_action):
             self.addAction(action)
@@ -458,10 +467,18 @@ class TransportBar(QToolBar):
         controller.position_changed.connect(self._on_position)
         controller.unavailable.connect(self._on_unavailable)
         controller.loop_changed.connect(self._on_loop_changed)
+        controller.timing_changed.connect(lambda: self._on_position(controller.position_tick()))
         self._on_position(controller.start_tick)
         self._on_state(controller.state)
         if controller.reason:
             self._on_unavailable(controller.reason)
+
+    def add_timing_fields(self, view) -> TempoMeterFields:
+        """Add the tempo and time-signature fields, bound to the editor's view, after the
+        position display."""
+        fields = TempoMeterFields(view, self)
+        self.insertWidget(self._status_action, fields)
+        return fields
 
     def _on_state(self, state: str) -> None:
         playing = state == PLAYING

@@ -79,6 +79,9 @@ class PianoRollScene(QGraphicsScene):
         The active track id (or None).
     overlay_changed()
         Playhead or loop region moved.
+    timing_changed()
+        The score's tempo or time signatures changed, or another score is shown (the bar lines
+        are already redrawn; the ruler and tempo fields follow).
     """
 
     geometry_changed = Signal()
@@ -86,6 +89,7 @@ class PianoRollScene(QGraphicsScene):
     note_selection_changed = Signal()
     active_track_changed = Signal(object)
     overlay_changed = Signal()
+    timing_changed = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -141,6 +145,7 @@ class PianoRollScene(QGraphicsScene):
         self._update_extent()
         self.invalidate(self.sceneRect(), QGraphicsScene.SceneLayer.BackgroundLayer)
         self.active_track_changed.emit(self.active_track_id)
+        self.timing_changed.emit()
 
     def _disconnect(self) -> None:
         if self.score is None:
@@ -225,11 +230,7 @@ class PianoRollScene(QGraphicsScene):
         """Length of one beat (the time signature's denominator) at ``tick``."""
         if self.score is None:
             return self._ppq
-        sig = self.score.time_signatures[0]
-        for candidate in self.score.time_signatures:
-            if candidate.tick <= tick:
-                sig = candidate
-        return max(self._ppq * 4 // sig.denominator, 1)
+        return max(self._ppq * 4 // self.score.time_signature_at(tick).denominator, 1)
 
     def set_grid(self, ticks: int) -> None:
         """Draw light grid lines every ``ticks`` ticks (0: every sixteenth)."""
@@ -459,6 +460,7 @@ class PianoRollScene(QGraphicsScene):
         if self.score.ppq != self._ppq:
             self._ppq = self.score.ppq  # px_per_tick changes: the view re-scales
         self._update_extent(force=True)
+        self.timing_changed.emit()
 
     # ----------------------------------------------------------------- candidates
     def set_candidates(self, track_id: int, notes: np.ndarray | None) -> None:
