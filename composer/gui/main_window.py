@@ -244,6 +244,8 @@ class MainWindow(QMainWindow):
         self.transport = TransportBar(self.playback, self)
         self.transport.setObjectName("transport")
         self.addToolBar(self.transport)
+        self.timing_fields = self.transport.add_timing_fields(self.editor.view)
+        self.timing_fields.problem.connect(lambda text: self.statusBar().showMessage(text, STATUS_MS))
 
         tools = QToolBar("Tools", self)
         tools.setObjectName("tools")
@@ -265,8 +267,6 @@ class MainWindow(QMainWindow):
             tools, "Length", ("grid",) + tuple(n for n in SNAP_NAMES if n != "off"), "grid",
             lambda name: self.editor.set_note_length(None if name == "grid" else name),
             "Length of drawn notes (grid: one snap step)")
-        self.timing_fields = self.transport.add_timing_fields(self.editor.view)
-        self.timing_fields.problem.connect(lambda text: self.statusBar().showMessage(text, STATUS_MS))
 
         models_menu = self.menuBar().addMenu("&Models")
         self._action(models_menu, "&Train a Model...", self.open_training_wizard, QKeySequence("Ctrl+Shift+T"))
@@ -502,6 +502,8 @@ class MainWindow(QMainWindow):
         self.midi_record.set_score(score)
         self.playback.set_score(score)
         self.playback.set_start_tick(0)
+        self.editor.set_loop(None, None)  # a loop region belongs to its document
+        self.playback.set_loop(None)  # (and switches loop playback off)
         score.events.tracks_changed.connect(self._refresh_targets)
         self._refresh_targets()
         self._refresh_title()
@@ -516,5 +518,3 @@ class MainWindow(QMainWindow):
         name = self.source_name
         marker = "" if (self.undo_stack.isClean() if clean is None else clean) else " *"
         self.setWindowTitle(f"{name}{marker} - Composer")
-        self.editor.set_loop(None, None)  # a loop region belongs to its document
-        self.playback.set_loop(None)  # (and switches loop playback off)
