@@ -205,8 +205,13 @@ class RulerWidget(QWidget):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._press is None:
             self._hover(event.position())
-            return
-        pos, tick = event.position(), self.tick_at(event.position().x())
+        else:
+            self._drag_to(event.position())
+
+    def _drag_to(self, pos: QPointF) -> None:
+        """Extend the loop being dragged to ``pos``; a press becomes a drag once the mouse has
+        moved a few pixels (a click's tremor still places the playhead)."""
+        tick = self.tick_at(pos.x())
         if self._loop_drag is None:
             if (pos - self._press[0]).manhattanLength() < DRAG_THRESHOLD:
                 return
@@ -217,6 +222,7 @@ class RulerWidget(QWidget):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self._press is None:
             return
+        self._drag_to(event.position())  # where the button comes up ends the loop
         press_tick, loop = self._press[1], self._loop_drag
         self._press = self._loop_drag = None
         self.update()
