@@ -19,7 +19,7 @@ import torch
 from composer.core.errors import ComposerError
 from composer.core.notes import empty_notes, sort_notes
 from composer.core.score import Score, Track
-from composer.core.timing import TempoChange
+from composer.core.timing import signature_at
 from composer.core.transforms import slice_time
 from composer.models.base import FamilyModel, SamplingOptions
 from composer.models.registry import MULTITRACK, family_spec
@@ -141,9 +141,7 @@ def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, star
     programs = {name.lower(): program for name, program in programs.items()}
     scores, continuations, slot_tracks, targets = [], [], [], []
     for steps in results:
-        score = slice_time(primer, 0, max(start_tick, 1), shift_to_zero=False) if primer.note_count \
-            else Score(ppq=primer.ppq, tempos=primer.tempos or [TempoChange(0, 120.0)],
-                       time_signatures=primer.time_signatures)
+        score = _before(primer, start_tick)
         generated = []
         decoded = model.decode_slots(steps, primer, start_tick)
         targets = [target for _, target in decoded]
@@ -172,6 +170,12 @@ def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, star
     return GenerationResult(scores, continuations, start_tick, 0, slot_tracks, targets)
 
 
+def _before(primer: Score, start_tick: int) -> Score:
+    """The primer's tracks (empty ones too: the result may go into one) with their notes that
+    start before ``start_tick``."""
+    return slice_time(primer, 0, max(start_tick, 1), shift_to_zero=False)
+
+
 def _primer_part(primer: Score, track_id, start_tick: int) -> tuple[Score, Track | None]:
     """The primer's notes before ``start_tick`` (only track ``track_id`` when given) and that
     Track (or None)."""
@@ -194,8 +198,8 @@ def _end_tick(score: Score, start_tick: int, request: GenerateRequest) -> int:
     if request.seconds is not None:
         beats = request.seconds * score.tempo_map.qpm_at(start_tick) / 60
         return start_tick + max(int(round(beats * score.ppq)), 1)
-    sig = [s for s in score.time_signatures if s.tick <= start_tick][-1]
-    return start_tick + max(int(round(request.bars * sig.bar_ticks(score.ppq))), 1)
+    bar = signature_at(score.time_signatures, start_tick).bar_ticks(score.ppq)
+    return start_tick + max(int(round(request.bars * bar)), 1)
 
 
 def _assemble(primer: Score, source: Track | None, continuations: list[np.ndarray],
@@ -204,9 +208,7 @@ def _assemble(primer: Score, source: Track | None, continuations: list[np.ndarra
     scores = []
     index = 0
     for notes in continuations:
-        score = slice_time(primer, 0, max(start_tick, 1), shift_to_zero=False) if primer.note_count \
-            else Score(ppq=primer.ppq, tempos=primer.tempos or [TempoChange(0, 120.0)],
-                       time_signatures=primer.time_signatures)
+        score = _before(primer, start_tick)
         if source is not None:
             index = score.track_index(source.id)
             target = score.tracks[index]

@@ -8,6 +8,8 @@ from composer.core.errors import ComposerError
 from composer.core.score import Score
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+#: Key names as musicians write them (Bb major, not A# major); any spelling is accepted.
+KEY_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _FLATS = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
 SCALES = {
     "major": (0, 2, 4, 5, 7, 9, 11),
@@ -28,7 +30,7 @@ def scale_pitch_classes(key: str, scale: str) -> frozenset[int]:
     name = name[:1].upper() + name[1:]
     name = _FLATS.get(name, name)
     if name not in NOTE_NAMES:
-        raise ComposerError(f"unknown key {key!r}; use one of {', '.join(NOTE_NAMES)}")
+        raise ComposerError(f"unknown key {key!r}; use one of {', '.join(KEY_NAMES)}")
     if scale not in SCALES:
         raise ComposerError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
     root = NOTE_NAMES.index(name)

@@ -18,6 +18,7 @@ import numpy as np
 from composer.core.edits import AddTrack, Edit, EditGroup, ReplaceRegion
 from composer.core.errors import ComposerError
 from composer.core.score import Score, Track
+from composer.core.timing import signature_at
 from composer.generation.request import GenerateRequest
 
 if TYPE_CHECKING:  # generate imports torch, which the GUI thread never does
@@ -73,8 +74,7 @@ class Plan:
 
 
 def _bar_ticks_at(score: Score, tick: int) -> int:
-    signature = [s for s in score.time_signatures if s.tick <= tick][-1]
-    return signature.bar_ticks(score.ppq)
+    return signature_at(score.time_signatures, tick).bar_ticks(score.ppq)
 
 
 def _next_bar(score: Score, tick: int) -> int:
@@ -109,10 +109,12 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
     bars = float(settings.request.bars or 4)
     primer: Score = score.copy()
     mode = settings.mode
-    if mode == "playhead":
+    if mode in ("playhead", "scratch"):
         start = int(editor.playhead)
-        if start == 0:  # nothing before the playhead: continue after the last note instead
+        if start == 0:  # nothing before the playhead: after the last note instead, never over it
             start = _next_bar(score, score.end_tick)
+        if mode == "scratch":
+            primer = _timing_only(score)
     elif mode == "selection":
         if editor.selection is None or len(editor.selection[1]) == 0:
             raise ComposerError("Select the notes to continue first (Select tool, or Ctrl+A)")
@@ -122,9 +124,6 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
         source = score.track(track_id).copy()
         source.notes = notes.copy()
         primer.tracks = [source]
-    elif mode == "scratch":
-        start = int(editor.playhead)
-        primer = _timing_only(score)
     elif mode in ("fill", "interpolate"):
         if mode == "interpolate":
             start, end = _interpolation_gap(score, editor.loop)

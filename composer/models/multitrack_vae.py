@@ -30,7 +30,7 @@ from torch import nn
 
 from composer.core.errors import ComposerError, ComposerWarning
 from composer.core.score import Score, Track
-from composer.core.timing import TimeSignature
+from composer.core.timing import TimeSignature, signature_at
 from composer.data.dataset import EncodedSet
 from composer.representations.codecs import codec_from_params
 from composer.representations.multitrack import N_PITCHES, MultitrackBarCodec, bar_window
@@ -292,8 +292,7 @@ class Model(FamilyModel):
 
     # ------------------------------------------------------------------ generation
     def _bar_ticks(self, score: Score, tick: int) -> int:
-        signatures = [s for s in score.time_signatures if s.tick <= tick] or score.time_signatures
-        return (signatures[-1] if signatures else TimeSignature(0)).bar_ticks(score.ppq)
+        return signature_at(score.time_signatures, tick).bar_ticks(score.ppq)
 
     def _bar_lines(self, score: Score, start_tick: int, n_bars: int) -> np.ndarray:
         """Where ``n_bars`` generated bars start (and the last ends), shape (n_bars + 1,): the

@@ -254,6 +254,23 @@ class PianoRollView(QGraphicsView):
         if x < 0 or x > self.viewport().width() - 8:
             self.scroll_to_tick(tick)
 
+    def ensure_region_visible(self, start: int, end: int, low: int | None = None,
+                              high: int | None = None) -> None:
+        """Scroll, only when needed, so ticks [start, end) and the rows of pitches low..high are
+        in view: as much of the range as fits, with a margin before ``start`` to show the seam."""
+        width, height = self.viewport().width(), self.viewport().height()
+        if self.tick_to_viewport_x(start) < 0 or self.tick_to_viewport_x(end) > width - 8:
+            span = (end - start) * self.roll.px_per_tick
+            if span > width * 0.9:  # zoom out so the whole range fits (as far as the zoom goes)
+                self.zoom_time(width * 0.85 / span)
+                span = (end - start) * self.roll.px_per_tick
+            margin = max(min(width / 4, width - 8 - span), 16)
+            self.horizontalScrollBar().setValue(round(start * self.roll.px_per_tick - margin))
+        if low is not None and high is not None:
+            top, bottom = self.pitch_to_viewport_y(high), self.pitch_to_viewport_y(low) + self.roll.key_height
+            if top < 0 or bottom > height:
+                self.center_on_pitch((low + high) // 2)
+
     def center_on_pitch(self, pitch: int) -> None:
         """Scroll ``pitch`` to the middle; before the view is first shown, once it has its size."""
         self._pending_center = None if self.isVisible() else pitch
