@@ -155,7 +155,7 @@ class TracksPanel(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for index, track in enumerate(self.score.tracks):
-            color = track.color or theme.TRACK_PALETTE[index % len(theme.TRACK_PALETTE)]
+            color = track.color or theme.palette_color(index)
             row = TrackRow(track, color, self.list)
             row.changed.connect(self._apply)
             item = QListWidgetItem(self.list)
