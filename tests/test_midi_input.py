@@ -233,15 +233,17 @@ def test_list_input_ports_reports_why_there_are_none(monkeypatch):
     use(_fake_rtmidi({}, fail={2: "MidiInAlsa::initialize: error creating ALSA sequencer "
                                   "client object.", 3: "JACK server not running?"}))
     ports = list_input_ports()
-    assert ports == [] and ports.reason.startswith("No MIDI input available: ALSA: error creating")
-    assert "JACK: JACK server not running?" in ports.reason and "::" not in ports.reason
+    assert ports == [] and ports.reason.startswith("No MIDI input available: ")
+    assert "ALSA" not in ports.reason  # a plain sentence; the systems' own words are the details
+    assert ports.details.startswith("ALSA: error creating")
+    assert "JACK: JACK server not running?" in ports.details and "::" not in ports.details
 
     def missing():
         raise ImportError("No module named 'rtmidi'")
 
     monkeypatch.setattr(midi_input, "_import_rtmidi", missing)
     ports = list_input_ports()
-    assert ports == [] and "python-rtmidi could not be loaded" in ports.reason
+    assert ports == [] and "python-rtmidi could not be loaded" in ports.details
 
 
 def test_list_input_ports_for_real_never_raises():

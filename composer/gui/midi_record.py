@@ -170,11 +170,13 @@ class MidiRecordControl(QWidget):
             self.port_combo.setPlaceholderText("No MIDI input")
         self.port_combo.setEnabled(available)
         self.record_button.setEnabled(available)
-        self._set_status(f"Ready: {self.current_port()}" if available else self.ports.reason)
+        self._set_status(f"Ready: {self.current_port()}" if available else self.ports.reason,
+                         getattr(self.ports, "details", ""))
 
-    def _set_status(self, text: str) -> None:
+    def _set_status(self, text: str, details: str = "") -> None:
+        """Show ``text``; the tooltip adds ``details`` (the MIDI system's own words), if any."""
         self.status.setText(text)
-        self.status.setToolTip(text)
+        self.status.setToolTip(f"{text}\n\n{details}" if details else text)
 
     # ----------------------------------------------------------------- recording
     def start_recording(self) -> bool:

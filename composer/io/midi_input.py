@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 NO_PORTS_REASON = "No MIDI input found: connect a keyboard and press refresh"
 UNAVAILABLE_PREFIX = "No MIDI input available: "
+#: What the user reads when no MIDI system opens; the systems' own words go to ``details``.
+NO_SYSTEM_REASON = UNAVAILABLE_PREFIX + "the computer's MIDI system is not running or not installed."
+NO_LIBRARY_REASON = UNAVAILABLE_PREFIX + "Composer's MIDI support could not be loaded."
+NO_BACKEND_REASON = UNAVAILABLE_PREFIX + "this build of Composer has no MIDI support."
 CLIENT_NAME = "Composer"
 
 _NOTE_OFF, _NOTE_ON, _CONTROL = 0x80, 0x90, 0xB0
@@ -49,18 +53,22 @@ class MidiInputError(ComposerError):
 
 
 class InputPorts(list):
-    """The names of the MIDI input ports (a ``list[str]``) plus ``reason``.
+    """The names of the MIDI input ports (a ``list[str]``) plus ``reason`` and ``details``.
 
-    ``reason`` is "" when there are ports; otherwise it is a sentence for the user, either
-    :data:`NO_PORTS_REASON` or "No MIDI input available: <what the MIDI system said>".
+    ``reason`` is "" when there are ports; otherwise it is a plain sentence for the user:
+    :data:`NO_PORTS_REASON`, or one starting "No MIDI input available: " (no MIDI system, no
+    MIDI library). ``details`` is what the MIDI systems themselves said ("ALSA: error creating
+    ALSA sequencer client object (/dev/snd/seq is missing); JACK: JACK server not running?"),
+    for a tooltip and the log; "" when there is nothing more to say.
     """
 
-    def __init__(self, names=(), reason: str = ""):
+    def __init__(self, names=(), reason: str = "", details: str = ""):
         super().__init__(names)
         self.reason = reason
+        self.details = details
 
     def __repr__(self) -> str:
-        return f"InputPorts({list(self)!r}, reason={self.reason!r})"
+        return f"InputPorts({list(self)!r}, reason={self.reason!r}, details={self.details!r})"
 
 
 def _import_rtmidi():
@@ -106,7 +114,7 @@ def list_input_ports() -> InputPorts:
     try:
         rtmidi = _import_rtmidi()
     except (ImportError, OSError) as exc:
-        return InputPorts(reason=f"{UNAVAILABLE_PREFIX}python-rtmidi could not be loaded ({exc})")
+        return InputPorts(reason=NO_LIBRARY_REASON, details=f"python-rtmidi could not be loaded ({exc})")
     names: list[str] = []
     errors: list[str] = []
     opened = 0
@@ -129,9 +137,10 @@ def list_input_ports() -> InputPorts:
     if opened:  # a system works, it just has no ports: the user can plug something in
         return InputPorts(reason=NO_PORTS_REASON)
     if not errors:
-        return InputPorts(reason=f"{UNAVAILABLE_PREFIX}python-rtmidi was built without a MIDI "
-                                 "system")
-    return InputPorts(reason=UNAVAILABLE_PREFIX + "; ".join(errors))
+        return InputPorts(reason=NO_BACKEND_REASON, details="python-rtmidi was built without a MIDI system")
+    details = "; ".join(errors)
+    log.info("no MIDI input available: %s", details)
+    return InputPorts(reason=NO_SYSTEM_REASON, details=details)
 
 
 # --------------------------------------------------------------------------------------------
