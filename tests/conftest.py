@@ -19,6 +19,7 @@ def isolated_user_folders(tmp_path_factory):
     os.environ["COMPOSER_MODELS"] = str(tmp_path_factory.mktemp("models"))
     os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))  # QSettings
     os.environ["COMPOSER_RECOVERY_DIR"] = str(tmp_path_factory.mktemp("recovery"))
+    os.environ["COMPOSER_LOG_DIR"] = str(tmp_path_factory.mktemp("logs"))
 
 
 @pytest.fixture(autouse=True)

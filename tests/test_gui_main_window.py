@@ -48,7 +48,7 @@ def test_export_writes_a_multitrack_midi_that_reads_back(window, fixtures, tmp_p
 
 def test_bad_file_shows_a_message_and_keeps_the_score(window, fixtures, monkeypatch):
     shown = []
-    monkeypatch.setattr("composer.gui.main_window.QMessageBox.warning", lambda *a: shown.append(a[2]))
+    monkeypatch.setattr("composer.gui.main_window.show_error", lambda *a, **k: shown.append(a[2]))
     window.open_path(str(fixtures / "song.mid"))
     before = window.score
     assert not window.open_path(str(fixtures / "type2.mid"))
@@ -77,7 +77,7 @@ def test_export_wav_renders_in_the_background(qtbot, window, fixtures, tmp_path,
         assert wav.getnchannels() == 2 and wav.getnframes() > 44100 * window.score.duration_seconds * 0.9
 
     shown = []
-    monkeypatch.setattr("composer.gui.main_window.QMessageBox.warning", lambda *a: shown.append(a[2]))
+    monkeypatch.setattr("composer.gui.main_window.show_error", lambda *a, **k: shown.append(a[2]))
     with qtbot.waitSignal(window.wav_exported, timeout=60000) as done:
         window.export_wav(tmp_path / "missing-folder" / "x.wav")
     assert done.args[1] and shown == [done.args[1]]

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 )
 
 from composer.core.score import Score
+from composer.gui.dialogs import show_error, show_info
 from composer.io.files import user_folder
 from composer.io.project import PROJECT_SUFFIX, ProjectError, load_project, save_project
 
@@ -535,6 +536,23 @@ class Autosaver(QObject):
         self._executor.shutdown(wait=True)
         _release_claimed()
 
+    def keep_for_recovery(self, timeout: float | None = 5.0) -> bool:
+        """Shutdown for logout or a signal: write unsaved changes to the recovery copy and stop,
+        keeping that copy so the next start offers it (unlike :meth:`shutdown`, which deletes it).
+
+        True when nothing unsaved is lost: the copy holds the current changes, or there were none.
+        """
+        if self._closed:
+            return not self.is_dirty
+        kept = self.save_now(timeout)
+        self._timer.stop()
+        self._closed = True  # from here on, shutdown() (aboutToQuit, closeEvent) leaves the copy
+        self._executor.shutdown(wait=True)
+        if self._lock is not None:  # the copy is left unowned, as a crash would leave it
+            self._lock.release(delete=True)
+            self._lock = None
+        return kept
+
     # ---------------------------------------------------------------- internals
     def _submit(self, fn, *args) -> Future | None:
         if self._closed:
@@ -652,14 +670,13 @@ class RecoveryDialog(QDialog):
         if recovery is None or not recovery.usable:
             return
         if not recovery.claim():
-            QMessageBox.information(self, "Already restored",
-                                    "Another Composer window has already taken this work.")
+            show_info(self, "Already restored", "Another Composer window has already taken this work.")
             self._drop_current()
             return
         try:
             score = recovery.load()
         except ProjectError as exc:
-            QMessageBox.warning(self, "Cannot restore", str(exc))
+            show_error(self, "Cannot restore", str(exc))
             return
         recovery._hold_until_autosaved()
         self.restored = (recovery, score)
@@ -678,8 +695,7 @@ class RecoveryDialog(QDialog):
         if recovery is None or not self.confirm_discard(recovery):
             return
         if not recovery.discard():
-            QMessageBox.warning(self, "Cannot discard",
-                                f"{recovery.path} could not be deleted (see the log).")
+            show_error(self, "Cannot discard", f"{recovery.path} could not be deleted (see the log).")
             return
         self._drop_current()
 

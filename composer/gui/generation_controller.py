@@ -37,10 +37,9 @@ AUDITION_LEAD_IN_BARS = 1
 
 def show_error(parent: QWidget, title: str, text: str) -> QMessageBox:
     """A window-modal message that does not block the event loop (workers keep reporting)."""
-    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
-    box.setObjectName("generationError")
-    box.open()
-    return box
+    from composer.gui.dialogs import show_error as show_message  # the title in full, and logged
+
+    return show_message(parent, title, text, object_name="generationError")
 
 
 class GenerationController(QObject):

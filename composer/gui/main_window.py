@@ -5,6 +5,7 @@ The full desktop app (tracks panel, model picker, generation panel, playback) is
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -23,6 +24,7 @@ from composer import __version__
 from composer.core.errors import ComposerError
 from composer.core.edits import AddNotes
 from composer.core.score import Score, Track
+from composer.gui import error_log
 from composer.gui.autosave import (
     DEFAULT_INTERVAL_S,
     INTERVAL_SETTING,
@@ -30,12 +32,13 @@ from composer.gui.autosave import (
     choose_recovery,
     find_recoverable,
 )
+from composer.gui.dialogs import show_error
 from composer.gui.generation_controller import GenerationController
 from composer.gui.generation_panel import GenerationPanel
 from composer.gui.midi_record import MidiRecordControl
 from composer.gui.model_picker import ModelPicker
 from composer.gui.note_inspector import NoteInspector
-from composer.gui.undo import push_edit
+from composer.gui.undo import push_edit, redo_shortcuts
 from composer.gui.pianoroll import PianoRollEditor
 from composer.gui.pianoroll.grid import SNAP_NAMES
 from composer.gui.tracks_panel import TracksPanel
@@ -48,10 +51,25 @@ PROJECT_FILTER = "Composer projects (*.composer.json)"
 MIDI_FILTER = "MIDI files (*.mid *.midi)"
 WAV_FILTER = "WAV audio (*.wav)"
 STATUS_MS = 5000
+#: File dialogs start in the folder last used for each kind of file (QSettings "dirs/<kind>").
+DIALOG_KINDS = ("open", "project", "midi", "wav")
+
+log = logging.getLogger(__name__)
 
 
 def _new_score() -> Score:
     return Score([Track("Piano", 0)])
+
+
+def _read_document(path: Path) -> tuple[Score, Path | None, str]:
+    """(score, project path or None for an imported MIDI file, name to show) for ``path``."""
+    from composer.io.midi import read_midi
+    from composer.io.project import PROJECT_SUFFIX, load_project
+
+    if path.name.lower().endswith((PROJECT_SUFFIX, ".json")):
+        score, _settings = load_project(path)
+        return score, path, path.name
+    return read_midi(path), None, path.name
 
 
 class MainWindow(QMainWindow):
@@ -68,6 +86,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("Composer", "Composer")
         self.path: Path | None = None
         self.source_name = "Untitled"
+        self._shutting_down = False  # closing for a signal (logout): no questions asked
+        self._released = False
         self.setAcceptDrops(True)
         self.undo_stack = QUndoStack(self)
         self.editor = PianoRollEditor(self)
@@ -167,7 +187,7 @@ class MainWindow(QMainWindow):
             notes["id"] = track.new_note_ids(len(notes))
             push_edit(self.undo_stack, self.score, AddNotes(track.id, notes, text="Record MIDI"))
         except ComposerError as exc:  # the track was removed while recording
-            QMessageBox.warning(self, "Cannot add the recording", str(exc))
+            show_error(self, "Cannot add the recording", str(exc))
 
     def _choose_model(self, path: str) -> None:
         self.settings.setValue("model/last", path)
@@ -222,7 +242,7 @@ class MainWindow(QMainWindow):
         undo = self.undo_stack.createUndoAction(self, "&Undo")
         undo.setShortcut(keys.Undo)
         redo = self.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcut(keys.Redo)
+        redo.setShortcuts(redo_shortcuts())  # Ctrl+Y too, as on Windows and most Linux apps
         edit_menu.addActions([undo, redo])
         edit_menu.addSeparator()
         editor = self.editor
@@ -273,14 +293,30 @@ class MainWindow(QMainWindow):
         self._action(models_menu, "&Add Model File...", self.model_picker.add_dialog)
 
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "Open &Log File", error_log.open_log_file)
+        self._action(help_menu, "Show Log &Folder", error_log.show_log_folder)
+        help_menu.addSeparator()
         self._action(help_menu, "&About Composer", lambda: QMessageBox.about(
             self, "About Composer", f"Composer {__version__}\nCompose music with AI help."))
 
     # ------------------------------------------------------------------------------ files
     def _open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open", "", f"{MIDI_FILTER};;{PROJECT_FILTER}")
-        if path:
-            self.open_path(path)
+        path, _ = QFileDialog.getOpenFileName(self, "Open", str(self.dialog_folder("open")),
+                                              f"{MIDI_FILTER};;{PROJECT_FILTER}")
+        if path and self.open_path(path):
+            self._remember_folder("open", path)
+
+    def dialog_folder(self, kind: str) -> Path:
+        """Where a file dialog for ``kind`` (one of DIALOG_KINDS) starts: the folder last used
+        for that kind, else the user's Music folder, else home."""
+        last = self.settings.value(f"dirs/{kind}", "", type=str)
+        if last and Path(last).is_dir():
+            return Path(last)
+        music = Path.home() / "Music"
+        return music if music.is_dir() else Path.home()
+
+    def _remember_folder(self, kind: str, path: str | Path) -> None:
+        self.settings.setValue(f"dirs/{kind}", str(Path(path).resolve().parent))
 
     def new_document(self) -> None:
         if self.confirm_unsaved():
@@ -344,21 +380,21 @@ class MainWindow(QMainWindow):
             self.undo_stack.resetClean()  # restored work is unsaved: marked, and autosaved again
 
     def open_path(self, path: str) -> bool:
-        """Open a MIDI file (imported) or a project; errors become a dialog, never a crash."""
-        from composer.io.midi import read_midi
-        from composer.io.project import PROJECT_SUFFIX, load_project
-
+        """Open a MIDI file (imported) or a project; a damaged or odd file (or a folder, or a
+        missing file) becomes one message and leaves the open document as it was."""
         if not self.confirm_unsaved():
             return False
         try:
-            if str(path).endswith(PROJECT_SUFFIX):
-                score, _settings = load_project(path)
-                self._load(score, Path(path))
-            else:
-                self._load(read_midi(path), None, Path(path).name)
+            score, project_path, name = _read_document(Path(path))
         except ComposerError as exc:
-            QMessageBox.warning(self, "Cannot open file", str(exc))
+            show_error(self, "Cannot open file", str(exc))
             return False
+        except Exception as exc:  # noqa: BLE001 - a case the readers did not foresee: never a crash
+            log.exception("opening %s failed", path)
+            show_error(self, "Cannot open file", f"{Path(path).name}: cannot be opened ({type(exc).__name__}: "
+                       f"{exc}). The details are in the log file ({error_log.log_path()}).")
+            return False
+        self._load(score, project_path, name)
         self._remember(path)
         return True
 
@@ -369,9 +405,11 @@ class MainWindow(QMainWindow):
         from composer.io.project import PROJECT_SUFFIX
 
         suggested = self.source_name.rsplit(".", 1)[0] + PROJECT_SUFFIX
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", suggested, PROJECT_FILTER)
+        start = self.path.parent if self.path else self.dialog_folder("project")
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", str(start / suggested), PROJECT_FILTER)
         if not path:
             return False
+        self._remember_folder("project", path)
         if not path.endswith(PROJECT_SUFFIX):
             path += PROJECT_SUFFIX
         return self.save_to(Path(path))
@@ -383,7 +421,7 @@ class MainWindow(QMainWindow):
         try:
             save_project(path, self.score)
         except ComposerError as exc:
-            QMessageBox.warning(self, "Cannot save", str(exc))
+            show_error(self, "Cannot save", str(exc))
             return False
         self.path = Path(path)
         self.source_name = self.path.name
@@ -394,8 +432,10 @@ class MainWindow(QMainWindow):
 
     def _export_midi_dialog(self) -> None:
         suggested = self.source_name.split(".")[0] + ".mid"
-        path, _ = QFileDialog.getSaveFileName(self, "Export MIDI", suggested, MIDI_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, "Export MIDI", str(self.dialog_folder("midi") / suggested),
+                                              MIDI_FILTER)
         if path:
+            self._remember_folder("midi", path)
             self.export_midi(Path(path))
 
     def export_midi(self, path: Path) -> bool:
@@ -405,14 +445,17 @@ class MainWindow(QMainWindow):
         try:
             write_midi(self.score, path)
         except ComposerError as exc:
-            QMessageBox.warning(self, "Cannot export", str(exc))
+            show_error(self, "Cannot export MIDI", str(exc))
             return False
+        self.statusBar().showMessage(f"Exported {path}", STATUS_MS)  # as Export WAV confirms
         return True
 
     def _export_wav_dialog(self) -> None:
         suggested = self.source_name.split(".")[0] + ".wav"
-        path, _ = QFileDialog.getSaveFileName(self, "Export WAV", suggested, WAV_FILTER)
+        path, _ = QFileDialog.getSaveFileName(self, "Export WAV", str(self.dialog_folder("wav") / suggested),
+                                              WAV_FILTER)
         if path:
+            self._remember_folder("wav", path)
             self.export_wav(Path(path))
 
     def export_wav(self, path: Path) -> None:
@@ -435,7 +478,7 @@ class MainWindow(QMainWindow):
         def failed(exc: Exception) -> None:
             message = str(exc) if isinstance(exc, ComposerError) else f"{type(exc).__name__}: {exc}"
             self.statusBar().clearMessage()
-            QMessageBox.warning(self, "Cannot export WAV", message)
+            show_error(self, "Cannot export WAV", message)
             self.wav_exported.emit(str(path), message)
 
         self._wav_worker = create_worker(render_wav, snapshot, path, effects=True, _ignore_errors=True,
@@ -466,23 +509,40 @@ class MainWindow(QMainWindow):
                 break
 
     def closeEvent(self, event) -> None:
-        if not self.confirm_unsaved():
-            event.ignore()
-            return
-        if self.training_wizard is not None and self.training_wizard.is_training():
-            answer = self.ask_about_training()
-            if answer == "cancel":
+        if not self._shutting_down:
+            if not self.confirm_unsaved():
                 event.ignore()
                 return
-            if answer == "stop":
-                self.training_wizard.stop_run()  # the trainer saves and exits on its own
-        self.autosaver.shutdown()
+            if self.training_wizard is not None and self.training_wizard.is_training():
+                answer = self.ask_about_training()
+                if answer == "cancel":
+                    event.ignore()
+                    return
+                if answer == "stop":
+                    self.training_wizard.stop_run()  # the trainer saves and exits on its own
+        self.release_resources()
+        super().closeEvent(event)
+
+    def close_for_shutdown(self) -> None:
+        """Close without questions (logout, shutdown, Ctrl+C): unsaved work goes into the recovery
+        copy, which the next start offers; a training keeps running as "Keep Training" would."""
+        self._shutting_down = True
+        if not self.autosaver.keep_for_recovery():
+            log.warning("closing with unsaved work that could not be kept for recovery")
+        self.close()
+
+    def release_resources(self) -> None:
+        """Stop autosave, recording, playback and the model thread; remember the layout. Runs
+        once, however the window ends (closed, or the event loop ended by a signal)."""
+        if self._released:
+            return
+        self._released = True
+        self.autosaver.shutdown()  # (deletes the recovery copy, unless close_for_shutdown kept it)
         self.midi_record.cancel_recording()
         self.playback.close()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
         self.generation.service.shutdown()
-        super().closeEvent(event)
 
     def _load(self, score: Score, path: Path | None, source_name: str | None = None) -> None:
         self.midi_record.cancel_recording()

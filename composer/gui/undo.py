@@ -6,7 +6,9 @@ themselves; this module only adapts them to Qt's undo stack. Qt objects never go
 
 from __future__ import annotations
 
-from PySide6.QtGui import QUndoCommand, QUndoStack
+import sys
+
+from PySide6.QtGui import QKeySequence, QUndoCommand, QUndoStack
 
 from composer.core.edits import Edit
 from composer.core.score import Score
@@ -46,3 +48,23 @@ def push_edit(stack: QUndoStack, score: Score, edit: Edit) -> EditCommand:
     command = EditCommand(score, edit, applied=True)
     stack.push(command)
     return command
+
+
+#: Redo keys people expect besides their platform's standard one: Ctrl+Y (Windows, and most Linux
+#: apps: LibreOffice, MuseScore, browsers) and Ctrl+Shift+Z (GNOME, KDE, macOS).
+EXTRA_REDO_KEYS = ("Ctrl+Y", "Ctrl+Shift+Z")
+
+
+def redo_shortcuts(standard: list[QKeySequence] | None = None) -> list[QKeySequence]:
+    """The platform's Redo keys (``standard``, default ``QKeySequence.keyBindings(Redo)``) plus
+    :data:`EXTRA_REDO_KEYS`, each once: a key bound twice to one action is "ambiguous" and
+    Qt then ignores it. On macOS the standard keys are kept as they are (Ctrl there is Cmd,
+    and Cmd+Y is not Redo)."""
+    keys = list(QKeySequence.keyBindings(QKeySequence.StandardKey.Redo) if standard is None else standard)
+    if sys.platform != "darwin":
+        keys += [QKeySequence(text) for text in EXTRA_REDO_KEYS]
+    unique: list[QKeySequence] = []
+    for key in keys:
+        if not key.isEmpty() and key not in unique:
+            unique.append(key)
+    return unique
