@@ -57,8 +57,10 @@ def score_to_dict(score: Score) -> dict:
 # ------------------------------------------------------------------------------ validation
 # A project file is user data: it may be truncated, hand-edited or damaged. Every value is
 # checked for type and range before it reaches numpy or the core, so a bad file gives one
-# ProjectError naming the place ("track 2 ("Bass"), notes.pitch") instead of an OverflowError
-# deep inside numpy. To read a new field, add one line with the matching ``_Fields`` getter.
+# ProjectError naming the place ("track 2 ('Bass'): note 3 has pitch 300, outside 0-127")
+# instead of an OverflowError deep inside numpy. To read a new field, add one line with the
+# matching ``_Fields`` getter (int, number, bool, str, list, object), or a ``_..._from`` function
+# like _tempos_from for a list of entries.
 
 #: The largest tick a project may hold: about 300 hours at 960 PPQ and 120 BPM.
 MAX_TICK = 2**31
