@@ -85,7 +85,8 @@ _DELEGATED = {
                  "write MIDI (and WAV)."),
     "eval": ("composer.training.eval_cli", "measure a model on a data split",
              "Frame-level negative log-likelihood (nats per frame, summed over the 88 piano "
-             "pitches) and paper 002's accuracy on a split of a benchmark .mat file or folder."),
+             "pitches) and paper 002's note score (piano-roll families), or next-token accuracy "
+             "and perplexity (token families), on a split of a benchmark .mat file or folder."),
     "metrics": ("composer.generation.metrics_cli", "objective measures of a piece",
                 "Pitch-class entropy, scale consistency, polyphony, empty beats, pitches used, groove "
                 "and drum-pattern consistency (as muspy defines them) of a MIDI file, next to those "

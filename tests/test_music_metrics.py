@@ -91,7 +91,7 @@ def test_metrics_command(tmp_path, capsys):
         write_midi(chord_and_melody(), folder / f"r{i}.mid")
     assert main(["metrics", str(song), "--reference", str(folder)]) == 0
     out = capsys.readouterr().out
-    assert "refs (3 files)" in out and "polyphony (pitches at once)" in out and "1.833" in out
+    assert "refs (3 files)" in out and "polyphony (pitches at once)" in out and "1.83" in out
     bad = tmp_path / "bad.mid"
     bad.write_text("not midi")
     assert main(["metrics", str(bad)]) != 0

@@ -5,7 +5,6 @@ MIDI files, or the training data of a model (recorded in its checkpoint)."""
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 
@@ -40,15 +39,10 @@ def reference_measures(reference: str) -> tuple[dict, str]:
     return measures, f"the training data of {meta.get('name') or path.stem}"
 
 
-def _number(value) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "-"
-    return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
-
-
 def run(args: argparse.Namespace) -> int:
     from composer.core.errors import ComposerError
     from composer.io.midi import read_midi
+    from composer.models.metric_info import format_measure, format_reference
     from composer.representations.music_metrics import METRICS, measure
 
     score = read_midi(args.file)
@@ -63,10 +57,8 @@ def run(args: argparse.Namespace) -> int:
         header += f"   {described}: mean ± sd"
     print(header)
     for name, label in METRICS.items():
-        row = f"  {label:<30}{_number(values[name]):>12}"
-        if reference:
-            ref = reference.get(name) or {}
-            mean = _number(ref.get("mean"))
-            row += f"   {mean} ± {_number(ref.get('std'))}" if mean != "-" else "   -"
+        row = f"  {label:<30}{format_measure(name, values[name]):>12}"
+        if reference:  # (the same figures as the app's measures table)
+            row += f"   {format_reference(name, reference.get(name)) or '-'}"
         print(row)
     return 0

@@ -22,6 +22,7 @@ from composer.representations.pianoroll import crop_range
 from composer.representations.codecs import PianoRollCodec, codec_from_params
 
 from .base import FamilyModel, SamplingOptions
+from .metric_info import PIANO_KEYS
 
 
 class PianoRollModel(FamilyModel):
@@ -297,12 +298,20 @@ def sample_frames(logits: torch.Tensor, options: SamplingOptions, mask: torch.Te
 
 
 def frame_metrics(logits: torch.Tensor, target: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
-    """Over the real frames: the NLL summed over pitches (nats per frame), and paper 002's
-    accuracy, the mean over frames of (1/N) * sum(|y| - |y - round(p)|) = (TP - FP) / N."""
+    """Over the real frames: the NLL summed over pitches (nats per frame), and paper 002's note
+    score, the slides' "accuracy metric" (1/N) * sum(|y| - |y - round(p)|) = (TP - FP) / N.
+
+    The slides call it an accuracy, but it is no share of right answers: silence scores 0, a
+    wrong note costs as much as a right one earns, so it runs from -1 (every key wrong) to the
+    share of keys sounding. N is the 88 piano keys (as in ``composer eval``), not the model's
+    own pitch range, so models cropped to different ranges compare; notes outside the range
+    count as neither right nor wrong. (Before, it was stored as ``accuracy``, divided by the
+    model's range: composer.models.metric_info reads those old headers.)
+    """
     with torch.no_grad():
         nll = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(-1)
         predicted = (logits > 0).float()
-        accuracy = (target.abs() - (target - predicted).abs()).mean(-1)
+        note_score = (target * predicted - (1 - target) * predicted).sum(-1) / PIANO_KEYS
         count = real.sum().clamp(min=1)
         return {"nll_per_frame": float((nll * real).sum() / count),
-                "accuracy": float((accuracy * real).sum() / count)}
+                "note_score": float((note_score * real).sum() / count)}

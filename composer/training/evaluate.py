@@ -22,11 +22,14 @@ OUTSIDE_PROBABILITY = 1e-4
 
 @torch.no_grad()
 def frame_nll(model: FamilyModel, pieces: list[np.ndarray], pitch_span=PIANO) -> dict[str, float]:
-    """NLL per frame (nats) and paper 002's accuracy over ``pieces`` of shape (T, 128).
+    """NLL per frame (nats) and paper 002's note score over ``pieces`` of shape (T, 128).
+
+    The note score is the slides' "accuracy metric", (TP - FP) / N over the N keys of
+    ``pitch_span`` (see composer.models.pianoroll_common.frame_metrics): -1 to 1, 0 for silence.
 
     Returns
     -------
-    dict with ``nll_per_frame``, ``accuracy`` and ``frames`` (the number of predicted frames).
+    dict with ``nll_per_frame``, ``note_score`` and ``frames`` (the number of predicted frames).
     """
     model.eval()
     lo, hi = model.info["pitch_range"]
@@ -37,7 +40,7 @@ def frame_nll(model: FamilyModel, pieces: list[np.ndarray], pitch_span=PIANO) ->
     counted[span_lo:span_hi] = True
     log_in, log_out = math.log(OUTSIDE_PROBABILITY), math.log1p(-OUTSIDE_PROBABILITY)
     device = next(model.parameters()).device
-    total_nll = total_acc = 0.0
+    total_nll = total_score = 0.0
     frames = 0
     for piece in pieces:
         if len(piece) < 2:
@@ -57,11 +60,11 @@ def frame_nll(model: FamilyModel, pieces: list[np.ndarray], pitch_span=PIANO) ->
         off_outside = n * int(outside_cols.sum()) - on_outside
         nll += -(on_outside * log_in + off_outside * log_out)
         total_nll += float(nll)
-        total_acc += float(tp_minus_fp) / (span_hi - span_lo)
+        total_score += float(tp_minus_fp) / (span_hi - span_lo)
         frames += n
     if frames == 0:
-        return {"nll_per_frame": float("nan"), "accuracy": float("nan"), "frames": 0}
-    return {"nll_per_frame": total_nll / frames, "accuracy": total_acc / frames, "frames": frames}
+        return {"nll_per_frame": float("nan"), "note_score": float("nan"), "frames": 0}
+    return {"nll_per_frame": total_nll / frames, "note_score": total_score / frames, "frames": frames}
 
 
 @torch.no_grad()
