@@ -8,6 +8,7 @@ capabilities from here; the family's module (which imports torch) is only import
 from __future__ import annotations
 
 import importlib
+import string
 from dataclasses import dataclass
 
 from composer.core.errors import ComposerError
@@ -56,6 +57,29 @@ class FamilySpec:
     data_options: tuple[DataOption, ...] = ()
     #: Trains under torchrun on several GPUs (staged families run on one device).
     multi_gpu: bool = True
+    #: The network's size in words, from a model's config: parts like "{layers} LSTM layer{layers_s}
+    #: of {hidden} units"; a part is left out when a field it names is missing, zero or empty
+    #: ("{f_s}" is "s" unless field f is 1). The description stays free of sizes: presets differ.
+    size: tuple[str, ...] = ()
+
+    def size_text(self, config: dict) -> str:
+        """The size of a model with ``config`` (a header's config), e.g. "3 LSTM layers of 256
+        units, a dense layer of 256"; "" when the family describes none."""
+        values = dict(config)
+        values.update({f"{k}_s": "" if v == 1 else "s" for k, v in config.items() if isinstance(v, int)})
+        parts = []
+        for part in self.size:
+            try:
+                text = part.format(**values)
+            except (KeyError, IndexError, ValueError):
+                continue
+            if all(values.get(name) for name in _fields_of(part) if not name.endswith("_s")):
+                parts.append(text)
+        return ", ".join(parts)
+
+
+def _fields_of(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
 
 
 FAMILIES: dict[str, FamilySpec] = {}
@@ -70,25 +94,29 @@ register(FamilySpec(
     id="pianoroll_lstm",
     name="Piano-roll LSTM",
     paper="Docevski et al., Towards Music Generation With Deep Learning Algorithms (000)",
-    description="Stacked LSTM over a multi-hot piano roll at 16 frames a second; predicts the "
-                "next frame's notes.",
+    description="Stacked LSTM over a multi-hot piano roll (16 frames a second in the paper); "
+                "predicts the next frame's notes.",
     capabilities=frozenset({CONTINUE, FROM_SCRATCH}),
     presets=("2x256", "3x1024", "3x1024-dense", "tiny"),
     default_preset="2x256",
     module="composer.models.pianoroll_lstm",
     controls=("temperature", "threshold"),
+    size=("{layers} LSTM layer{layers_s} of {hidden} units",
+          "{dense_layers} dense layer{dense_layers_s} of {dense_size}"),
 ))
 
 register(FamilySpec(
     id="pianoroll_seq2seq",
     name="Piano-roll encoder-decoder",
     paper="Docevski et al., Towards Music Generation With Deep Learning Algorithms (000)",
-    description="LSTM encoder reads the last 32 frames, an LSTM decoder predicts the next frame.",
+    description="An LSTM encoder reads the last frames, an LSTM decoder predicts the next frame.",
     capabilities=frozenset({CONTINUE}),
     presets=("256", "tiny"),
     default_preset="256",
     module="composer.models.pianoroll_seq2seq",
     controls=("temperature", "threshold"),
+    size=("an encoder of {encoder_hidden} units", "a decoder of {decoder_hidden} units",
+          "{seq_len} frames of context"),
 ))
 
 register(FamilySpec(
@@ -101,33 +129,37 @@ register(FamilySpec(
     default_preset="2x256",
     module="composer.models.bar_lstm",
     controls=("temperature", "threshold"),
+    size=("{layers} LSTM layer{layers_s} of {hidden} units", "bars of {steps_per_bar} steps"),
 ))
 
 register(FamilySpec(
     id="chord_token_lstm",
     name="Chord-token LSTM",
     paper="Banić et al., Generating music using an LSTM network (001)",
-    description="Each onset is one token, a note (\"C4\") or a chord (\"C4.E4.G4\"); three LSTM "
-                "layers of 512 predict the next token. The timed preset adds a duration and rest "
-                "token after each chord so the rhythm carries on.",
+    description="Each onset is one token, a note (\"C4\") or a chord (\"C4.E4.G4\"); stacked LSTM "
+                "layers predict the next token (three of 512 in the paper). The timed preset adds a "
+                "duration and rest token after each chord so the rhythm carries on.",
     capabilities=frozenset({CONTINUE, FROM_SCRATCH}),
     presets=("paper", "timed", "tiny"),
     default_preset="timed",
     module="composer.models.chord_token_lstm",
     controls=("temperature", "top_p"),
+    size=("{layers} LSTM layer{layers_s} of {hidden} units", "a dense layer of {dense}",
+          "embeddings of {embedding}"),
 ))
 
 register(FamilySpec(
     id="note_symbol_lstm",
     name="Note-symbol LSTM",
     paper="Lundkvist and Clemendsson, A recurrent neural network for classical music generation (003)",
-    description="Pitch symbols with a <next> symbol closing each time step; one small LSTM "
-                "layer predicts the next symbol. Can start from a single note.",
+    description="Pitch symbols with a <next> symbol closing each time step; a small LSTM "
+                "predicts the next symbol. Can start from a single note.",
     capabilities=frozenset({CONTINUE, FROM_SCRATCH}),
     presets=("paper", "grid", "tiny"),
     default_preset="grid",
     module="composer.models.note_symbol_lstm",
     controls=("temperature", "top_p"),
+    size=("{layers} LSTM layer{layers_s} of {hidden} units",),
 ))
 
 register(FamilySpec(
@@ -142,6 +174,8 @@ register(FamilySpec(
     default_preset="satb",
     module="composer.models.multitrack_vae",
     controls=("threshold", "noise", "missing_slots"),
+    size=("latents of {latent}", "convolutions of {channels} channels",
+          "predictors of {hidden} units"),
     # Threshold 0.3 as in the paper; without noise the latents settle on one bar repeated, and
     # noise 0.2 matches the chorales' pitch-class entropy best (benchmarks/RESULTS.md).
     sampling_defaults=(("sampling", "threshold"), ("threshold", 0.3), ("noise", 0.2)),
