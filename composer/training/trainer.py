@@ -403,7 +403,9 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
             if improved:
                 save_model(out, model, {**metadata_base, "metrics": {"epoch": epoch, "train_loss": train_loss,
                                                                      **{f"valid_{k}": v for k, v in valid.items()}},
-                                        "training": _training_meta(request, device, dist, epoch, started)})
+                                        "training": _training_meta(request, device, dist, epoch, started,
+                                                                   epoch * steps_per_epoch,
+                                                                   _stage_losses(model, history, stage))})
             _save_resume(out, model, optimizer, scheduler, config, info, preset, epoch, best_valid,
                          best_epoch, bad_epochs, history, metadata_base)
         eta = (time.monotonic() - started) / max(epoch - start_epoch + 1, 1) * (config.epochs - epoch)
@@ -420,7 +422,8 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     if dist.is_main:
         if not out.exists():  # stopped before the first epoch ended: keep what was learned
             save_model(out, model, {**metadata_base, "metrics": {},
-                                    "training": _training_meta(request, device, dist, epoch, started)})
+                                    "training": _training_meta(request, device, dist, epoch, started,
+                                                               epoch * steps_per_epoch)})
         if stopped_mid_epoch:
             _save_resume(out, model, optimizer, scheduler, config, info, preset, epoch, best_valid,
                          best_epoch, bad_epochs, history, metadata_base)
@@ -466,10 +469,20 @@ def _measure(steps: int, wrapped, model, optimizer, scheduler, train_set, config
     return figures
 
 
-def _training_meta(request: TrainRequest, device, dist: Distributed, epoch: int, started: float) -> dict:
+def _training_meta(request: TrainRequest, device, dist: Distributed, epoch: int, started: float,
+                   steps: int | None = None, valid_losses: list[float] = ()) -> dict:
+    """The header's ``training`` record; ``steps`` and the last ``valid_losses`` let the model
+    card tell an under-trained model (composer.models.readiness)."""
     return {"epochs": epoch, "device": str(device), "world_size": dist.world_size,
             "seconds": round(time.monotonic() - started, 1), "seed": request.seed,
-            "augment": request.augment, "command": request.command}
+            "augment": request.augment, "command": request.command,
+            "steps": steps, "valid_losses": [round(v, 6) for v in valid_losses]}
+
+
+def _stage_losses(model: FamilyModel, history: list[dict], stage) -> list[float]:
+    """The last validation losses of ``stage`` (a staged family's losses differ between stages)."""
+    return [h["valid_loss"] for h in history
+            if "valid_loss" in h and model.stage_for_epoch(h["epoch"]) == stage][-10:]
 
 
 def _save_resume(out, model, optimizer, scheduler, config, info, preset, epoch, best_valid, best_epoch,
