@@ -422,7 +422,7 @@ def test_curves_draw_a_resumed_run_once_per_burst(qtbot):
     assert drawn(curves.train_curve) == []
     qtbot.waitUntil(lambda: len(drawn(curves.train_curve)) == 8)
     assert list(curves.valid_curve.getOriginalDataset()[1]) == [1.5, 1.2]
-    assert [curves.metric_choice.itemText(i) for i in range(curves.metric_choice.count())] == ["accuracy"]
+    assert [curves.metric_choice.itemData(i) for i in range(curves.metric_choice.count())] == ["accuracy"]
     # The metric plot is drawn just after the loss plot (two short paints instead of one long).
     qtbot.waitUntil(lambda: curves.metric_curve.getData()[1] is not None)
     assert list(curves.metric_curve.getData()[1]) == [0.25, 0.5]

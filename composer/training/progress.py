@@ -4,7 +4,9 @@ Each event is a dict with an ``event`` key: ``start``, ``step``, ``epoch``, ``ch
 ``done``, ``stopped``, ``error``, ``measure`` (``--measure``), and ``stage`` when a family trained in stages starts its next
 stage (``step`` and ``epoch`` events of such families carry the ``stage`` too).
 With ``--progress json`` each is printed as one JSON object per
-line on stdout, flushed at once, so a parent process (the training wizard) can follow.
+line on stdout, flushed at once, so a parent process (the training wizard) can follow; the
+same events are also written as readable lines on stderr (what the terminal bar would say), so
+a log of stderr (the wizard's run log) reads like a terminal's.
 """
 
 from __future__ import annotations
@@ -30,17 +32,21 @@ class Progress:
         self.stream = stream or sys.stdout
         self.started = time.monotonic()
         self._tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        #: Where JSON mode echoes readable lines (steps left out: a log wants epochs).
+        self.echo = sys.stderr if self.mode == "json" else None
 
     def __call__(self, event: str, **fields) -> None:
         fields = {k: _clean(v) for k, v in fields.items()}
         if self.mode == "json":
             print(json.dumps({"event": event, "time": round(time.monotonic() - self.started, 3), **fields}),
                   file=self.stream, flush=True)
+            if self.echo is not None and event != "step":
+                self._bar(event, fields, self.echo)
         elif self.mode == "bar":
-            self._bar(event, fields)
+            self._bar(event, fields, self.stream)
 
-    def _bar(self, event: str, f: dict) -> None:
-        out = self.stream
+    def _bar(self, event: str, f: dict, out: TextIO) -> None:
+        cr = "\r" if self._tty and out is self.stream else ""  # (overwrites a step line on a terminal)
         if event == "start":
             print(f"training {f['family']} ({f['preset']}) on {f['device']}"
                   f"{' x' + str(f['world_size']) if f.get('world_size', 1) > 1 else ''}: "
@@ -53,10 +59,10 @@ class Progress:
         elif event == "epoch":
             valid = f.get("valid_loss")
             mark = " *best*" if f.get("best") else ""
-            print(f"\r  epoch {f['epoch']}: train loss {f['train_loss']:.4f}"
+            print(f"{cr}  epoch {f['epoch']}: train loss {f['train_loss']:.4f}"
                   f"{'' if valid is None else f', valid loss {valid:.4f}'}{mark}          ", file=out, flush=True)
         elif event == "stage":
-            print(f"\r  stage {f['stage']} from epoch {f['epoch']}          ", file=out, flush=True)
+            print(f"{cr}  stage {f['stage']} from epoch {f['epoch']}          ", file=out, flush=True)
         elif event in ("done", "stopped"):
             print(f"{event}: {f.get('reason', '')} best checkpoint {f.get('checkpoint')}", file=out, flush=True)
         elif event == "measure":

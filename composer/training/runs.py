@@ -2,7 +2,8 @@
 
 Each run is a folder holding ``run.json`` (what to train and how: :class:`TrainSettings`),
 ``progress.jsonl`` (the trainer's ``--progress json`` lines, plus one ``launch`` line per
-start) and ``train.log`` (its stderr). The trainer runs as a detached child process
+start) and ``train.log`` (the command line of each start, then the trainer's stderr: the
+same progress as readable lines, warnings, a traceback if it fails). The trainer runs as a detached child process
 (``composer train``), so the app can follow it by reading the file, close while it trains
 (the run goes on), find it again after a restart, and resume it once stopped or crashed.
 
@@ -75,6 +76,8 @@ class TrainSettings:
     test_split: float | None = None
     augment: bool = True
     patience: int | None = None
+    #: Batches an epoch; 0: one pass over the training examples (the trainer counts them).
+    steps_per_epoch: int | None = None
     device: str = "auto"
     seed: int = 0
     #: Preset fields as text, as ``--set FIELD=VALUE`` takes them (e.g. the VAE's slots).
@@ -99,7 +102,7 @@ class TrainSettings:
         for flag, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size),
                             ("--lr", self.learning_rate), ("--seq-len", self.seq_len),
                             ("--valid-split", self.valid_split), ("--test-split", self.test_split),
-                            ("--patience", self.patience)):
+                            ("--patience", self.patience), ("--steps-per-epoch", self.steps_per_epoch)):
             if value is not None:
                 args += [flag, str(value)]
         if not self.augment:

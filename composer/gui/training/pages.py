@@ -9,10 +9,10 @@ The pages share their state through the wizard (:class:`~composer.gui.training.w
 from __future__ import annotations
 
 import re
+from html import escape
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, QUrl
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -38,12 +38,15 @@ from PySide6.QtWidgets import (
 from composer.core.errors import ComposerError
 from composer.data.dataset import scan_midi_files
 from composer.data.errors import NoMidiFilesError
+from composer.models.checkpoint import read_metadata
 from composer.models.library import user_models_dir
+from composer.models.readiness import header_warning
 from composer.models.registry import FAMILIES
 from composer.training.preprocess_cli import duration_text, pitch_name
 from composer.training.runs import list_runs
 
 from .curves import TrainingCurves
+from .log_view import LogDialog
 from .processes import CommandProcess
 
 FOLDER, MODEL, DATA, SETTINGS, TRAIN, FINISH = range(6)
@@ -62,6 +65,13 @@ def _label(text: str = "", style: str = "") -> QLabel:
     if style:
         label.setStyleSheet(style)
     return label
+
+
+def time_text(seconds: float) -> str:
+    """A time to wait, never "0 s": "0.3 s", "4.5 s", "42 s", "4.2 minutes"."""
+    if seconds < 10:  # a tiny model's epoch: tenths, not a rounded "0 s"
+        return f"{max(seconds, 0.1):.1f} s"
+    return duration_text(seconds)
 
 
 # ----------------------------------------------------------------------------- 1. folder
@@ -208,7 +218,7 @@ class ModelPage(QWizardPage):
 
     def _family_changed(self) -> None:
         spec = self.spec()
-        self.about.setText(f"{spec.description}<br><i>{spec.paper}</i>")
+        self.about.setText(f"{escape(spec.description)}<br><i>{escape(spec.paper)}</i>")
         self.preset.clear()
         for name in spec.presets:
             self.preset.addItem(name + (" (the paper's)" if name == spec.default_preset else ""), name)
@@ -431,8 +441,9 @@ class SettingsPage(QWizardPage):
         self.device.currentIndexChanged.connect(self._changed)
         self.name.textChanged.connect(self._changed)
         self.measure: CommandProcess | None = None
-        #: The last estimate: seconds an epoch, steps an epoch, and the settings it was made for.
-        self.measured: tuple[float, int, tuple] | None = None
+        #: The last estimate: seconds an epoch, steps an epoch, training examples, and the
+        #: settings it was made for.
+        self.measured: tuple[float, int, int, tuple] | None = None
         self.folder_problem = ""  # why models cannot be saved, from initializePage
         self._filling = False
 
@@ -473,12 +484,20 @@ class SettingsPage(QWizardPage):
 
         folder = user_models_dir()
         return replace(self.owner.data_settings(), name=self.name.text().strip(),
+                       steps_per_epoch=self._steps_per_epoch(),
                        out=str(free_path(folder, model_file_name(self.name.text()))),
                        epochs=self.epochs.value(), batch_size=self.batch_size.value(),
                        learning_rate=round(self.learning_rate.value(), 6), seq_len=self.seq_len.value(),
                        valid_split=round(self.valid_split.value(), 3), augment=self.augment.isChecked(),
                        patience=self.patience.value() if self.early_stop.isChecked() else self.epochs.value(),
                        device=self.device.currentData() or "auto", seed=self.seed.value())
+
+    def _steps_per_epoch(self) -> int | None:
+        """0 (one pass over the training examples) where the preset fixes a number of steps:
+        the tiny presets' 4 steps an epoch, made for tests, ignore the data and the batch size.
+        None leaves the preset's one pass as it is (and the command shorter)."""
+        result = self.owner.data_page.result or {}
+        return 0 if (result.get("config") or {}).get("steps_per_epoch") else None
 
     def _changed(self) -> None:
         if self._filling:
@@ -503,12 +522,14 @@ class SettingsPage(QWizardPage):
     def _show_estimate(self, settings) -> None:
         if self.measured is None:
             return
-        per_epoch, steps, key = self.measured
+        per_epoch, steps, examples, key = self.measured
         if key != self._estimate_key(settings):
             self.estimate.setText("The settings changed: press Estimate again.")
             return
-        self.estimate.setText(f"About {duration_text(per_epoch)} an epoch ({steps:,} steps); at most "
-                              f"{duration_text(per_epoch * settings.epochs)} for {settings.epochs} epochs.")
+        what = f"{steps:,} batches of {settings.batch_size}" + \
+            (f": one pass over {examples:,} training examples" if examples else "")
+        self.estimate.setText(f"About {time_text(per_epoch)} an epoch ({what}); at most "
+                              f"{time_text(per_epoch * settings.epochs)} for {settings.epochs} epochs.")
 
     def _measure(self) -> None:
         """Time a few real training steps in a child process (writes nothing)."""
@@ -520,10 +541,14 @@ class SettingsPage(QWizardPage):
         self.measure = CommandProcess(["train", *settings.train_args(), "--measure", str(MEASURE_STEPS),
                                        "--progress", "json"], self)
 
+        examples = []
+
         def on_event(event: dict) -> None:
-            if event["event"] == "measure":
+            if event["event"] == "start":
+                examples.append(int(event.get("train_examples") or 0))
+            elif event["event"] == "measure":
                 self.measured = (event["seconds_per_epoch"], event["steps_per_epoch"],
-                                 self._estimate_key(settings))
+                                 examples[-1] if examples else 0, self._estimate_key(settings))
                 self._show_estimate(self.settings())
 
         def on_finished(error: str) -> None:
@@ -578,6 +603,7 @@ class TrainingPage(QWizardPage):
         self.stop_button.clicked.connect(self._stop)
         self.resume_button.clicked.connect(lambda: self.owner.resume_run())
         self.log_button.clicked.connect(self._open_log)
+        self.log_dialog: LogDialog | None = None
         self.facts: dict = {}
 
     def initializePage(self) -> None:
@@ -613,7 +639,7 @@ class TrainingPage(QWizardPage):
                          + (f" (step {f['step']}/{f['steps']})" if f.get("step") else ""))
         if f.get("stage"):
             parts.append(f"stage: {f['stage']}")
-        if f.get("eta") is not None:
+        if f.get("eta") is not None and f["eta"] >= 1:  # ("about 0 s left" says nothing)
             parts.append(f"about {duration_text(f['eta'])} left")
         if f.get("device"):
             parts.append(f"on {f['device']}")
@@ -640,8 +666,16 @@ class TrainingPage(QWizardPage):
         self.stop_button.setText("Stopping (saving)...")
 
     def _open_log(self) -> None:
-        if self.owner.run is not None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.owner.run.log_path)))
+        """Show the run's log (the trainer's stderr: its progress, warnings, errors) in a window
+        that follows it while it trains."""
+        if self.owner.run is None:
+            return
+        if self.log_dialog is None or self.log_dialog.path != self.owner.run.log_path:
+            if self.log_dialog is not None:
+                self.log_dialog.deleteLater()
+            self.log_dialog = LogDialog(self.owner.run.log_path, self.owner.run_title(), self)
+        self.log_dialog.show()
+        self.log_dialog.raise_()
 
     def isComplete(self) -> bool:
         return self.owner.model_ready_path() is not None and not self.owner.is_training()
@@ -656,11 +690,14 @@ class FinishPage(QWizardPage):
         self.owner = wizard
         self.setTitle("Your model is ready")
         self.text = _label()
+        self.warning = _label(style=_WARNING)
+        self.warning.setObjectName("undertrained")
         self.try_button = QPushButton("Try it", self)
         self.try_button.setObjectName("primary")
         self.try_button.clicked.connect(self.owner.try_model)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
+        layout.addWidget(self.warning)
         layout.addWidget(self.try_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addStretch(1)
 
@@ -669,3 +706,17 @@ class FinishPage(QWizardPage):
         self.text.setText(f"<b>{self.owner.run_title()}</b> is saved as {path} and is in the Models "
                           f"panel. Press Try it to pick it for generation, then draw a few notes and "
                           f"press Generate.")
+        self.warning.setText(self._undertrained(path))
+        self.warning.setVisible(bool(self.warning.text()))
+
+    def _undertrained(self, path: str | None) -> str:
+        """The model card's warning for an under-trained model (composer.models.readiness);
+        a run that ended by early stopping was past learning fast, so only few steps count."""
+        if not path:
+            return ""
+        try:
+            meta = read_metadata(path)
+        except ComposerError:
+            return ""
+        reason = str(self.owner.final_event.get("reason") or "")
+        return header_warning(meta, stopped_by_patience=reason.startswith("early stop"))

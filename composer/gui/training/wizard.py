@@ -108,6 +108,7 @@ class TrainingWizard(QWizard):
         self.monitor = RunMonitor(run, self)
         self.monitor.event.connect(self._on_event)
         self.monitor.ended.connect(self._on_ended)
+        self.training_page.curves.set_family(run.settings.family)
         self.training_page.reset()
 
     def _on_event(self, event: dict) -> None:
