@@ -38,7 +38,7 @@ def _set_icon(app) -> None:
         app.setWindowIcon(QIcon(str(icon)))
 
 
-def _install_quit_signals(app, window) -> list:
+def _install_quit_signals(app, window):
     """Close cleanly on SIGTERM (logout, shutdown, ``kill``) and SIGINT (Ctrl+C in the terminal).
 
     Python runs signal handlers only between bytecodes, and Qt's event loop is C++: without help a
@@ -46,7 +46,7 @@ def _install_quit_signals(app, window) -> list:
     write to a socket that a QSocketNotifier watches, so the loop wakes and the Python handler runs
     at once. The handler then asks the window to close without questions (keeping unsaved work for
     recovery) and ends the event loop with 0 for SIGTERM and 130 for SIGINT, as ``composer``'s other
-    commands do for Ctrl+C. Returns the objects that must stay alive as long as the app.
+    commands do for Ctrl+C. Returns a function that puts the previous handlers back.
     """
     import signal
     import socket
@@ -57,9 +57,11 @@ def _install_quit_signals(app, window) -> list:
     reader.setblocking(False)
     writer.setblocking(False)
     try:
-        signal.set_wakeup_fd(writer.fileno())
+        previous_fd = signal.set_wakeup_fd(writer.fileno())
     except ValueError:  # not the main thread (an embedding host): leave signals alone
-        return []
+        reader.close()
+        writer.close()
+        return lambda: None
     notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
 
     def drain() -> None:  # the wake-up bytes; the Python handler has run by the time this does
@@ -76,9 +78,17 @@ def _install_quit_signals(app, window) -> list:
         # Leave the code that was interrupted first: run the shutdown from the event loop.
         QTimer.singleShot(0, lambda: _quit_on_signal(app, window, signum, exit_codes[signum]))
 
-    for signum in exit_codes:
-        signal.signal(signum, handler)
-    return [reader, writer, notifier]
+    previous = {signum: signal.signal(signum, handler) for signum in exit_codes}
+
+    def restore() -> None:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        signal.set_wakeup_fd(previous_fd)
+        notifier.setEnabled(False)
+        reader.close()
+        writer.close()
+
+    return restore
 
 
 def _quit_on_signal(app, window, signum: int, code: int) -> None:
@@ -127,7 +137,7 @@ def launch(files: list[str], self_test: bool = False) -> int:
     window = MainWindow()
     reporter = ErrorReporter(window)
     reporter.install()
-    keep_alive = _install_quit_signals(app, window)
+    restore_signals = _install_quit_signals(app, window)
     window.show()
 
     def after_start() -> None:
@@ -147,4 +157,4 @@ def launch(files: list[str], self_test: bool = False) -> int:
     finally:
         window.release_resources()  # also when a signal ended the loop with the window still open
         reporter.uninstall()
-        del keep_alive
+        restore_signals()
