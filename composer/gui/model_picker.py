@@ -79,7 +79,7 @@ def describe(entry: ModelEntry) -> str:
         lines.append("<b>Metrics</b>" + "".join(f"<br>&nbsp;\u2022 {_metric_html(row)}" for row in rows))
     size_mb = entry.path.stat().st_size / 1e6 if entry.path.exists() else 0
     lines.append(f"<b>File</b> {escape(entry.path.name)}, {size_mb:.1f} MB" + (" (bundled)" if entry.bundled else ""))
-    return "<br>".join(lines)
+    return lines[0] + "<br>".join(lines[1:])  # (a <br> after the heading block would add an empty line)
 
 
 def _training_lines(meta: dict) -> list[str]:
