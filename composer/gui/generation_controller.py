@@ -8,6 +8,7 @@ notes in the editor (dashed, not part of the score). Accept applies one as a sin
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -61,6 +62,9 @@ class GenerationController(QObject):
         self._shown: list[int] = []  # editor tracks showing candidate notes
         self._job: int | None = None
         self._loading: str | None = None
+        #: The undo stack's index right after an accept (None: no accept to speak of).
+        self._accepted_at: int | None = None
+        self._watched_stack = None
         worker = self.service
         worker.model_loaded.connect(self._on_loaded)
         worker.model_failed.connect(self._on_load_failed)
@@ -81,8 +85,14 @@ class GenerationController(QObject):
         """Load ``path`` in the background; Generate waits until it is ready."""
         if str(path) == self._loading:
             return  # already loaded or loading
+        if self._job is not None:  # its variations would show under the new model's name
+            self._job = None
+            self.service.cancel()
+            self.panel.set_busy(False)
+        self.discard()
         self._loading = str(path)
         self.panel.set_model(None, status="Loading the model...")
+        self.panel.set_status("")
         self.service.load(str(path))
 
     def _on_loaded(self, loaded: LoadedModel) -> None:
@@ -95,7 +105,7 @@ class GenerationController(QObject):
         where = "the GPU" if loaded.device.startswith(("cuda", "mps")) else "the CPU"
         self.panel.set_model(name, spec.capabilities if spec else frozenset(),
                              spec.controls if spec else ("temperature",), f"Ready, runs on {where}",
-                             spec.sampling_defaults if spec else ())
+                             spec.sampling_defaults if spec else (), model_key=loaded.path)
 
     def _on_load_failed(self, path: str, message: str) -> None:
         if path != self._loading:
@@ -124,7 +134,7 @@ class GenerationController(QObject):
         self.discard()
         self.plan = plan
         self._job = self.service.generate(plan.request)
-        self.panel.set_busy(True, "Generating...")
+        self.panel.set_busy(True, f"Generating with seed {plan.request.seed}...")
 
     def _on_started(self, job: int) -> None:
         if job == self._job:
@@ -194,7 +204,14 @@ class GenerationController(QObject):
                 track_id = part.track_id
             self.editor.set_candidates(track_id, part.notes)
             self._shown.append(track_id)
-        self.editor.view.ensure_tick_visible(self.plan.start)
+        self._bring_into_view(self.candidates[index])
+
+    def _bring_into_view(self, parts: list[CandidatePart]) -> None:
+        """Scroll the editor to the generated range and the candidate notes' pitches."""
+        pitches = np.concatenate([part.notes["pitch"] for part in parts if not part.is_drum]
+                                 or [np.zeros(0, np.int64)])
+        low, high = (int(pitches.min()), int(pitches.max())) if len(pitches) else (None, None)
+        self.editor.view.ensure_region_visible(self.plan.start, self.plan.end, low, high)
 
     def candidate_measures(self, index: int) -> dict[str, float]:
         """The objective measures of variation ``index`` alone (its notes in its tracks)."""
@@ -218,6 +235,7 @@ class GenerationController(QObject):
         if self.plan is None or not 0 <= index < len(self.candidates):
             return False
         score = self.editor.score
+        replaced = _replaced_note_count(score, self.plan, self.candidates[index])
         edit = accept_edit(score, self.plan, self.candidates[index],
                            new_track_name=f"Generated {index + 1}")
         try:
@@ -226,11 +244,39 @@ class GenerationController(QObject):
             show_error(self.editor.window(), "Cannot accept", str(exc))
             return False
         self.discard()
-        self.panel.set_status("Accepted. Undo (Ctrl+Z) takes it back.")
+        stack = self.editor.undo_stack
+        if stack is not self._watched_stack:
+            stack.indexChanged.connect(self._on_undo_index)
+            self._watched_stack = stack
+        self._accepted_at = stack.index()
+        lost = f" It replaced {replaced} note{'s' * (replaced != 1)} in its range." if replaced else ""
+        self.panel.set_status(f"Accepted.{lost} Undo (Ctrl+Z) takes it back.")
         self.accepted.emit()
         return True
 
+    def _on_undo_index(self, index: int) -> None:
+        """The "Accepted" note stays true only until the undo stack moves."""
+        if self._accepted_at is None or index == self._accepted_at:
+            return
+        undone = index < self._accepted_at
+        self._accepted_at = None
+        self.panel.set_status("The accepted variation was undone." if undone else "")
+
     def discard(self) -> None:
+        """Clear the candidates (and the status that spoke about them)."""
+        if self.candidates or self._accepted_at is not None:
+            self.panel.set_status("")
+        self._accepted_at = None
         self._clear_shown()
         self.plan, self.candidates = None, []
         self.panel.set_candidates([])
+
+
+def _replaced_note_count(score: Score, plan: Plan, parts: list[CandidatePart]) -> int:
+    """How many of the score's notes accepting ``parts`` replaces (notes starting in the range)."""
+    count = 0
+    for part in parts:
+        if part.track_id is not None:
+            starts = score.track(part.track_id).notes["start"]
+            count += int(((starts >= plan.start) & (starts < plan.end)).sum())
+    return count

@@ -6,11 +6,11 @@ for; :mod:`composer.gui.generation_controller` does the work.
 
 from __future__ import annotations
 
-import math
 import random
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -31,9 +31,10 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledDoubleSlider
 
-from composer.generation.request import NOTE_NAMES, SCALES, GenerateRequest, sampling_defaults
+from composer.generation.request import KEY_NAMES, SCALES, GenerateRequest, sampling_defaults
 from composer.gui.generation_plan import MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
 from composer.representations.music_metrics import METRICS
+from composer.models.metric_info import format_measure, format_reference
 from composer.models.registry import MULTITRACK
 
 #: Sampling controls a family may offer (FamilySpec.controls) and their rows in the form.
@@ -45,12 +46,6 @@ _SHORT_NAMES = {"pitch_class_entropy": "Pitch-class entropy", "scale_consistency
                 "empty_beat_rate": "Empty beats", "pitches_used": "Pitches used",
                 "groove_consistency": "Groove consistency", "drum_pattern_consistency": "Drum pattern"}
 _MISSING_SLOTS = {"Start silent": "silence", "Start from a random latent": "prior"}
-
-
-def _measure_text(value) -> str:
-    if value is None or not math.isfinite(value):
-        return "-"
-    return f"{value:.2f}" if abs(value) < 10 else f"{value:.0f}"
 
 
 def _slider(lo: float, hi: float, value: float, decimals: int = 2) -> QLabeledDoubleSlider:
@@ -83,6 +78,8 @@ class GenerationPanel(QWidget):
             self.mode.addItem(text, key)
         self.mode.setItemData(0, "With the playhead at the start, continues after the last note.",
                               Qt.ItemDataRole.ToolTipRole)
+        self.mode.setItemData(2, "Ignores the notes before it. With the playhead at the start, the "
+                                 "new part begins after the last note.", Qt.ItemDataRole.ToolTipRole)
         self.bars = QDoubleSpinBox(self, decimals=1, minimum=0.5, maximum=64, singleStep=1, value=4,
                                    suffix=" bars")
         self.temperature = _slider(0.1, 3.0, 1.0)
@@ -98,15 +95,17 @@ class GenerationPanel(QWidget):
         self.noise.setToolTip("Gaussian noise added to the latent code before decoding.")
         self.variations = QSpinBox(self, minimum=1, maximum=8, value=3)
         self.seed = QSpinBox(self, minimum=0, maximum=2**31 - 1, value=1)
-        dice = QPushButton("New", self)
-        dice.setToolTip("A new random seed")
-        dice.clicked.connect(lambda: self.seed.setValue(random.randrange(2**31)))
+        self.seed.setToolTip("The random seed of the last Generate; lock it to get the same "
+                             "variations again")
+        self.seed_lock = QCheckBox("Lock", self)
+        self.seed_lock.setToolTip("Keep this seed: Generate repeats the same variations for the same "
+                                  "settings. Unlocked, each Generate draws a new seed.")
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)
-        seed_row.addWidget(dice)
+        seed_row.addWidget(self.seed_lock)
         self.key = QComboBox(self)
         self.key.addItem("Any key", None)
-        for name in NOTE_NAMES:
+        for name in KEY_NAMES:
             self.key.addItem(name, name)
         self.scale = QComboBox(self)
         self.scale.addItems(list(SCALES))
@@ -211,7 +210,7 @@ class GenerationPanel(QWidget):
         layout.addWidget(self.candidate_box)
         layout.addStretch(1)
 
-        self.generate_button.clicked.connect(self.generate_clicked)
+        self.generate_button.clicked.connect(self._on_generate)
         self.cancel_button.clicked.connect(self.cancel_clicked)
         self.candidates.currentRowChanged.connect(self.candidate_changed)
         self.candidates.itemDoubleClicked.connect(lambda _item: self.audition_clicked.emit(self.candidates.currentRow()))
@@ -219,14 +218,114 @@ class GenerationPanel(QWidget):
         self.accept_button.clicked.connect(lambda: self.accept_clicked.emit(self.candidates.currentRow()))
         self.discard_button.clicked.connect(self.discard_clicked)
         self._has_model = False
+        self._settings: QSettings | None = None
+        self._model_key: str | None = None
+        self._restoring = False  # values set by the program are not the user's choices to remember
+        self._wanted_variations = self.variations.value()
+        self.variations.valueChanged.connect(self._on_variations_changed)
         self.set_model(None)
+
+    def _on_generate(self) -> None:
+        if not self.seed_lock.isChecked():
+            self.seed.setValue(random.randrange(2**31))
+        self.generate_clicked.emit()
+
+    def _on_variations_changed(self, value: int) -> None:
+        if not self._restoring and self.variations.isEnabled():
+            self._wanted_variations = value
+
+    # ----------------------------------------------------------------- remembered settings
+    #: Settings that belong to the song and the user (kept across models), and those that a
+    #: model's sampling needs (kept for each model).
+    _SHARED = ("mode", "bars", "variations", "key", "scale", "seed", "seed_lock")
+    _PER_MODEL = ("temperature", "sampling", "threshold", "top_p", "noise", "missing_slots")
+
+    def _widget_value(self, name: str):
+        widget = getattr(self, name)
+        if name == "variations":
+            return self._wanted_variations
+        if isinstance(widget, QComboBox):
+            return widget.currentData() if name in ("mode", "key") else widget.currentText()
+        if isinstance(widget, QCheckBox):
+            return widget.isChecked()
+        return widget.value()
+
+    def _set_widget_value(self, name: str, value) -> None:
+        widget = getattr(self, name)
+        try:
+            if isinstance(widget, QComboBox):
+                if name == "key" and value is None:
+                    index = 0  # "Any key" (its data is None, which findData does not match)
+                else:
+                    index = widget.findData(value) if name in ("mode", "key") else widget.findText(str(value))
+                if index >= 0 and (widget.model().item(index) is None or widget.model().item(index).isEnabled()):
+                    widget.setCurrentIndex(index)
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(str(value).lower() in ("true", "1"))
+            elif isinstance(widget, QSpinBox):
+                widget.setValue(int(float(value)))
+            else:
+                widget.setValue(float(value))
+        except (TypeError, ValueError):
+            pass  # a hand-edited settings file: keep the default
+        if name == "variations":
+            self._wanted_variations = self.variations.value()
+
+    def _setting_key(self, name: str) -> str | None:
+        if name in self._SHARED:
+            return f"generate/{name}"
+        return f"generate/models/{self._model_key}/{name}" if self._model_key else None
+
+    def use_settings(self, settings: QSettings) -> None:
+        """Remember the panel's choices in ``settings``: the song's (length, variations, key, ...)
+        for every model, the sampling controls for each model."""
+        self._settings = settings
+        self._restore(self._SHARED)
+        for name in self._SHARED + self._PER_MODEL:
+            widget = getattr(self, name)
+            signal = (widget.currentIndexChanged if isinstance(widget, QComboBox)
+                      else widget.toggled if isinstance(widget, QCheckBox) else widget.valueChanged)
+            signal.connect(lambda *_args, n=name: self._save(n))
+        self._update_threshold()
+
+    def _save(self, name: str) -> None:
+        key = self._setting_key(name)
+        if self._settings is not None and not self._restoring and key:
+            value = self._widget_value(name)
+            self._settings.setValue(key, "" if value is None else value)
+
+    def _restore(self, names) -> None:
+        if self._settings is None:
+            return
+        self._restoring = True
+        try:
+            for name in names:
+                key = self._setting_key(name)
+                if key and self._settings.contains(key):
+                    value = self._settings.value(key)
+                    self._set_widget_value(name, None if value == "" else value)
+        finally:
+            self._restoring = False
 
     # ----------------------------------------------------------------- model
     def set_model(self, name: str | None, capabilities=frozenset(), controls=("temperature",),
-                  status: str = "", defaults=()) -> None:
+                  status: str = "", defaults=(), model_key: str | None = None) -> None:
         """Show the chosen model (None: none yet) and only the controls its family supports,
-        set to the family's own sampling ``defaults`` ((field, value) pairs) where it has them."""
+        set to what the user chose for this model before (``model_key``, e.g. its path), else
+        to the family's own sampling ``defaults`` ((field, value) pairs) where it has them."""
         self._has_model = name is not None
+        self._restoring = True
+        try:
+            self._show_model(name, capabilities, controls, status, defaults)
+        finally:
+            self._restoring = False
+        if name is not None:
+            self._model_key = (model_key or name).replace("/", "|").replace("\\", "|")
+            self._restore(self._PER_MODEL + ("mode",))
+        self._update_threshold()
+        self.generate_button.setEnabled(self._has_model and not self.progress.isVisible())
+
+    def _show_model(self, name: str | None, capabilities, controls, status: str, defaults) -> None:
         if name is None:
             self.model_label.setText(status or "No model chosen: pick one above.")
         else:
@@ -250,8 +349,6 @@ class GenerationPanel(QWidget):
             self.sampling.setCurrentText(next(k for k, v in _SAMPLING.items() if v == values["sampling"]))
             self.threshold.setValue(float(values["threshold"]))
             self.noise.setValue(float(values["noise"]))
-        self._update_threshold()
-        self.generate_button.setEnabled(self._has_model and not self.progress.isVisible())
 
     def _update_length(self) -> None:
         """The loop region sets the length of the modes that fill it."""
@@ -267,8 +364,9 @@ class GenerationPanel(QWidget):
         self.variations.setEnabled(not deterministic)
         self.variations.setToolTip("Threshold sampling without noise gives one result; choose Sample, "
                                    "or add noise, for variations" if deterministic else "")
-        if deterministic:
-            self.variations.setValue(1)
+        restoring, self._restoring = self._restoring, True
+        self.variations.setValue(1 if deterministic else self._wanted_variations)
+        self._restoring = restoring
 
     # ----------------------------------------------------------------- tracks
     def set_tracks(self, tracks: list[tuple[int, str]], active: int | None) -> None:
@@ -317,10 +415,8 @@ class GenerationPanel(QWidget):
         """Show a variation's measures (None: clear) next to the training data's
         (name -> {"mean", "std"}; None when the model did not record them)."""
         for row, name in enumerate(METRICS):
-            mine = _measure_text(values.get(name)) if values else ""
-            ref = (reference or {}).get(name) or {}
-            theirs = "" if not ref or _measure_text(ref.get("mean")) == "-" else \
-                f"{_measure_text(ref.get('mean'))} ± {_measure_text(ref.get('std'))}"
+            mine = format_measure(name, values.get(name)) if values else ""
+            theirs = format_reference(name, (reference or {}).get(name))
             self.measures.setItem(row, 1, QTableWidgetItem(mine))
             self.measures.setItem(row, 2, QTableWidgetItem(theirs or ("-" if reference else "not recorded")))
 

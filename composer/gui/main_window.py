@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.model_picker = ModelPicker(self)
         self.generation_panel = GenerationPanel(self)
         self.generation = GenerationController(self.generation_panel, self.editor, parent=self)
+        self.generation_panel.use_settings(self.settings)
         self.model_picker.model_chosen.connect(self._choose_model)
         self.training_wizard = None  # created when first opened (pyqtgraph loads then)
         self.playback = PlaybackController(self)
