@@ -155,6 +155,11 @@ def test_status_text_stays_true(qtbot, window):
     assert "Accepted" in panel.status.text()
     window.undo_stack.undo()
     assert "Accepted" not in panel.status.text() and "undone" in panel.status.text()
+    window.undo_stack.redo()  # Ctrl+Y
+    assert "Accepted" in panel.status.text()
+    window.undo_stack.undo()
+    draw_melody(window, pitches=[72])  # another edit takes the accept's place on the stack
+    assert panel.status.text() == ""
 
     generate(qtbot, window)
     window.generation.accept(0)

@@ -64,6 +64,7 @@ class GenerationController(QObject):
         self._loading: str | None = None
         #: The undo stack's index right after an accept (None: no accept to speak of).
         self._accepted_at: int | None = None
+        self._accepted_text = self._accepted_status = ""
         self._watched_stack = None
         worker = self.service
         worker.model_loaded.connect(self._on_loaded)
@@ -249,18 +250,26 @@ class GenerationController(QObject):
             stack.indexChanged.connect(self._on_undo_index)
             self._watched_stack = stack
         self._accepted_at = stack.index()
+        self._accepted_text = stack.text(self._accepted_at - 1)
         lost = f" It replaced {replaced} note{'s' * (replaced != 1)} in its range." if replaced else ""
-        self.panel.set_status(f"Accepted.{lost} Undo (Ctrl+Z) takes it back.")
+        self._accepted_status = f"Accepted.{lost} Undo (Ctrl+Z) takes it back."
+        self.panel.set_status(self._accepted_status)
         self.accepted.emit()
         return True
 
     def _on_undo_index(self, index: int) -> None:
-        """The "Accepted" note stays true only until the undo stack moves."""
-        if self._accepted_at is None or index == self._accepted_at:
+        """Keep the note about the last accept true while the user undoes and redoes it; any
+        other edit ends it."""
+        if self._accepted_at is None:
             return
-        undone = index < self._accepted_at
-        self._accepted_at = None
-        self.panel.set_status("The accepted variation was undone." if undone else "")
+        stack = self.editor.undo_stack
+        if index == self._accepted_at - 1:
+            self.panel.set_status("The accepted variation was undone. Redo (Ctrl+Y) brings it back.")
+        elif index == self._accepted_at and stack.text(index - 1) == self._accepted_text:
+            self.panel.set_status(self._accepted_status)
+        else:
+            self._accepted_at = None
+            self.panel.set_status("")
 
     def discard(self) -> None:
         """Clear the candidates (and the status that spoke about them)."""
