@@ -37,8 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "guitar=27 (default: piano 0, guitar 24, bass 32, strings 48); repeatable")
     parser.add_argument("--variations", type=int, default=1, help="how many different continuations")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--key", help="key of a scale constraint, e.g. D or Bb")
-    parser.add_argument("--scale", help="scale of the constraint: major, minor, dorian, ...")
+    parser.add_argument("--key", help="key of a scale constraint, e.g. D or Bb; auto: the primer's key "
+                        "(its major or minor scale, found from the primer's notes)")
+    parser.add_argument("--scale", help="scale of the constraint: major, minor, dorian, ... (not with "
+                        "--key auto)")
     parser.add_argument("--pitch-min", type=int)
     parser.add_argument("--pitch-max", type=int)
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
@@ -57,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
     from composer.models.device import choose_device
 
     from .generate import generate
-    from .request import GenerateRequest
+    from .request import GenerateRequest, is_primer_key
 
+    if is_primer_key(args.key):
+        _check_primer_key(args)
     model, meta = load_model(resolve_model(args.model))
     model.to(choose_device(args.device))
     primer = read_midi(args.primer) if args.primer else None
@@ -91,6 +95,10 @@ def run(args: argparse.Namespace) -> int:
         key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max,
         start_token=args.start_token, start_tick=start_tick, interpolate=args.interpolate,
         missing_slots=args.missing_slots, slot_programs=_slot_programs(args.program))
+    if is_primer_key(args.key):
+        request, found = request.with_primer_key()
+        print(f"key: {found.name} (from the primer)" if found else
+              "key: none found (the primer has no clear key), so the result is not held to one")
     started = time.perf_counter()
     result = generate(model, request)
     took = time.perf_counter() - started
@@ -106,6 +114,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.wav}")
     print(f"generated with {meta.get('name')} ({meta['family']}) in {took:.2f} s")
     return 0
+
+
+def _check_primer_key(args: argparse.Namespace) -> None:
+    """``--key auto`` reads the key of a primer and brings its own scale."""
+    from composer.core.errors import ComposerError
+
+    if args.primer is None:
+        raise ComposerError("--key auto takes the key of the primer: give a --primer MIDI file, or "
+                            "name a key (e.g. --key D --scale minor)")
+    if args.scale is not None:
+        raise ComposerError("--key auto brings the primer's own scale (its major or minor): leave out "
+                            "--scale, or name the key (e.g. --key D --scale dorian)")
 
 
 def _slot_programs(pairs: list[str]) -> dict[str, int] | None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from composer.core.errors import ComposerError
+from composer.core.notes import empty_notes
 from composer.core.score import Score
+from composer.representations.keys import MODE_STEPS, TONIC_NAMES, Key, find_key
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 #: Key names as musicians write them (Bb major, not A# major); any spelling is accepted.
@@ -22,6 +26,22 @@ SCALES = {
     "blues": (0, 3, 5, 6, 7, 10),
     "chromatic": tuple(range(12)),
 }
+#: The ``key`` that asks for the primer's own key (the panel's "Primer's key", ``composer
+#: generate --key auto``): found with the key finder on the primer's pitched notes.
+PRIMER_KEY = "auto"
+#: The scale of a key as the key finder reads it, by mode: "D" with "minor key" is D natural
+#: minor plus its raised seventh (C#), which minor melodies use; "major key" is the major scale.
+KEY_SCALES = {f"{mode} key": steps for mode, steps in MODE_STEPS.items()}
+
+
+def is_primer_key(key: str | None) -> bool:
+    """Whether ``key`` asks for the primer's key ("auto", any case)."""
+    return key is not None and key.strip().lower() == PRIMER_KEY
+
+
+def key_fields(key: Key) -> tuple[str, str]:
+    """A found key as a request's ``key`` and ``scale``: D minor -> ("D", "minor key")."""
+    return TONIC_NAMES[key.tonic], f"{key.mode} key"
 
 
 def scale_pitch_classes(key: str, scale: str) -> frozenset[int]:
@@ -30,11 +50,28 @@ def scale_pitch_classes(key: str, scale: str) -> frozenset[int]:
     name = name[:1].upper() + name[1:]
     name = _FLATS.get(name, name)
     if name not in NOTE_NAMES:
-        raise ComposerError(f"unknown key {key!r}; use one of {', '.join(KEY_NAMES)}")
-    if scale not in SCALES:
-        raise ComposerError(f"unknown scale {scale!r}; use one of {', '.join(SCALES)}")
+        raise ComposerError(f"unknown key {key!r}; use one of {', '.join(KEY_NAMES)}, or auto for "
+                            f"the primer's key")
+    steps = SCALES.get(scale, KEY_SCALES.get(scale))
+    if steps is None:
+        raise ComposerError(f"unknown scale {scale!r}; use one of {', '.join([*SCALES, *KEY_SCALES])}")
     root = NOTE_NAMES.index(name)
-    return frozenset((root + step) % 12 for step in SCALES[scale])
+    return frozenset((root + step) % 12 for step in steps)
+
+
+def primer_notes(primer: Score | None, track_id: int | None = None, start_tick: int | None = None) -> np.ndarray:
+    """The pitched notes a continuation follows: the primer's notes that start before
+    ``start_tick`` (default: the primer's end), only track ``track_id``'s when given, drums
+    left out; sorted by onset (NOTE_DTYPE)."""
+    if primer is None:
+        return empty_notes()
+    end = primer.end_tick if start_tick is None else int(start_tick)
+    tracks = [t for t in primer.tracks if (track_id is None or t.id == track_id) and not t.is_drum]
+    parts = [t.notes[t.notes["start"] < end] for t in tracks]
+    if not parts:
+        return empty_notes()
+    notes = np.concatenate(parts)
+    return notes[np.argsort(notes["start"], kind="stable")]
 
 #: What multitrack families do with slots the primer leaves silent.
 MISSING_SLOTS = ("silence", "prior")
@@ -102,14 +139,43 @@ class GenerateRequest:
                 raise ComposerError(f"the program for {slot} must be a General MIDI program 0-127, not {program!r}")
         if self.interpolate and self.primer is None:
             raise ComposerError("interpolation needs a score with a bar before and a bar after the gap")
-        if (self.key is None) != (self.scale is None):
+        if is_primer_key(self.key):
+            if self.primer is None:
+                raise ComposerError("the primer's key needs a primer to find it in")
+            if self.scale is not None:
+                raise ComposerError("the primer's key brings its own scale (its major or minor); "
+                                    "give no scale with it")
+        elif (self.key is None) != (self.scale is None):
             raise ComposerError("give both a key and a scale, or neither")
         lo, hi = self.pitch_min, self.pitch_max
         if lo is not None and hi is not None and lo > hi:
             raise ComposerError(f"pitch range {lo}-{hi} is empty")
 
     def pitch_classes(self) -> frozenset[int] | None:
+        """The pitch classes generation is locked to (None: no lock). For the primer's key,
+        its key's scale, or None when the primer has no clear key."""
+        if is_primer_key(self.key):
+            found = self.primer_key()
+            return None if found is None else found.pitch_classes()
         return None if self.key is None else scale_pitch_classes(self.key, self.scale)
+
+    def primer_notes(self) -> np.ndarray:
+        """The pitched notes this request continues (see :func:`primer_notes`)."""
+        return primer_notes(self.primer, self.track_id, self.start_tick)
+
+    def primer_key(self) -> Key | None:
+        """The key of the notes this request continues (None: no clear key, or no notes)."""
+        return find_key(self.primer_notes())
+
+    def with_primer_key(self) -> tuple["GenerateRequest", Key | None]:
+        """This request with "auto" replaced by the primer's key and its scale ("D", "minor
+        key"), or by no lock (key and scale None) when the primer has no clear key; and the key
+        found. A request that does not ask for the primer's key comes back as it is, with None."""
+        if not is_primer_key(self.key):
+            return self, None
+        found = self.primer_key()
+        key, scale = key_fields(found) if found is not None else (None, None)
+        return replace(self, key=key, scale=scale), found
 
     def pitch_range(self) -> tuple[int, int] | None:
         if self.pitch_min is None and self.pitch_max is None:

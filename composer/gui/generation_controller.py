@@ -9,7 +9,7 @@ notes in the editor (dashed, not part of the score). Accept applies one as a sin
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from composer.core.errors import ComposerError
@@ -22,7 +22,9 @@ from composer.gui.generation_plan import (
     accept_edit,
     candidate_parts,
     plan_generation,
+    planned_primer_key,
     preview_score,
+    primer_measures,
 )
 from composer.gui.generation_worker import LoadedModel, ModelService
 from composer.gui.pianoroll import PianoRollEditor
@@ -34,6 +36,11 @@ from composer.representations.music_metrics import measure
 NEW_TRACK_CANDIDATES = -1
 #: Auditions start this many bars before the generated part, so the join can be heard.
 AUDITION_LEAD_IN_BARS = 1
+#: The primer's key shown in the Key list is found again at most this often while the score,
+#: the playhead (it moves during playback), the selection or the mode change.
+PRIMER_KEY_DELAY_MS = 300
+#: The status line when "Primer's key" finds none.
+NO_PRIMER_KEY = "The primer has no clear key, so the variations are not held to one."
 
 
 def show_error(parent: QWidget, title: str, text: str) -> QMessageBox:
@@ -80,6 +87,17 @@ class GenerationController(QObject):
         panel.audition_clicked.connect(self.audition)
         panel.accept_clicked.connect(self.accept)
         panel.discard_clicked.connect(self.discard)
+        self._key_timer = QTimer(self)
+        self._key_timer.setSingleShot(True)
+        self._key_timer.setInterval(PRIMER_KEY_DELAY_MS)
+        self._key_timer.timeout.connect(self._refresh_primer_key_if_shown)
+        self._key_note = ""  # what the status says about the primer's key during a generation
+        panel.primer_key_wanted.connect(self.refresh_primer_key)
+        roll = editor.view.roll
+        for signal in (roll.notes_updated, roll.timing_changed, roll.overlay_changed,
+                       roll.active_track_changed, editor.selection_changed,
+                       panel.mode.currentIndexChanged, panel.target.currentIndexChanged):
+            signal.connect(self._primer_changed)
 
     # ----------------------------------------------------------------- model
     def choose_model(self, path: str) -> None:
@@ -115,6 +133,25 @@ class GenerationController(QObject):
         self.panel.set_model(None, status="The model could not be loaded.")
         show_error(self.editor.window(), "Cannot load the model", message)
 
+    # ----------------------------------------------------------------- the primer's key
+    def _primer_changed(self, *_args) -> None:
+        """Find the primer's key again soon (not at every step of a drag or of playback)."""
+        if not self._key_timer.isActive():
+            self._key_timer.start()
+
+    def _refresh_primer_key_if_shown(self) -> None:
+        if self.panel.isVisible():  # (a hidden panel asks again when it appears)
+            self.refresh_primer_key()
+
+    def refresh_primer_key(self) -> None:
+        """Show in the Key list the key that "Primer's key" would lock to now."""
+        self._key_timer.stop()
+        score = self.editor.score
+        if score is None:
+            return
+        key = planned_primer_key(score, self.panel.settings(), self.editor_state())
+        self.panel.set_primer_key(key.name if key else None)
+
     # ----------------------------------------------------------------- generate
     def editor_state(self) -> EditorState:
         score, track = self.editor.score, self.editor.view.active_track
@@ -135,7 +172,12 @@ class GenerationController(QObject):
         self.discard()
         self.plan = plan
         self._job = self.service.generate(plan.request)
-        self.panel.set_busy(True, f"Generating with seed {plan.request.seed}...")
+        self._key_note = ""
+        if plan.key_from_primer:
+            self.panel.set_primer_key(plan.primer_key.name if plan.primer_key else None)
+            self._key_note = (f"In {plan.primer_key.name}, the primer's key." if plan.primer_key
+                              else NO_PRIMER_KEY)
+        self.panel.set_busy(True, f"{self._key_note} Generating with seed {plan.request.seed}...".lstrip())
 
     def _on_started(self, job: int) -> None:
         if job == self._job:
@@ -160,6 +202,7 @@ class GenerationController(QObject):
         if not any(counts):
             status = ("Every variation came out silent: try a higher temperature, Sample mode, or a "
                       "lower threshold.")
+        status = f"{self._key_note} {status}".lstrip()
         self.panel.set_busy(False, status)
         self.panel.set_candidates([f"Variation {i + 1}: {n} notes" + (f" in {t} tracks" if t > 1 else "")
                                    for i, (n, t) in enumerate(zip(counts, tracks))])
@@ -195,7 +238,9 @@ class GenerationController(QObject):
         if not 0 <= index < len(self.candidates):
             self.panel.set_measures(None, None)
             return
-        self.panel.set_measures(self.candidate_measures(index), self.reference_measures)
+        key = self.plan.request.primer_key()
+        self.panel.set_measures(self.candidate_measures(index), self.reference_measures,
+                                self.candidate_primer_measures(index), key.name if key else None)
         new_tracks = 0
         for part in self.candidates[index]:
             if part.track_id is None:
@@ -220,6 +265,11 @@ class GenerationController(QObject):
         tracks = [Track(part.name or "", part.program, part.is_drum, part.notes) for part in self.candidates[index]]
         alone = Score(tracks, score.ppq, score.tempos, score.time_signatures)
         return measure(alone, self.plan.start, self.plan.end)
+
+    def candidate_primer_measures(self, index: int) -> dict[str, float]:
+        """Variation ``index`` against the primer it continues: in-key share of the primer's
+        key, onsets on its grid, density ratio, register jump at the seam (NaN: not measurable)."""
+        return primer_measures(self.editor.score, self.plan, self.candidates[index])
 
     def audition(self, index: int) -> None:
         """Ask for the score with variation ``index`` accepted to be played, from a bar before it."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -20,8 +20,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QFrame,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QStyle,
     QTableWidget,
@@ -31,10 +33,10 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledDoubleSlider
 
-from composer.generation.request import KEY_NAMES, SCALES, GenerateRequest, sampling_defaults
+from composer.generation.request import KEY_NAMES, PRIMER_KEY, SCALES, GenerateRequest, sampling_defaults
 from composer.gui.generation_plan import MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
 from composer.representations.music_metrics import METRICS
-from composer.models.metric_info import format_measure, format_reference
+from composer.models.metric_info import PRIMER_MEASURES, format_measure, format_reference
 from composer.models.registry import MULTITRACK
 
 #: Sampling controls a family may offer (FamilySpec.controls) and their rows in the form.
@@ -46,6 +48,22 @@ _SHORT_NAMES = {"pitch_class_entropy": "Pitch-class entropy", "scale_consistency
                 "empty_beat_rate": "Empty beats", "pitches_used": "Pitches used",
                 "groove_consistency": "Groove consistency", "drum_pattern_consistency": "Drum pattern"}
 _MISSING_SLOTS = {"Start silent": "silence", "Start from a random latent": "prior"}
+#: Short names of the measures against the primer (the full ones, in metric_info, are tooltips).
+_PRIMER_SHORT_NAMES = {"in_key": "In the primer's key", "density_ratio": "Notes per beat",
+                       "register_jump": "Jump at the seam", "on_grid": "On the grid"}
+#: The primer's key entry of the Key list; the name of the key found follows in brackets.
+PRIMER_KEY_TEXT = "Primer's key"
+
+
+class _KeyBox(QComboBox):
+    """The Key list; ``opening`` is emitted just before its list drops down, so the primer's
+    key it shows is found when someone looks at it."""
+
+    opening = Signal()
+
+    def showPopup(self) -> None:  # noqa: N802 (Qt's name)
+        self.opening.emit()
+        super().showPopup()
 
 
 def _slider(lo: float, hi: float, value: float, decimals: int = 2) -> QLabeledDoubleSlider:
@@ -62,6 +80,8 @@ class GenerationPanel(QWidget):
 
     generate_clicked = Signal()
     cancel_clicked = Signal()
+    #: The panel is about to show the primer's key (shown, or its Key list opened): find it.
+    primer_key_wanted = Signal()
     candidate_changed = Signal(int)
     audition_clicked = Signal(int)
     accept_clicked = Signal(int)
@@ -103,14 +123,20 @@ class GenerationPanel(QWidget):
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.seed_lock)
-        self.key = QComboBox(self)
+        self.key = _KeyBox(self)
         self.key.addItem("Any key", None)
+        self.key.addItem(PRIMER_KEY_TEXT, PRIMER_KEY)
+        self.key.setItemData(1, "Stay in the key of the notes before the generated part (found "
+                                "from them; no lock when they have no clear key)",
+                             Qt.ItemDataRole.ToolTipRole)
         for name in KEY_NAMES:
             self.key.addItem(name, name)
+        self.key.setCurrentIndex(1)  # the default: follow the primer
+        self.key.opening.connect(self.primer_key_wanted)
         self.scale = QComboBox(self)
         self.scale.addItems(list(SCALES))
-        self.scale.setEnabled(False)
-        self.key.currentIndexChanged.connect(lambda: self.scale.setEnabled(self.key.currentData() is not None))
+        self.key.currentIndexChanged.connect(self._update_scale)
+        self._update_scale()
         key_row = QHBoxLayout()
         key_row.addWidget(self.key, 1)
         key_row.addWidget(self.scale, 2)
@@ -172,7 +198,8 @@ class GenerationPanel(QWidget):
         candidate_buttons = QHBoxLayout()
         for button in (self.audition_button, self.accept_button, self.discard_button):
             candidate_buttons.addWidget(button)
-        self.measures = QTableWidget(len(METRICS), 3, self)
+        rows = len(METRICS) + 1 + len(PRIMER_MEASURES)  # (a heading row between the groups)
+        self.measures = QTableWidget(rows, 3, self)
         self.measures.setObjectName("measures")
         self.measures.setHorizontalHeaderLabels(["Measure", "Variation", "Training data"])
         self.measures.horizontalHeaderItem(2).setToolTip("Mean ± standard deviation over the model's "
@@ -188,20 +215,29 @@ class GenerationPanel(QWidget):
             item = QTableWidgetItem(_SHORT_NAMES[name])
             item.setToolTip(label)
             self.measures.setItem(row, 0, item)
+        self._add_primer_rows()
         self.measures.setWordWrap(False)
         self.measures.verticalHeader().setDefaultSectionSize(self.fontMetrics().lineSpacing() + 4)
         self.measures.setFixedHeight(self.measures.horizontalHeader().height()
-                                     + sum(self.measures.rowHeight(r) for r in range(len(METRICS))) + 4)
+                                     + sum(self.measures.rowHeight(r) for r in range(rows)) + 4)
         self.measures.setToolTip("Objective measures (as muspy defines them) of the selected variation, "
-                                 "next to the model's training data")
+                                 "next to the model's training data; below, the variation against "
+                                 "the primer it continues")
         self.candidate_box = QGroupBox("Variations", self)
         box = QVBoxLayout(self.candidate_box)
+        margins = box.contentsMargins()  # narrow sides: the measures' names need the width
+        box.setContentsMargins(4, margins.top(), 4, margins.bottom())
         box.addWidget(self.candidates)
         box.addLayout(candidate_buttons)
         box.addWidget(self.measures)
         self.candidate_box.setVisible(False)
 
-        layout = QVBoxLayout(self)
+        # The panel scrolls rather than growing the window past the screen (1400x800 leaves
+        # the Generate dock about 450 pixels: the form, or the variations and their measures).
+        content = QWidget(self)
+        layout = QVBoxLayout(content)
+        margins = layout.contentsMargins()  # (the scroll bar takes the right margin's place)
+        layout.setContentsMargins(margins.left(), margins.top(), 0, margins.bottom())
         layout.addWidget(self.model_label)
         layout.addLayout(self.form)
         layout.addLayout(buttons)
@@ -209,6 +245,13 @@ class GenerationPanel(QWidget):
         layout.addWidget(self.status)
         layout.addWidget(self.candidate_box)
         layout.addStretch(1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setWidget(content)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
 
         self.generate_button.clicked.connect(self._on_generate)
         self.cancel_button.clicked.connect(self.cancel_clicked)
@@ -224,6 +267,22 @@ class GenerationPanel(QWidget):
         self._wanted_variations = self.variations.value()
         self.variations.valueChanged.connect(self._on_variations_changed)
         self.set_model(None)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self.primer_key_wanted.emit()
+
+    def _update_scale(self) -> None:
+        """A scale goes with a named key; the primer's key brings its own (major or minor)."""
+        data = self.key.currentData()
+        self.scale.setEnabled(data is not None)
+        self.scale.setVisible(data != PRIMER_KEY)  # (the key's name takes the room)
+
+    def set_primer_key(self, name: str | None) -> None:
+        """Show the key found in the primer ("D minor"; None: none found) in the Key list."""
+        text = f"{PRIMER_KEY_TEXT} ({name or 'none found'})"
+        if self.key.itemText(1) != text:
+            self.key.setItemText(1, text)
 
     def _on_generate(self) -> None:
         if not self.seed_lock.isChecked():
@@ -390,7 +449,7 @@ class GenerationPanel(QWidget):
             bars=self.bars.value(), temperature=round(self.temperature.value(), 3), sampling=sampling,
             threshold=round(self.threshold.value(), 3), top_p=round(self.top_p.value(), 3),
             noise=round(self.noise.value(), 3), variations=self.variations.value(), seed=self.seed.value(),
-            key=self.key.currentData(), scale=self.scale.currentText() if self.key.currentData() else None,
+            key=self.key.currentData(), scale=self.scale.currentText() if self.key.currentData() not in (None, PRIMER_KEY) else None,
             missing_slots=_MISSING_SLOTS[self.missing_slots.currentText()])
         # Multitrack families continue every track and write each instrument into its own.
         target = self.target.currentData() if self.form.isRowVisible(self.target) else NEW_TRACK
@@ -411,14 +470,48 @@ class GenerationPanel(QWidget):
         self.status.setText(text)
 
     # ----------------------------------------------------------------- candidates
-    def set_measures(self, values: dict[str, float] | None, reference: dict | None) -> None:
+    def set_measures(self, values: dict[str, float] | None, reference: dict | None,
+                     against_primer: dict[str, float] | None = None, primer_key: str | None = None) -> None:
         """Show a variation's measures (None: clear) next to the training data's
-        (name -> {"mean", "std"}; None when the model did not record them)."""
+        (name -> {"mean", "std"}; None when the model did not record them), and its measures
+        against the primer (composer.representations.continuation; ``primer_key`` names the
+        key the in-key share is taken in, None when the primer has none)."""
         for row, name in enumerate(METRICS):
             mine = format_measure(name, values.get(name)) if values else ""
             theirs = format_reference(name, (reference or {}).get(name))
             self.measures.setItem(row, 1, QTableWidgetItem(mine))
             self.measures.setItem(row, 2, QTableWidgetItem(theirs or ("-" if reference else "not recorded")))
+        key_row = len(METRICS) + 1
+        self.measures.item(key_row - 1, 0).setText(
+            "Against the primer" + (" (it has no clear key)" if against_primer and not primer_key else ""))
+        self.measures.item(key_row, 0).setText(
+            f"In {primer_key}" if primer_key else _PRIMER_SHORT_NAMES["in_key"])
+        for row, name in enumerate(PRIMER_MEASURES, key_row):
+            shown = format_measure(name, against_primer.get(name)) if against_primer else ""
+            item = QTableWidgetItem(shown)
+            if name == "in_key" and against_primer and not primer_key:
+                item.setToolTip("The primer has no clear key")
+            self.measures.setItem(row, 1, item)
+
+    def _add_primer_rows(self) -> None:
+        """The heading "Against the primer" (across the table) and a row for each measure of
+        the variation against its primer, the third column saying which way is better."""
+        heading_row = len(METRICS)
+        heading = QTableWidgetItem("Against the primer")
+        font = heading.font()
+        font.setBold(True)
+        heading.setFont(font)
+        heading.setToolTip("The variation measured against the notes it continues")
+        self.measures.setItem(heading_row, 0, heading)
+        self.measures.setSpan(heading_row, 0, 1, 3)
+        for row, (name, info) in enumerate(PRIMER_MEASURES.items(), heading_row + 1):
+            item = QTableWidgetItem(_PRIMER_SHORT_NAMES[name])
+            item.setToolTip(f"{info.label[0].upper()}{info.label[1:]}: {info.about} ({info.hint()})")
+            self.measures.setItem(row, 0, item)
+            hint = QTableWidgetItem(info.direction_text())
+            hint.setToolTip(info.hint())
+            hint.setForeground(self.palette().placeholderText())
+            self.measures.setItem(row, 2, hint)
 
     def set_candidates(self, labels: list[str]) -> None:
         """List the variations (empty hides the list); the first is selected."""
@@ -428,3 +521,8 @@ class GenerationPanel(QWidget):
         self.candidate_box.setVisible(bool(labels))
         if labels:
             self.candidates.setCurrentRow(0)
+            # (once the layout has made room for them)
+            QTimer.singleShot(0, self, self._scroll_to_candidates)
+
+    def _scroll_to_candidates(self) -> None:
+        self.scroll.ensureWidgetVisible(self.candidate_box, 0, 0)

@@ -19,7 +19,9 @@ from composer.core.edits import AddTrack, Edit, EditGroup, ReplaceRegion
 from composer.core.errors import ComposerError
 from composer.core.score import Score, Track
 from composer.core.timing import signature_at
-from composer.generation.request import GenerateRequest
+from composer.generation.request import PRIMER_KEY, GenerateRequest, is_primer_key
+from composer.representations.continuation import continuation_measures, seam_for
+from composer.representations.keys import Key
 
 if TYPE_CHECKING:  # generate imports torch, which the GUI thread never does
     from composer.generation.generate import GenerationResult
@@ -65,12 +67,17 @@ class EditorState:
 
 @dataclass
 class Plan:
-    """Where the candidates go: ``track_id`` (None: a new track) over ticks [start, end)."""
+    """Where the candidates go: ``track_id`` (None: a new track) over ticks [start, end).
+
+    ``key_from_primer``: the user asked for the primer's key; ``primer_key`` is the key found
+    (the request is locked to its scale), None when the primer has no clear key (no lock)."""
 
     request: GenerateRequest
     track_id: int | None
     start: int
     end: int
+    key_from_primer: bool = False
+    primer_key: Key | None = None
 
 
 def _bar_ticks_at(score: Score, tick: int) -> int:
@@ -145,8 +152,33 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
         end = start + int(round(bars * _bar_ticks_at(score, start)))
     request = replace(settings.request, primer=primer, track_id=target_in_primer, start_tick=start,
                       bars=bars, seconds=None, interpolate=mode == "interpolate")
+    from_primer = is_primer_key(request.key)
+    request, found = request.with_primer_key()
     request.validate()
-    return Plan(request, target, start, end)
+    return Plan(request, target, start, end, from_primer, found)
+
+
+def planned_primer_key(score: Score, settings: GenerationSettings, editor: EditorState) -> Key | None:
+    """The key "Primer's key" would lock to if Generate were pressed now: the key of the notes
+    the plan continues (None: no clear key, or nothing to plan here yet)."""
+    asking = replace(settings, request=replace(settings.request, key=PRIMER_KEY, scale=None))
+    try:
+        return plan_generation(score, asking, editor).primer_key
+    except ComposerError:  # e.g. "select the notes first": no primer yet, so no key
+        return None
+
+
+def primer_measures(score: Score, plan: Plan, parts: "list[CandidatePart]") -> dict[str, float]:
+    """A candidate against the primer it continues (composer.representations.continuation):
+    the share in the primer's key, onsets on the primer's grid, notes per beat over the
+    primer's, the jump in register at the seam, the longest run of identical bars. NaN where
+    a measure cannot be taken (no pitched notes on one side, no clear key)."""
+    primer = plan.request.primer_notes()
+    pitched = [part.notes for part in parts if not part.is_drum]
+    continuation = np.concatenate(pitched) if pitched else primer[:0]
+    continuation = continuation[np.argsort(continuation["start"], kind="stable")]
+    seam = seam_for(score, primer, plan.start, plan.end)
+    return continuation_measures(primer, continuation, seam)
 
 
 def _interpolation_gap(score: Score, loop: tuple[int, int] | None) -> tuple[int, int]:

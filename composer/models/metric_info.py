@@ -44,6 +44,11 @@ class MetricInfo:
     decimals: int = 3
     #: The split it was measured on ("training", "validation", "test"), or "".
     split: str = ""
+    #: For a measure best near one value (a ratio to the primer's), that value; its direction
+    #: then reads "best near 1" (higher_is_better stays None).
+    target: float | None = None
+    #: Written after a formatted value ("×" for a ratio), "" for none.
+    unit: str = ""
 
     def range_text(self) -> str:
         """"0 to 1", "-1 to 1", "0 and up", "" when unknown."""
@@ -56,6 +61,8 @@ class MetricInfo:
         return ""
 
     def direction_text(self) -> str:
+        if self.target is not None:
+            return f"best near {_plain(self.target)}"
         if self.higher_is_better is None:
             return ""
         return "higher is better" if self.higher_is_better else "lower is better"
@@ -73,7 +80,7 @@ class MetricInfo:
             return f"{round(value):,}"
         if self.style == "percent":
             return f"{100 * value:.1f}%"
-        return f"{value:.{self.decimals}f}"
+        return f"{value:.{self.decimals}f}{self.unit}"
 
 
 def _plain(number: float) -> str:
@@ -218,15 +225,45 @@ def metric_rows(metrics: dict, family: str | None, pitch_range=None) -> list[Met
 COUNT_MEASURES = ("pitches_used",)
 
 
+#: A continuation against its primer (composer.representations.continuation), the four the
+#: generation panel shows under "Against the primer", in its order.
+PRIMER_MEASURES = {
+    "in_key": MetricInfo(
+        "in_key", "in the primer's key",
+        "the share of the variation's duration on the scale of the primer's key (found with the "
+        "Krumhansl-Schmuckler key finder); real continuations score about 0.93 to 0.97",
+        0, 1, True, decimals=2),
+    "density_ratio": MetricInfo(
+        "density_ratio", "density against the primer",
+        "the variation's notes per beat over the primer's: 1 is as many as the primer has, 2 "
+        "twice as many, 0.5 half as many",
+        0, None, None, decimals=2, target=1, unit="\u00d7"),
+    "register_jump": MetricInfo(
+        "register_jump", "jump at the seam (semitones)",
+        "semitones between the mean pitch of the primer's last bar and that of the variation's "
+        "first bar", 0, None, False, decimals=1),
+    "on_grid": MetricInfo(
+        "on_grid", "on the primer's grid",
+        "the share of the variation's onsets on the primer's rhythmic grid (quarters, eighths, "
+        "sixteenths or triplets, the coarsest that holds the primer's onsets)",
+        0, 1, True, decimals=2),
+}
+
+
 def measure_label(name: str) -> str:
+    if name in PRIMER_MEASURES:
+        return PRIMER_MEASURES[name].label
     return MEASURE_LABELS.get(name, name.replace("_", " "))
 
 
 def format_measure(name: str, value) -> str:
     """An objective measure (composer.representations.music_metrics) as it reads everywhere:
-    a count as an integer ("27"), the others with two decimals ("0.83"); "-" when missing."""
+    a count as an integer ("27"), the others with two decimals ("0.83"); a measure against the
+    primer as :data:`PRIMER_MEASURES` formats it ("1.25×", "3.5"); "-" when missing."""
     if value is None or not isinstance(value, (int, float)) or not math.isfinite(value):
         return "-"
+    if name in PRIMER_MEASURES:
+        return PRIMER_MEASURES[name].format(value)
     if name in COUNT_MEASURES:
         return f"{round(value):,}"
     return f"{value:.2f}"
