@@ -266,7 +266,8 @@ def format_measure(name: str, value) -> str:
         return PRIMER_MEASURES[name].format(value)
     if name in COUNT_MEASURES:
         return f"{round(value):,}"
-    return f"{value:.2f}"
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text  # (an entropy of -1e-16 is 0)
 
 
 def format_reference(name: str, summary: dict | None) -> str:
