@@ -11,7 +11,9 @@ import torch
 
 from composer.core import ComposerError, ComposerWarning, Score, TempoChange, Track, make_notes
 from composer.core.timing import TimeSignature
-from composer.generation.generate import generate
+from composer.core.transforms import transpose
+from composer.data.keynorm import shift_notes
+from composer.generation.generate import generate, key_shift
 from composer.generation.request import GenerateRequest
 from composer.io.midi import read_midi, write_midi
 from composer.models.base import SamplingOptions, load_model
@@ -258,12 +260,15 @@ def test_interpolation_fills_the_bars_between_two_bars(satb_model, datasets):
     tracks = result.slot_tracks[0]
     assert [t.name for t in tracks] == ["S", "A", "T", "B"]
     assert all(t.notes["start"].min() >= bar and t.notes["end"].max() <= 4 * bar for t in tracks if len(t))
-    # Bar i of the gap decodes the point i/4 of the way from bar 0's latent to bar 4's.
-    ends = torch.as_tensor(SATB.encode(song)[[0, 4]], dtype=torch.float32)
+    # Bar i of the gap decodes the point i/4 of the way from bar 0's latent to bar 4's (the
+    # model is key-normalised: both bars are moved to its reference key, the result back).
+    shift = key_shift(model, song, None, bar, request)
+    ends = torch.as_tensor(SATB.encode(transpose(song, shift)[0])[[0, 4]], dtype=torch.float32)
     z = model.latents(ends)
     expected = model._bars_from((0.75 * z[0] + 0.25 * z[1])[None], SamplingOptions(mode="threshold", threshold=0.3),
                                 None, None).numpy()[0]
-    first_gap_bar = SATB.encode_bars([[t] for t in tracks], np.array([bar, 2 * bar]))[0]
+    moved_back = [[Track(t.name, t.program, t.is_drum, shift_notes(t.notes, shift))] for t in tracks]
+    first_gap_bar = SATB.encode_bars(moved_back, np.array([bar, 2 * bar]))[0]
     assert np.array_equal(first_gap_bar, expected)
     silent_before = Score(song.tracks, song.ppq, song.tempos, song.time_signatures)
     silent_before.tracks = [Track(t.name, t.program, t.is_drum, t.notes[t.notes["start"] >= 4 * bar])

@@ -34,11 +34,14 @@ def songs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def models(songs, tmp_path_factory):
-    """Tiny models trained in-process for a few seconds; note_symbol_lstm on its grid."""
+    """Tiny models trained in-process for a few seconds; note_symbol_lstm on its grid. The
+    songs' twelve keys are kept (no key normalisation): the vocabulary's variety is what the
+    repetition and collapse tests need (tests/test_key_normalize.py trains normalised ones)."""
     root = tmp_path_factory.mktemp("token_models")
     paths = {}
     for family, overrides in (("chord_token_lstm", {}), ("note_symbol_lstm", {"grid": "true"}),
                               ("chord_paper", {"timed": "false", "embedding": "0"})):
+        overrides = {**overrides, "key_normalize": "false"}
         out = root / f"{family}.safetensors"
         name = "chord_token_lstm" if family == "chord_paper" else family
         train(TrainRequest(family=name, data=str(songs), out=out, preset="tiny", epochs=6,

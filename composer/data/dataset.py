@@ -47,6 +47,7 @@ from composer.representations.instruments import program_name
 from composer.representations.music_metrics import measure, summarize
 
 from .errors import DataError, NoUsableFilesError
+from .keynorm import normalize_roll, normalize_score
 from .scan import is_midi_name, scan_midi_files
 
 __all__ = [
@@ -107,6 +108,10 @@ class EncodedSet:
         The cache file written or loaded, if any.
     from_cache : bool
         True when the set was loaded from the cache instead of reading the files.
+    key_normalized : bool
+        True when every piece with a clear key was transposed to C major / A minor before
+        encoding (:mod:`composer.data.keynorm`); the summary's ``no_clear_key`` counts the
+        pieces left as they were.
     """
 
     pieces: list[np.ndarray]
@@ -119,6 +124,7 @@ class EncodedSet:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     cache_path: str | None = None
     from_cache: bool = False
+    key_normalized: bool = False
 
     def __len__(self) -> int:
         return len(self.pieces)
@@ -157,6 +163,9 @@ class EncodedSet:
         counts = Counter(self.split)
         lines.append("Split: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in SPLITS))
         lines.append(f"Codec: {json.dumps(self.codec, sort_keys=True)}")
+        if self.key_normalized:
+            lines.append(f"Keys: normalised to C major / A minor "
+                         f"({self.summary.get('no_clear_key', 0)} pieces without a clear key left as they were)")
         if self.cache_path:
             lines.append(f"Cache: {self.cache_path}" + (" (loaded)" if self.from_cache else ""))
         if self.skipped:
@@ -250,18 +259,22 @@ def _pack(piece: np.ndarray):
     return piece, False
 
 
-def _encode_one(path: str, codec, with_measures: bool = False) -> tuple:
-    """Read and encode one file (and take its objective measures when ``with_measures``).
+def _encode_one(path: str, codec, with_measures: bool = False, key_normalize: bool = False) -> tuple:
+    """Read and encode one file (and take its objective measures when ``with_measures``); with
+    ``key_normalize``, transpose it to C major / A minor first.
 
     Returns ("ok", stored, packed, shape_tail, stats, warnings) or ("skip", reason, warnings);
     never raises (except KeyboardInterrupt and the like).
     """
     caught: list = []
+    shift = None
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("ignore")
             warnings.simplefilter("always", ComposerWarning)
             score = read_midi(path)
+            if key_normalize:
+                score, shift = normalize_score(score)
             piece = np.asarray(codec.encode(score))
     except (SkipFile, MidiReadError) as exc:
         return ("skip", _reason(exc, path), _warning_texts(caught, path))
@@ -284,7 +297,7 @@ def _encode_one(path: str, codec, with_measures: bool = False) -> tuple:
     instruments = ["Drums" if t.is_drum else program_name(t.program) for t in score.tracks if len(t)]
     stats = (int(piece.shape[0]), score.note_count, float(score.duration_seconds),
              int(used[0]) if len(used) else -1, int(used[-1]) if len(used) else -1, instruments,
-             measure(score) if with_measures else None)
+             measure(score) if with_measures else None, shift)
     return ("ok", stored, packed, piece.shape[1:], stats, _warning_texts(caught, path))
 
 
@@ -292,8 +305,8 @@ def _warning_texts(caught, path: str) -> list[str]:
     return [_reason(w.message, path) for w in caught if issubclass(w.category, ComposerWarning)]
 
 
-def _encode_chunk(paths: list[str], codec, measured: frozenset) -> list[tuple]:
-    return [_encode_one(p, codec, p in measured) for p in paths]
+def _encode_chunk(paths: list[str], codec, measured: frozenset, key_normalize: bool = False) -> list[tuple]:
+    return [_encode_one(p, codec, p in measured, key_normalize) for p in paths]
 
 
 # ----------------------------------------------------------------------------- running the work
@@ -312,7 +325,8 @@ def _pool_context():
     return ctx
 
 
-def _run(paths: list[str], codec, workers: int, progress: Progress | None) -> list[tuple]:
+def _run(paths: list[str], codec, workers: int, progress: Progress | None,
+         key_normalize: bool = False) -> list[tuple]:
     """Results of :func:`_encode_one` for every path, in order of ``paths``."""
     total = len(paths)
     # Objective measures of an evenly spaced sample: enough for a mean and a spread, and cheap
@@ -327,7 +341,7 @@ def _run(paths: list[str], codec, workers: int, progress: Progress | None) -> li
     done = 0
     if workers == 1 or len(chunks) < 2:
         for start, chunk in chunks:
-            results[start:start + len(chunk)] = _encode_chunk(chunk, codec, measured)
+            results[start:start + len(chunk)] = _encode_chunk(chunk, codec, measured, key_normalize)
             done += len(chunk)
             if progress:
                 progress(done, total)
@@ -336,7 +350,8 @@ def _run(paths: list[str], codec, workers: int, progress: Progress | None) -> li
     broken: list[tuple[int, list[str]]] = []
     pool = ProcessPoolExecutor(min(workers, len(chunks)), mp_context=_pool_context())
     try:
-        pending = {pool.submit(_encode_chunk, chunk, codec, measured): (start, chunk) for start, chunk in chunks}
+        pending = {pool.submit(_encode_chunk, chunk, codec, measured, key_normalize): (start, chunk)
+                   for start, chunk in chunks}
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
@@ -358,7 +373,7 @@ def _run(paths: list[str], codec, workers: int, progress: Progress | None) -> li
     pool.shutdown(wait=True)
     if broken:  # a worker died (a crash in a native reader): find the file, keep the rest
         retry = [(start + k, path) for start, chunk in sorted(broken) for k, path in enumerate(chunk)]
-        for index, result in _run_isolated(retry, codec):
+        for index, result in _run_isolated(retry, codec, key_normalize):
             results[index] = result
             done += 1
             if progress:
@@ -366,7 +381,7 @@ def _run(paths: list[str], codec, workers: int, progress: Progress | None) -> li
     return results  # type: ignore[return-value]
 
 
-def _run_isolated(items: list[tuple[int, str]], codec):
+def _run_isolated(items: list[tuple[int, str]], codec, key_normalize: bool = False):
     """Yield (index, result) for each (index, path), one file per task in a one-worker pool, so
     a file that crashes the worker is known; the pool is restarted after each crash."""
     pool = None
@@ -375,7 +390,7 @@ def _run_isolated(items: list[tuple[int, str]], codec):
             if pool is None:
                 pool = ProcessPoolExecutor(1, mp_context=_pool_context())
             try:
-                result = pool.submit(_encode_one, path, codec).result()
+                result = pool.submit(_encode_one, path, codec, False, key_normalize).result()
             except BrokenProcessPool:
                 pool.shutdown(wait=False)
                 pool = None
@@ -410,7 +425,7 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
                   valid_fraction: float = 0.1, test_fraction: float = 0.1,
                   workers: int | None = None, cache_dir: str | os.PathLike | None = None,
                   use_cache: bool = True, write_cache: bool = True,
-                  progress: Progress | None = None) -> EncodedSet:
+                  progress: Progress | None = None, key_normalize: bool = False) -> EncodedSet:
     """Read every MIDI file of ``folder``, encode it with ``codec`` and split the files.
 
     Parameters
@@ -436,6 +451,9 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
     progress : callable, optional
         ``progress(done, total)`` in files, called in this thread at the start and as chunks of
         files finish. An exception raised by it stops the run and propagates.
+    key_normalize : bool
+        Transpose every file with a clear key to C major / A minor before encoding
+        (:func:`~composer.data.keynorm.normalize_score`); part of the cache's settings.
 
     Raises
     ------
@@ -459,26 +477,28 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
         key_settings = {"format": _CACHE_FORMAT, "version": CACHE_VERSION, "composer": __version__,
                         "folder": str(root), "recursive": bool(recursive), "codec": codec_params,
                         "valid_fraction": valid_fraction, "test_fraction": test_fraction}
+        if key_normalize:  # (absent when off, so caches written before the setting stay valid)
+            key_settings["key_normalize"] = True
         cache_path = _cache_file(Path(cache_dir) if cache_dir else default_cache_dir(),
                                  key_settings, files, rel_names)
     if use_cache and cache_path is not None and cache_path.is_file():
         cached = _load_cache_file(cache_path)
-        if cached is not None and cached.source == str(root):
+        if cached is not None and cached.source == str(root) and cached.key_normalized == bool(key_normalize):
             if progress:
                 progress(len(files), len(files))
             return cached
 
     workers = _cpu_count() if workers is None else max(1, int(workers))
-    results = _run(files, codec, workers, progress)
+    results = _run(files, codec, workers, progress, bool(key_normalize))
     encoded, packed = _assemble(results, rel_names, codec_params, str(root), valid_fraction,
-                                test_fraction)
+                                test_fraction, bool(key_normalize))
     if write_cache and cache_path is not None:
         _write_cache(encoded, cache_path, packed)
     return encoded
 
 
 def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, source: str,
-              valid_fraction: float, test_fraction: float):
+              valid_fraction: float, test_fraction: float, key_normalized: bool = False):
     """Gather worker results (in file order) into an EncodedSet with its summary.
 
     Returns (encoded set, packed), where packed is the cache arrays of the pieces when every piece
@@ -490,6 +510,7 @@ def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, so
     lo, hi = None, None
     instruments: Counter = Counter()
     train_measures = []
+    no_clear_key = 0
     for name, result in zip(rel_names, results):
         if result[0] != "ok":  # its reason says it all; its warnings are left out
             skipped.append((name, result[1]))
@@ -501,7 +522,8 @@ def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, so
         tails.append(tuple(tail))
         names.append(name)
         split.append(split_of(name, valid_fraction, test_fraction))
-        t, n, sec, p_lo, p_hi, instr, measures = stats
+        t, n, sec, p_lo, p_hi, instr, measures, shift = stats
+        no_clear_key += shift is None
         if split[-1] == "train" and measures is not None:
             train_measures.append(measures)
         frames += t
@@ -523,8 +545,16 @@ def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, so
         "music_metrics": summarize(train_measures),
     }
     summary.update(_split_counts(pieces, split))
-    encoded = EncodedSet(pieces, names, split, dict(codec_params), skipped, summary, source, warned)
+    summary.update(_key_fields(key_normalized, no_clear_key))
+    encoded = EncodedSet(pieces, names, split, dict(codec_params), skipped, summary, source, warned,
+                         key_normalized=key_normalized)
     return encoded, packed
+
+
+def _key_fields(key_normalized: bool, no_clear_key: int) -> dict:
+    """The summary's record of key normalisation (the pieces without a clear key stay put)."""
+    return {"key_normalized": True, "no_clear_key": int(no_clear_key)} if key_normalized else \
+        {"key_normalized": False}
 
 
 def _split_counts(pieces: list[np.ndarray], split: list[str]) -> dict:
@@ -600,7 +630,8 @@ def _metadata(encoded: EncodedSet) -> dict:
     return {"format": _CACHE_FORMAT, "version": CACHE_VERSION, "composer": __version__,
             "names": encoded.names, "split": encoded.split, "codec": encoded.codec,
             "skipped": [list(x) for x in encoded.skipped], "summary": encoded.summary,
-            "source": encoded.source, "warnings": [list(x) for x in encoded.warnings]}
+            "source": encoded.source, "warnings": [list(x) for x in encoded.warnings],
+            "key_normalized": encoded.key_normalized}
 
 
 def _cache_arrays(encoded: EncodedSet) -> dict[str, np.ndarray]:
@@ -718,13 +749,15 @@ def load_cache(path: str | os.PathLike) -> EncodedSet:
         raise DataError(f"{path}: unknown data cache layout {layout['kind']!r}")
     return EncodedSet(pieces, list(names), list(meta["split"]), meta["codec"],
                       [tuple(x) for x in meta["skipped"]], meta["summary"], meta["source"],
-                      [tuple(x) for x in meta.get("warnings", [])], str(path), True)
+                      [tuple(x) for x in meta.get("warnings", [])], str(path), True,
+                      bool(meta.get("key_normalized", False)))
 
 
 # ----------------------------------------------------------------------------- benchmarks (.mat)
 
 
-def load_benchmark_mat(path: str | os.PathLike, steps_per_beat: int | None = None) -> EncodedSet:
+def load_benchmark_mat(path: str | os.PathLike, steps_per_beat: int | None = None,
+                       key_normalize: bool = False) -> EncodedSet:
     """A Boulanger-Lewandowski piano-roll benchmark (.mat) with its standard split.
 
     The files (JSB_Chorales.mat, Nottingham.mat, MuseData.mat, Piano_midi.mat from the TCN
@@ -737,6 +770,9 @@ def load_benchmark_mat(path: str | os.PathLike, steps_per_beat: int | None = Non
     quarter note) and 2 otherwise (Nottingham, MuseData and Piano-midi.de are sampled per eighth
     note). ``summary["duration_seconds"]`` is None (unknown) and ``total_notes`` counts runs of
     active frames per pitch.
+
+    With ``key_normalize``, every roll with a clear key (from its pitch classes' frames) is
+    shifted to C major / A minor (:func:`~composer.data.keynorm.normalize_roll`).
 
     Raises
     ------
@@ -767,6 +803,7 @@ def load_benchmark_mat(path: str | os.PathLike, steps_per_beat: int | None = Non
         steps_per_beat = 1 if "jsb" in path.name.lower() else 2
     stem = path.stem
     pieces, names, split = [], [], []
+    no_clear_key = 0
     for key, split_name in keys.items():
         cells = np.asarray(mat[key]).ravel()
         for i, cell in enumerate(cells):
@@ -775,6 +812,9 @@ def load_benchmark_mat(path: str | os.PathLike, steps_per_beat: int | None = Non
                 raise DataError(f"{path}: {key}[{i}] has shape {roll.shape}; expected (T, 88) rolls")
             wide = np.zeros((roll.shape[0], 128), dtype=np.uint8)
             wide[:, 21:109] = roll != 0
+            if key_normalize:
+                wide, shift = normalize_roll(wide)
+                no_clear_key += shift is None
             pieces.append(wide)
             names.append(f"{stem}/{split_name}/{i}")
             split.append(split_name)
@@ -787,13 +827,15 @@ def load_benchmark_mat(path: str | os.PathLike, steps_per_beat: int | None = Non
                "pitch_min": int(cols[0]) if len(cols) else None,
                "pitch_max": int(cols[-1]) if len(cols) else None, "instruments": {}}
     summary.update(_split_counts(pieces, split))
+    summary.update(_key_fields(key_normalize, no_clear_key))
     codec = {"kind": "pianoroll", "steps_per_beat": int(steps_per_beat), "fps": None,
              "include_drums": False}
     decoder = codec_from_params(codec)
     train = [p for p, s in zip(pieces, split) if s == "train"]
     sample = train[::max(1, -(-len(train) // MEASURED_FILES))]  # as for a folder's files
     summary["music_metrics"] = summarize([measure(decoder.decode(p)) for p in sample])
-    return EncodedSet(pieces, names, split, codec, [], summary, str(path))
+    return EncodedSet(pieces, names, split, codec, [], summary, str(path),
+                      key_normalized=bool(key_normalize))
 
 
 # ----------------------------------------------------------------------------- dispatch
@@ -803,11 +845,14 @@ def load_source(path_or_folder: str | os.PathLike, codec=None, **kw) -> EncodedS
     """Load any data source, so training and evaluation take whatever the user points at.
 
     - a folder: :func:`encode_folder` with ``codec`` and the keywords (valid_fraction,
-      test_fraction, workers, cache_dir, use_cache, write_cache, progress, recursive);
+      test_fraction, workers, cache_dir, use_cache, write_cache, progress, recursive,
+      key_normalize);
     - a benchmark ``.mat``: :func:`load_benchmark_mat` with its fixed split and time grid
-      (``steps_per_beat`` may be given); ``codec`` and the folder keywords are ignored;
-    - a cache ``.npz`` written by this module: :func:`load_cache`;
-    - one MIDI file: encoded with ``codec``, split "train".
+      (``steps_per_beat`` and ``key_normalize`` may be given); ``codec`` and the folder
+      keywords are ignored;
+    - a cache ``.npz`` written by this module: :func:`load_cache` (as it was made: its
+      ``key_normalized`` says whether its keys were normalised);
+    - one MIDI file: encoded with ``codec`` (and ``key_normalize``), split "train".
 
     Raises
     ------
@@ -816,6 +861,7 @@ def load_source(path_or_folder: str | os.PathLike, codec=None, **kw) -> EncodedS
     """
     path = Path(path_or_folder).expanduser()
     steps_per_beat = kw.pop("steps_per_beat", None)
+    key_normalize = bool(kw.get("key_normalize", False))
     if path.is_dir():
         _need_codec(codec, path)
         return encode_folder(path, codec, **kw)
@@ -823,12 +869,12 @@ def load_source(path_or_folder: str | os.PathLike, codec=None, **kw) -> EncodedS
         raise DataError(f"{path}: no such file or folder")
     suffix = path.suffix.lower()
     if suffix == ".mat":
-        return load_benchmark_mat(path, steps_per_beat=steps_per_beat)
+        return load_benchmark_mat(path, steps_per_beat=steps_per_beat, key_normalize=key_normalize)
     if suffix == ".npz":
         return load_cache(path)
     if is_midi_name(path.name):
         _need_codec(codec, path)
-        return _encode_single(path, codec)
+        return _encode_single(path, codec, key_normalize)
     raise DataError(f"{path}: not a data source Composer reads (expected a folder of MIDI files, "
                     "a MIDI file, a piano-roll benchmark .mat or a Composer data cache .npz)")
 
@@ -838,10 +884,11 @@ def _need_codec(codec, path: Path) -> None:
         raise DataError(f"{path}: MIDI files need a codec (the model family's encoding)")
 
 
-def _encode_single(path: Path, codec) -> EncodedSet:
-    result = _encode_one(str(path), codec, with_measures=True)
+def _encode_single(path: Path, codec, key_normalize: bool = False) -> EncodedSet:
+    result = _encode_one(str(path), codec, with_measures=True, key_normalize=key_normalize)
     name = path.name
     if result[0] != "ok":
         raise NoUsableFilesError(f"{path}: cannot be used: {result[1]}")
-    encoded, _ = _assemble([result], [name], codec.params(), str(path.resolve()), 0.0, 0.0)
+    encoded, _ = _assemble([result], [name], codec.params(), str(path.resolve()), 0.0, 0.0,
+                           key_normalize)
     return encoded

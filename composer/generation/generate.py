@@ -9,6 +9,7 @@ step took 2.7 ms with one thread and 22 ms with two (benchmarks/RESULTS.md).
 from __future__ import annotations
 
 import threading
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
@@ -16,15 +17,18 @@ from typing import Callable
 import numpy as np
 import torch
 
-from composer.core.errors import ComposerError
+from composer.core.errors import ComposerError, ComposerWarning
 from composer.core.notes import empty_notes, sort_notes
 from composer.core.score import Score, Track
 from composer.core.timing import signature_at
-from composer.core.transforms import slice_time
+from composer.core.transforms import slice_time, transpose
+from composer.data.keynorm import key_toward, pitched_notes, shift_notes
 from composer.models.base import FamilyModel, SamplingOptions
 from composer.models.registry import MULTITRACK, family_spec
+from composer.representations.keys import find_key
+from composer.representations.tokens import chord_name, parse_chord
 
-from .request import GenerateRequest
+from .request import SCALES, GenerateRequest, scale_pitch_classes
 
 
 class GenerationCancelled(ComposerError):
@@ -83,19 +87,23 @@ def generate(model: FamilyModel, request: GenerateRequest,
     primer_score = request.primer if request.primer is not None else Score()
     start_tick = primer_score.end_tick if request.start_tick is None else int(request.start_tick)
     part, source_track = _primer_part(primer_score, request.track_id, start_tick)
-    primer_input = model.encode_primer(part, primer_score, start_tick)
+    # A key-normalised model works in C major / A minor: the primer goes there, the result back.
+    shift = key_shift(model, primer_score, request.track_id, start_tick, request)
+    primer_input = model.encode_primer(_moved(part, shift), primer_score, start_tick)
     end_tick = _end_tick(primer_score, start_tick, request)
     n_steps = model.steps_for(primer_score, start_tick, end_tick)
+    pitch_classes = request.pitch_classes()
     options = SamplingOptions(temperature=request.temperature, mode=request.sampling,
                               threshold=request.threshold, top_p=request.top_p,
-                              pitch_range=request.pitch_range(), pitch_classes=request.pitch_classes(),
-                              noise=request.noise, start_token=request.start_token,
+                              pitch_range=_moved_range(request.pitch_range(), shift),
+                              pitch_classes=_moved_classes(pitch_classes, shift),
+                              noise=request.noise, start_token=_moved_token(request.start_token, shift),
                               missing_slots=request.missing_slots)
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(request.seed))
     result = None
     if request.interpolate:
-        after_input = _encode_bar_after(model, primer_score, request.track_id, end_tick)
+        after_input = _encode_bar_after(model, primer_score, request.track_id, end_tick, shift)
         steps = model.interpolate(primer_input, after_input, n_steps, request.variations, options, generator)
         primer_input = primer_input[:0]  # the result holds the new steps only
     else:
@@ -112,19 +120,126 @@ def generate(model: FamilyModel, request: GenerateRequest,
         progress(1.0)
     if MULTITRACK in family_spec(model.family).capabilities:
         return _assemble_slots(model, result[:, len(primer_input):], primer_score, start_tick, end_tick,
-                               request.slot_programs or {})
+                               request.slot_programs or {}, shift)
     # (_cropped: token families may overshoot the length)
-    continuations = [_cropped(model.decode_continuation(steps, primer_score, start_tick), end_tick)
+    continuations = [_cropped(shift_notes(model.decode_continuation(steps, primer_score, start_tick), -shift),
+                              end_tick)
                      for steps in result[:, len(primer_input):]]
     return _assemble(primer_score, source_track, continuations, start_tick)
 
 
-def _encode_bar_after(model: FamilyModel, primer: Score, track_id, tick: int) -> np.ndarray:
+def _encode_bar_after(model: FamilyModel, primer: Score, track_id, tick: int, shift: int = 0) -> np.ndarray:
     """The family's encoding of the bar starting at ``tick`` (the far end of an interpolation)."""
     lines = primer.bar_starts(tick + 1)
     bar_end = int(lines[-1])  # the first bar line after ``tick``
     part, _ = _primer_part(primer, track_id, bar_end)
-    return model.encode_primer(part, primer, bar_end)
+    return model.encode_primer(_moved(part, shift), primer, bar_end)
+
+
+# ----------------------------------------------------------------------------- key normalisation
+
+
+def key_shift(model: FamilyModel, primer: Score, track_id: int | None, start_tick: int,
+              request: GenerateRequest) -> int:
+    """The semitones that move this generation into a key-normalised model's reference key
+    (C major / A minor); the continuation is moved back by the opposite. 0 for a model trained
+    without key normalisation (every checkpoint from before it), so those generate as before.
+
+    - A primer with a clear key (:func:`~composer.representations.keys.find_key` on the notes
+      before ``start_tick`` of the continued track, else of every pitched track): that key's
+      :meth:`~composer.representations.keys.Key.shift_to`, an octave further where that keeps
+      more of the primer inside the model's pitch range.
+    - Otherwise, with a key/scale lock: the shift that lands the reference key on the locked
+      scale (:func:`~composer.data.keynorm.key_toward`).
+    - Otherwise 0: the model's own C major / A minor, with a ComposerWarning when the primer had
+      pitched notes but no clear key (atonal, one or two pitch classes).
+    """
+    if not model.key_normalized:
+        return 0
+    notes = _primer_pitched(primer, track_id, start_tick)
+    key = find_key(notes) if len(notes) else None
+    if key is None and track_id is not None:
+        key = find_key(_primer_pitched(primer, None, start_tick))
+    if key is not None:
+        return _in_range_octave(key.shift_to(), notes, model)
+    locked = request.pitch_classes()
+    if locked is not None and len(locked) < 12:
+        return key_toward(locked, _requested_root(request))
+    if len(notes):
+        warnings.warn("the primer has no clear key (too few or too evenly spread pitch classes); "
+                      "the model continues it as if in C major / A minor", ComposerWarning, stacklevel=3)
+    return 0
+
+
+def _primer_pitched(primer: Score, track_id: int | None, start_tick: int) -> np.ndarray:
+    """The pitched notes before ``start_tick``: of track ``track_id`` when given, else of all."""
+    if primer.note_count == 0 or start_tick <= 0:
+        return empty_notes()
+    if track_id is not None:
+        tracks = [t for t in primer.tracks if t.id == track_id]
+        primer = Score(tracks, primer.ppq, primer.tempos, primer.time_signatures)
+    return pitched_notes(primer, 0, start_tick)
+
+
+def _in_range_octave(shift: int, notes: np.ndarray, model: FamilyModel) -> int:
+    """``shift``, or ``shift`` -+ 12 when that keeps more primer notes inside the model's pitch
+    range (``info["pitch_range"]``, lo inclusive, hi exclusive): the key is the same, and a
+    primer near the edge of the range is not pushed out of it by the move to C."""
+    span = model.info.get("pitch_range")
+    if not span or not len(notes):
+        return shift
+    lo, hi = int(span[0]), int(span[1])
+    pitch = notes["pitch"].astype(np.int64)
+
+    def outside(s: int) -> int:
+        return int(((pitch + s < lo) | (pitch + s >= hi)).sum())
+
+    best = shift
+    for other in (shift - 12, shift + 12):
+        if outside(other) < outside(best):
+            best = other
+    return best
+
+
+def _requested_root(request: GenerateRequest) -> int:
+    """The tonic pitch class of the request's key (0 when it names none the lock knows)."""
+    try:
+        major = scale_pitch_classes(request.key, "major")
+    except (ComposerError, AttributeError):
+        return 0
+    steps = SCALES["major"]
+    return next((r for r in range(12) if major == {(r + k) % 12 for k in steps}), 0)
+
+
+def _moved(part: Score, shift: int) -> Score:
+    """``part`` transposed by ``shift`` (drums stay; notes leaving 0-127 are dropped)."""
+    return transpose(part, shift)[0] if shift and part.note_count else part
+
+
+def _moved_range(pitch_range: tuple[int, int] | None, shift: int) -> tuple[int, int] | None:
+    """The user's pitch limits in the model's (moved) pitches."""
+    if pitch_range is None or not shift:
+        return pitch_range
+    return (max(pitch_range[0] + shift, 0), min(pitch_range[1] + shift, 128))
+
+
+def _moved_classes(pitch_classes: frozenset[int] | None, shift: int) -> frozenset[int] | None:
+    """A scale lock's pitch classes in the model's (moved) pitches."""
+    if pitch_classes is None or not shift:
+        return pitch_classes
+    return frozenset((pc + shift) % 12 for pc in pitch_classes)
+
+
+def _moved_token(token: str | None, shift: int) -> str | None:
+    """A token family's start token ("C4", "C4.E4.G4") in the model's (moved) pitches; one that
+    does not parse is left for the family to refuse."""
+    if not token or not shift:
+        return token
+    try:
+        pitches = [p + shift for p in parse_chord(token)]
+    except ValueError:
+        return token
+    return chord_name(pitches) if all(0 <= p <= 127 for p in pitches) else token
 
 
 def _cropped(notes: np.ndarray, end_tick: int) -> np.ndarray:
@@ -135,9 +250,10 @@ def _cropped(notes: np.ndarray, end_tick: int) -> np.ndarray:
 
 
 def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, start_tick: int,
-                    end_tick: int, programs: dict[str, int]) -> GenerationResult:
+                    end_tick: int, programs: dict[str, int], shift: int = 0) -> GenerationResult:
     """Multitrack results: every slot's notes into the primer track continuing it, or a new
-    track for the slot (its name, GM program, or the one ``programs`` gives, and drum flag)."""
+    track for the slot (its name, GM program, or the one ``programs`` gives, and drum flag).
+    Pitched slots are moved back by ``-shift`` from a key-normalised model's reference key."""
     programs = {name.lower(): program for name, program in programs.items()}
     scores, continuations, slot_tracks, targets = [], [], [], []
     for steps in results:
@@ -151,7 +267,7 @@ def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, star
                                 f"{', '.join(track.name for track, _ in decoded)}")
         for track, target in decoded:
             track.program = programs.get(track.name.lower(), track.program)
-            notes = _cropped(track.notes, end_tick)
+            notes = _cropped(track.notes if track.is_drum else shift_notes(track.notes, -shift), end_tick)
             generated.append(Track(track.name, track.program, track.is_drum, notes))
             ids = {t.id for t in score.tracks}
             if target is not None and target in ids:

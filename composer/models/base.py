@@ -24,6 +24,10 @@ from .checkpoint import CheckpointError, load_state_dict, read_metadata, save_ch
 from .registry import family_spec, load_family
 
 
+#: The data-info entry (in the checkpoint header) of a model trained on key-normalised data.
+KEY_NORMALIZED = "key_normalized"
+
+
 @dataclass
 class TrainConfig:
     """Settings every family has; family configs extend it."""
@@ -39,6 +43,11 @@ class TrainConfig:
     grad_clip: float = 1.0
     #: Share of files held out for validation (paper 002 uses an 80/20 split).
     valid_fraction: float = 0.1
+    #: Transpose every training piece to C major / A minor (composer.data.keynorm), and at
+    #: generation the primer too, and the result back: the model follows the primer's key.
+    #: Excludes transposition augmentation. What a trained model did is ``info["key_normalized"]``
+    #: (old checkpoints have no such entry and were not normalised, whatever this default says).
+    key_normalize: bool = True
 
 
 @dataclass
@@ -75,6 +84,12 @@ class FamilyModel(nn.Module):
         super().__init__()
         self.config = config
         self.info = info
+
+    @property
+    def key_normalized(self) -> bool:
+        """True when the model was trained on key-normalised data (its header says so), so
+        generation moves the primer to C major / A minor and the result back."""
+        return bool(self.info.get(KEY_NORMALIZED))
 
     # ----------------------------------------------------------------- data and training hooks
     @classmethod

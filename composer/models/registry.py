@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from composer.core.errors import ComposerError
 
@@ -84,8 +84,19 @@ def _fields_of(template: str) -> list[str]:
 
 FAMILIES: dict[str, FamilySpec] = {}
 
+#: Every family's first data option: key normalisation (TrainConfig.key_normalize), on by default.
+KEY_NORMALIZE = DataOption(
+    "key_normalize", "Keys", "true", (
+        ("true", "Bring every piece to C major / A minor (the model follows the primer's key)"),
+        ("false", "Keep each piece in its own key (random transposition instead)")),
+    "Transposes each piece (and, when generating, the primer and back) so the model learns one "
+    "key well; without it, it learns each key from fewer examples.")
+
 
 def register(spec: FamilySpec) -> FamilySpec:
+    """Add ``spec`` to :data:`FAMILIES`, with the key-normalisation option every family has."""
+    if not any(option.field == KEY_NORMALIZE.field for option in spec.data_options):
+        spec = replace(spec, data_options=(KEY_NORMALIZE, *spec.data_options))
     FAMILIES[spec.id] = spec
     return spec
 

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     model, meta = load_model(resolve_model(args.model))
     model.to(choose_device(args.device))
-    data = load_source(args.data, codec_from_params(model.info["codec"]))
+    data = load_source(args.data, codec_from_params(model.info["codec"]), key_normalize=model.key_normalized)
     pieces = data.split_pieces(args.split)
     if not pieces:
         raise ComposerError(f"{args.data} has no {args.split} split")

@@ -106,7 +106,7 @@ def _run(args: argparse.Namespace) -> int:
     encoded = encode_folder(args.folder, module.Model.default_codec(config), recursive=not args.no_recursive,
                             valid_fraction=valid_fraction, test_fraction=args.test_fraction,
                             workers=args.workers, cache_dir=args.cache_dir,
-                            use_cache=not getattr(args, "rebuild", False),
+                            use_cache=not getattr(args, "rebuild", False), key_normalize=config.key_normalize,
                             progress=_JsonProgress() if json_lines else _ProgressLine(sys.stderr))
     size = check_data_size(args.family, config, encoded, valid_fraction)
     if args.report is not None:

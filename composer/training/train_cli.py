@@ -26,7 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--valid-split", type=float, help="share of files for validation (default: the preset's)")
     parser.add_argument("--test-split", type=float, default=0.1, help="share of files held out for testing")
     parser.add_argument("--patience", type=int, help="early stopping: epochs without improvement")
-    parser.add_argument("--no-augment", action="store_true", help="no transposition augmentation")
+    parser.add_argument("--no-key-normalize", action="store_true",
+                        help="keep every piece in its own key (by default each is transposed to C major / "
+                             "A minor, and at generation the primer too and the result back, so the model "
+                             "follows the primer's key); same as --set key_normalize=false")
+    parser.add_argument("--no-augment", action="store_true",
+                        help="no random transposition of the training windows (which applies only with "
+                             "--no-key-normalize: it would undo the normalisation)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, help="processes that read MIDI files")
@@ -39,9 +45,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="terminal progress bar, JSON lines (for the GUI), or nothing")
 
 
+def _overrides(args: argparse.Namespace) -> dict[str, str]:
+    """``--set`` pairs, with ``--no-key-normalize`` as ``key_normalize=false``."""
+    from .trainer import parse_overrides
+
+    overrides = parse_overrides(args.set)
+    if args.no_key_normalize:
+        overrides["key_normalize"] = "false"
+    return overrides
+
+
 def run(args: argparse.Namespace) -> int:
     from .progress import Progress
-    from .trainer import TrainRequest, command_line, parse_overrides, train
+    from .trainer import TrainRequest, command_line, train
 
     request = TrainRequest(
         family=args.family, data=args.data, out=args.out, preset=args.preset, epochs=args.epochs,
@@ -50,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         test_fraction=args.test_split, augment=not args.no_augment, device=args.device, seed=args.seed,
         resume=args.resume, workers=args.workers, stop_file=args.stop_file, name=args.name,
         measure_steps=args.measure,
-        command=command_line(), overrides=parse_overrides(args.set), recursive=not args.no_recursive)
+        command=command_line(), overrides=_overrides(args), recursive=not args.no_recursive)
     progress = Progress(args.progress)
     try:
         train(request, progress)

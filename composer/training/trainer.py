@@ -25,7 +25,7 @@ from torch import nn
 
 from composer.core.errors import ComposerError
 from composer.data.dataset import EncodedSet, load_source
-from composer.models.base import FamilyModel, build_model, preset_config, save_model
+from composer.models.base import KEY_NORMALIZED, FamilyModel, build_model, preset_config, save_model
 from composer.models.checkpoint import (
     CheckpointError,
     load_resume_state,
@@ -58,6 +58,8 @@ class TrainRequest:
     #: None: the preset's share (paper 002: 0.2; others 0.1).
     valid_fraction: float | None = None
     test_fraction: float = 0.1
+    #: Random transposition of the training windows; only where the data is not key-normalised
+    #: (the config's ``key_normalize``), since it would undo the normalisation.
     augment: bool = True
     device: str = "auto"
     seed: int = 0
@@ -155,6 +157,12 @@ def config_overrides(config_class, overrides: dict) -> dict:
             raise TrainingError(f"--set {key}={text}: not a valid value") from None
         converted[key] = value
     return converted
+
+
+def with_key_flag(info: dict, data: EncodedSet) -> dict:
+    """A family's data info with the key-normalisation flag of the data it was made from: the
+    header's record that generation must move primers to C major / A minor and back."""
+    return {**info, KEY_NORMALIZED: True} if data.key_normalized else dict(info)
 
 
 def _seed_everything(seed: int) -> None:
@@ -290,20 +298,23 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
 
     codec = module.Model.default_codec(config)
     valid_fraction = config.valid_fraction if request.valid_fraction is None else request.valid_fraction
+    # A resumed run reads its data as it first did (a run from before the setting: as it was).
+    key_normalize = bool(info.get(KEY_NORMALIZED)) if resume_state is not None else config.key_normalize
     load = dict(valid_fraction=valid_fraction, test_fraction=request.test_fraction, workers=request.workers,
-                recursive=request.recursive)
+                recursive=request.recursive, key_normalize=key_normalize)
     if dist.is_main:
         data = load_source(request.data, codec, **load)
     dist.barrier()
     if not dist.is_main:  # the main process filled the cache; read it from there
         data = load_source(request.data, codec, **load)
     if resume_state is None:
-        info = module.Model.data_info(data, config)
+        info = with_key_flag(module.Model.data_info(data, config), data)
+    augment = request.augment and not data.key_normalized
     train_pieces, valid_pieces, test_pieces = _split_for_validation(data, valid_fraction)
 
     model = build_model(request.family, config, info).to(device)
     try:
-        train_set = model.make_dataset(train_pieces, augment=request.augment, training=True)
+        train_set = model.make_dataset(train_pieces, augment=augment, training=True)
         valid_set = model.make_dataset(valid_pieces, augment=False, training=False) if valid_pieces else None
     except ValueError as exc:
         raise TrainingError(f"the data is too small for this preset: {exc}") from None
@@ -343,6 +354,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     emit("start", family=request.family, preset=preset, device=str(device), world_size=dist.world_size,
          epochs=config.epochs, steps_per_epoch=steps_per_epoch, parameters=n_params,
          train_examples=len(train_set), valid_examples=len(valid_set) if valid_set else 0,
+         key_normalized=data.key_normalized, augment=augment,
          resumed_from_epoch=start_epoch - 1 if resume_state else None,
          data=data.summary, skipped=len(data.skipped))
 
@@ -354,7 +366,8 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     metadata_base = {
         "name": request.name or previous_name or out.name.removesuffix(".safetensors"),
         "preset": preset,
-        "data": {**data.summary, "source": Path(request.data).name, "codec": data.codec},
+        "data": {**data.summary, "source": Path(request.data).name, "codec": data.codec,
+                 "key_normalized": data.key_normalized},
         "capabilities": sorted(spec.capabilities),
     }
     started = time.monotonic()
@@ -405,7 +418,8 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
                                                                      **{f"valid_{k}": v for k, v in valid.items()}},
                                         "training": _training_meta(request, device, dist, epoch, started,
                                                                    epoch * steps_per_epoch,
-                                                                   _stage_losses(model, history, stage))})
+                                                                   _stage_losses(model, history, stage),
+                                                                   augment)})
             _save_resume(out, model, optimizer, scheduler, config, info, preset, epoch, best_valid,
                          best_epoch, bad_epochs, history, metadata_base)
         eta = (time.monotonic() - started) / max(epoch - start_epoch + 1, 1) * (config.epochs - epoch)
@@ -423,7 +437,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         if not out.exists():  # stopped before the first epoch ended: keep what was learned
             save_model(out, model, {**metadata_base, "metrics": {},
                                     "training": _training_meta(request, device, dist, epoch, started,
-                                                               epoch * steps_per_epoch)})
+                                                               epoch * steps_per_epoch, augment=augment)})
         if stopped_mid_epoch:
             _save_resume(out, model, optimizer, scheduler, config, info, preset, epoch, best_valid,
                          best_epoch, bad_epochs, history, metadata_base)
@@ -470,12 +484,14 @@ def _measure(steps: int, wrapped, model, optimizer, scheduler, train_set, config
 
 
 def _training_meta(request: TrainRequest, device, dist: Distributed, epoch: int, started: float,
-                   steps: int | None = None, valid_losses: list[float] = ()) -> dict:
+                   steps: int | None = None, valid_losses: list[float] = (),
+                   augment: bool | None = None) -> dict:
     """The header's ``training`` record; ``steps`` and the last ``valid_losses`` let the model
-    card tell an under-trained model (composer.models.readiness)."""
+    card tell an under-trained model (composer.models.readiness). ``augment``: whether the
+    training windows were transposed at random (off on key-normalised data)."""
     return {"epochs": epoch, "device": str(device), "world_size": dist.world_size,
             "seconds": round(time.monotonic() - started, 1), "seed": request.seed,
-            "augment": request.augment, "command": request.command,
+            "augment": request.augment if augment is None else augment, "command": request.command,
             "steps": steps, "valid_losses": [round(v, 6) for v in valid_losses]}
 
 

@@ -459,7 +459,11 @@ class SettingsPage(QWizardPage):
         self.learning_rate.setValue(float(config["learning_rate"]))
         self.seq_len.setValue(int(config["seq_len"]))
         self.valid_split.setValue(float(config.get("valid_fraction", 0.1)))
-        self.augment.setChecked(True)
+        # Random transposition would undo key normalisation: offered only without it.
+        normalized = model.overrides().get("key_normalize", "true") == "true"
+        self.augment.setChecked(not normalized)
+        self.augment.setEnabled(not normalized)
+        self.augment.setToolTip("Off while the keys are normalised (Keys, on the model page)." if normalized else "")
         self.early_stop.setChecked(True)
         self.patience.setValue(int(config["patience"]))
         self.device.clear()
