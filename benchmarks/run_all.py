@@ -16,8 +16,10 @@ benchmarks/RESULTS.md (after the machine paragraph) with the machine, the date, 
 the table. A run of a subset (``--only``/``--skip``) leaves RESULTS.md alone unless
 ``--write-results`` is given; ``--no-results`` never writes.
 
-Names: io, data, audio, engine, gui, playback, tokens, multitrack, wizard, music21 (``--list``
-shows them with their flags). Some run with quicker flags than their defaults (fewer repeats or
+Names: io, data, audio, engine, gui, playback, tokens, multitrack, wizard, music21, continuation
+(``--list`` shows them with their flags). continuation is not a speed benchmark: its rows are issue
+13's goals for every bundled model (in-key share of the primer's key, onsets on the primer's grid,
+density ratio against the primer) and the real continuations' in-key share as the reference. Some run with quicker flags than their defaults (fewer repeats or
 rounds, see NOTES); the table's notes say which.
 
 A complete run took 11.8 minutes on the project's 2-core VM when it was otherwise quiet (music21's
@@ -76,6 +78,7 @@ BENCHES = [
           note="1 torch thread only (the 2-thread timing, 1.5-30 s on a busy 2-core machine, skipped)"),
     Bench("wizard", "bench_wizard.py", ["--rounds", "3"], one_thread=True, note="3 rounds, as in issue 7"),
     Bench("music21", "bench_music21.py", ["--files", "100"]),
+    Bench("continuation", "bench_continuation.py", one_thread=True),
 ]
 
 
