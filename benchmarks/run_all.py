@@ -17,10 +17,11 @@ the table. A run of a subset (``--only``/``--skip``) leaves RESULTS.md alone unl
 ``--write-results`` is given; ``--no-results`` never writes.
 
 Names: io, data, audio, engine, gui, playback, tokens, multitrack, wizard, music21, continuation
-(``--list`` shows them with their flags). continuation is not a speed benchmark: its rows are issue
-13's goals for every bundled model (in-key share of the primer's key, onsets on the primer's grid,
-density ratio against the primer) and the real continuations' in-key share as the reference. Some run with quicker flags than their defaults (fewer repeats or
-rounds, see NOTES); the table's notes say which.
+(``--list`` shows them with their flags). Some run with quicker flags than their defaults (fewer
+repeats or rounds, see NOTES); the table's notes say which. continuation is no speed benchmark:
+its rows are issue 13's goals for every bundled model (in-key share of the primer's key, onsets on
+the primer's grid, density ratio against the primer) with the real continuations' in-key share as
+the reference; it takes about 5 minutes of CPU (8 minutes on the shared VM at load 4).
 
 A complete run took 11.8 minutes on the project's 2-core VM when it was otherwise quiet (music21's
 100 files alone 5.6 minutes, tokens and multitrack about 100 s each, engine 50 s, wizard 65 s, the
