@@ -121,7 +121,8 @@ def test_the_whole_wizard_makes_a_model_that_generates(qtbot, window, songs, use
     assert not page.options_box.isHidden()
     assert page.overrides()["slots"] == "lpd5"
     choose_model(wizard, FAMILY, "tiny")
-    assert FAMILIES[FAMILY].paper in page.about.text() and page.overrides() == {}
+    # Every family asks about keys: normalised to C major / A minor by default.
+    assert FAMILIES[FAMILY].paper in page.about.text() and page.overrides() == {"key_normalize": "true"}
     assert page.preset.itemText(page.preset.findData(FAMILIES[FAMILY].default_preset)).endswith("(the paper's)")
     wizard.next()
 
@@ -142,6 +143,8 @@ def test_the_whole_wizard_makes_a_model_that_generates(qtbot, window, songs, use
     assert settings_page.batch_size.value() == config["batch_size"]
     assert settings_page.seq_len.value() == config["seq_len"]
     assert settings_page.name.text() == f"my songs ({FAMILIES[FAMILY].name}, tiny)"
+    # Random transposition would undo the key normalisation: off, and not offered.
+    assert not settings_page.augment.isChecked() and not settings_page.augment.isEnabled()
     qtbot.waitUntil(lambda: settings_page.measure is None, timeout=SLOW)
     assert settings_page.estimate.text().startswith("About "), settings_page.estimate.text()
     assert "an epoch" in settings_page.estimate.text()
@@ -154,6 +157,7 @@ def test_the_whole_wizard_makes_a_model_that_generates(qtbot, window, songs, use
     command = settings_page.command_text.toPlainText()
     expected = settings_page.settings()
     assert expected.command() in command and "--epochs 3" in command
+    assert "--set key_normalize=true" in command
     if FAMILIES[FAMILY].multi_gpu:
         assert expected.torchrun_command() in command
     assert not settings_page.problem.text() and settings_page.isComplete()
@@ -220,9 +224,11 @@ def test_stop_and_resume_even_after_a_full_disk(qtbot, window, songs, user_folde
 
     # Continue on a full disk: the trainer cannot write its checkpoints and says so.
     wrapper = tmp_path / "python-on-a-full-disk"
-    # 24 KiB a file for the trainer's own writes (its checkpoints). Its progress lines go through
-    # a pipe to an unlimited `cat`: the run's progress file may already be larger than that.
-    wrapper.write_text(f"#!/bin/bash\nset -o pipefail\n( ulimit -f 24; exec {sys.executable} \"$@\" ) | cat\n")
+    # Half the saved model's size a file for the trainer's own writes (its checkpoints; a fixed
+    # size would depend on the model's pitch range). Its progress lines go through a pipe to an
+    # unlimited `cat`: the run's progress file may already be larger than that.
+    blocks = max(len(saved) // 2048, 1)  # ulimit -f counts 1 KiB blocks
+    wrapper.write_text(f"#!/bin/bash\nset -o pipefail\n( ulimit -f {blocks}; exec {sys.executable} \"$@\" ) | cat\n")
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setattr(runs_module, "TRAINER_PYTHON", str(wrapper))
     page.resume_button.click()
