@@ -123,7 +123,9 @@ def test_the_whole_wizard_makes_a_model_that_generates(qtbot, window, songs, use
     choose_model(wizard, FAMILY, "tiny")
     # Every family asks about keys: normalised to C major / A minor by default.
     assert FAMILIES[FAMILY].paper in page.about.text() and page.overrides() == {"key_normalize": "true"}
-    assert page.preset.itemText(page.preset.findData(FAMILIES[FAMILY].default_preset)).endswith("(the paper's)")
+    # The default preset is tied to the beat; the paper's 16-frames-a-second one is marked.
+    assert page.preset.itemText(page.preset.findData("2x256")).endswith("(the paper's)")
+    assert page.preset.itemText(page.preset.findData(FAMILIES[FAMILY].default_preset)) == "2x256-beat"
     wizard.next()
 
     # 3. Data: what `composer preprocess` found.

@@ -14,7 +14,7 @@ frame.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
@@ -28,7 +28,7 @@ from .pianoroll_common import (
     LSTMStepper,
     PianoRollModel,
     RollWindows,
-    allowed_pitch_mask,
+    fit_to_primer,
     frame_metrics,
     masked_bce,
     sample_sequence,
@@ -115,7 +115,8 @@ class Model(PianoRollModel):
         """
         device = next(self.parameters()).device
         bar = self.config.steps_per_bar
-        mask = allowed_pitch_mask(options, self.info["pitch_range"], device)
+        fit = fit_to_primer(primer, n_steps, options, self.info["pitch_range"],
+                            self._codec().steps_per_beat, device)
         seed = torch.as_tensor(np.asarray(primer, dtype=np.float32).reshape(-1, self.n_pitches), device=device)
         current = torch.zeros(n_variations, bar, self.n_pitches, device=device)
         if len(seed):
@@ -126,8 +127,10 @@ class Model(PianoRollModel):
         bars = []
         for index in range(n_bars):
             logits, state = self(current)  # read the previous bar from a fresh state
-            for item in sample_sequence(stepper, logits[:, -1], state, bar, options, mask, generator,
-                                        report_every=bar + 1):
+            hold = None if fit.hold is None else (fit.hold + [False] * bar)[index * bar:(index + 1) * bar]
+            for item in sample_sequence(stepper, logits[:, -1], state, bar, options, fit.mask, generator,
+                                        report_every=bar + 1, fit=replace(fit, hold=hold),
+                                        previous=current[:, -1]):
                 if not isinstance(item, float):
                     current = item
             bars.append(current)

@@ -73,6 +73,10 @@ class SamplingOptions:
     start_token: str | None = None
     #: Multitrack families: slots silent in the primer start from "silence" or the "prior".
     missing_slots: str = "silence"
+    #: Follow the primer (piano-roll families): at most its most simultaneous notes a step,
+    #: within an octave of its range unless ``pitch_range`` is set, and new notes only on its
+    #: grid; False leaves the model's own texture, register and steps.
+    follow_primer: bool = True
 
 
 class FamilyModel(nn.Module):

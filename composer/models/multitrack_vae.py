@@ -33,12 +33,18 @@ from composer.core.score import Score, Track
 from composer.core.timing import TimeSignature, signature_at
 from composer.data.dataset import EncodedSet
 from composer.representations.codecs import codec_from_params
-from composer.representations.multitrack import N_PITCHES, MultitrackBarCodec, bar_window
+from composer.representations.multitrack import N_PITCHES, MultitrackBarCodec, bar_window, note_grid
+from composer.representations.pianoroll import snap_to_grid
 
 from .base import FamilyModel, SamplingOptions, TrainConfig
 from .pianoroll_common import allowed_pitch_mask
 
 STAGES = ("vae", "predictors")
+#: Data-info entries: the training data's grid and shortest common note, in quarter notes
+#: (:func:`~composer.representations.multitrack.note_grid`); decoded notes are snapped to them.
+GRID_BEATS, MIN_NOTE_BEATS = "grid_beats", "min_note_beats"
+#: Both, for a checkpoint trained before they were recorded: a sixteenth note.
+DEFAULT_GRID_BEATS = 0.25
 #: Bars decoded in one batch while generating (progress is reported after each batch).
 DECODE_CHUNK_BARS = 16
 
@@ -202,8 +208,13 @@ class Model(FamilyModel):
         vae_epochs = min(max(int(round(config.epochs * config.vae_fraction)), 1), config.epochs - 1)
         # The stage boundary is fixed here, so a resumed run with more epochs spends them on the
         # predictors instead of moving the boundary.
-        return {"codec": data.codec, "slots": list(codec_for(config).slot_names),
+        codec = codec_for(config)
+        drums = [k for k in range(len(codec.slot_names)) if codec.slot_is_drum(k)]
+        grid, shortest = note_grid(train, config.steps_per_bar, drums)
+        beats_per_step = 4 / config.steps_per_bar  # the bars read as 4/4, the meter of most data
+        return {"codec": data.codec, "slots": list(codec.slot_names),
                 "vae_epochs": vae_epochs,
+                GRID_BEATS: round(grid * beats_per_step, 6), MIN_NOTE_BEATS: round(shortest * beats_per_step, 6),
                 "slot_fill": [round(float(f) / max(bars, 1), 4) for f in np.atleast_1d(filled)]}
 
     def make_dataset(self, pieces, augment: bool, training: bool) -> BarPairs:
@@ -350,11 +361,22 @@ class Model(FamilyModel):
         lines = self._bar_lines(primer, start_tick, len(steps))
         part = Score(list(primer.tracks), primer.ppq, primer.tempos, primer.time_signatures)
         targets = [group[0].id if group else None for group in codec.assign(part)]
+        grid, shortest = self.note_grid_ticks(primer.ppq)
         out = []
         for k, notes in enumerate(codec.decode_notes(steps, lines)):
+            if not codec.slot_is_drum(k):  # the data's rhythm: no slivers shorter than it has
+                notes = snap_to_grid(notes, grid, origin=int(lines[0]), min_length=shortest)
             track = Track(codec.track_name(k), codec.slot_program(k), codec.slot_is_drum(k), notes)
             out.append((track, targets[k]))
         return out
+
+    def note_grid_ticks(self, ppq: int) -> tuple[int, int]:
+        """The grid decoded notes are snapped to and the shortest note kept, in ticks at ``ppq``:
+        the training data's (``info["grid_beats"]``, ``info["min_note_beats"]``), else a
+        sixteenth note for a model trained before they were recorded."""
+        grid = float(self.info.get(GRID_BEATS) or DEFAULT_GRID_BEATS)
+        shortest = float(self.info.get(MIN_NOTE_BEATS) or grid)
+        return max(int(round(grid * ppq)), 1), max(int(round(shortest * ppq)), 1)
 
     def _bars_from(self, z: torch.Tensor, options: SamplingOptions, mask, generator) -> torch.Tensor:
         """Latents (V, slots, K) -> binary bars (V, slots, steps, 128)."""

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from composer.core.errors import ComposerError, ComposerWarning
+from composer.core.notes import empty_notes
 from composer.core.score import Score
 
 from composer.data.augment import transposition_range
 from composer.data.dataset import EncodedSet
-from composer.representations.pianoroll import crop_range
+from composer.representations.continuation import GRID_COVER, GRID_DIVISIONS, primer_grid
+from composer.representations.pianoroll import crop_range, snap_to_grid
 
 from composer.representations.codecs import PianoRollCodec, codec_from_params
 
@@ -78,28 +81,57 @@ class PianoRollModel(FamilyModel):
         return roll
 
     def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
-        """Frames of [start_tick, end_tick): grid steps, or seconds at the tempo at the start."""
+        """Frames of [start_tick, end_tick): grid steps, or seconds through the tempo map."""
         codec = self._codec()
-        if codec.steps_per_beat:
-            return max(int(round((end_tick - start_tick) * codec.steps_per_beat / primer.ppq)), 1)
-        seconds = (end_tick - start_tick) * 60.0 / (primer.tempo_map.qpm_at(start_tick) * primer.ppq)
-        return max(int(round(seconds * codec.fps)), 1)
+        return max(_frame_of(codec, primer, end_tick) - _frame_of(codec, primer, start_tick), 1)
 
     def decode_continuation(self, roll: np.ndarray, primer: Score, start_tick: int) -> np.ndarray:
-        """Generated frames (N, P) -> notes from ``start_tick`` in the primer's ticks."""
+        """Generated frames (N, P) -> notes from ``start_tick`` in the primer's ticks.
+
+        A beat-tied model's frames continue the primer's roll, which starts at tick 0: frame
+        ``f`` of the whole roll is tick ``f * ppq / steps_per_beat``, so notes land on the beat
+        grid at any tempo. A real-time model's frames (seconds) go through the primer's tempo
+        map and then onto the primer's grid (:func:`decode_grid`), as a quantizer would.
+        """
         codec = self._codec()
-        qpm = primer.tempo_map.qpm_at(start_tick)
-        decoded = codec.decode(roll, pitch_range=self.info["pitch_range"], qpm=qpm).tracks[0].notes.copy()
-        if codec.fps:  # frames are seconds: map through the primer's own tempo map
-            start_seconds = float(primer.tempo_map.tick_to_seconds(start_tick))
-            seconds_per_tick = 60.0 / (qpm * 480)
+        decoded = codec.decode(roll, pitch_range=self.info["pitch_range"]).tracks[0].notes.copy()
+        first = _frame_of(codec, primer, start_tick)
+        if codec.fps:  # decoded at 120 BPM: ticks * 60 / (120 * 480) are seconds
+            start_seconds = first / codec.fps
             for field in ("start", "end"):
-                decoded[field] = primer.tempo_map.seconds_to_tick(start_seconds + decoded[field] * seconds_per_tick)
+                seconds = start_seconds + decoded[field] / 960.0
+                decoded[field] = primer.tempo_map.seconds_to_tick(seconds)
         else:
-            for field in ("start", "end"):
-                decoded[field] = start_tick + decoded[field] * primer.ppq // 480
-        decoded["end"] = np.maximum(decoded["end"], decoded["start"] + 1)
+            spb = codec.steps_per_beat
+            for field in ("start", "end"):  # round(frame * ppq / spb), halves up
+                frames = first + (decoded[field].astype(np.int64) * spb + 240) // 480
+                decoded[field] = (2 * frames * primer.ppq + spb) // (2 * spb)
+        step = decode_grid(codec, primer, start_tick)
+        if step:
+            decoded = snap_to_grid(decoded, step)
+        decoded["start"] = np.maximum(decoded["start"], start_tick)
+        decoded = decoded[decoded["end"] > decoded["start"]]
         return decoded
+
+
+def decode_grid(codec: PianoRollCodec, primer: Score, start_tick: int) -> int | None:
+    """The grid (ticks) decoded notes are snapped to, or None where the model's own steps already
+    lie on the primer's grid: for a real-time (fps) model, the primer's grid
+    (:func:`~composer.representations.continuation.primer_grid`, sixteenths without primer notes);
+    for a beat-tied model, the primer's grid only when the model's steps cannot hold it (a
+    sixteenth-note model continuing a primer in triplets)."""
+    notes = _pitched_before(primer, start_tick)
+    grid = primer_grid(notes, primer.ppq) if len(notes) else max(primer.ppq // 4, 1)
+    if codec.fps:
+        return grid
+    step = primer.ppq / codec.steps_per_beat
+    return None if (grid / step).is_integer() or not len(notes) else grid
+
+
+def _pitched_before(score: Score, tick: int) -> np.ndarray:
+    """The pitched notes of ``score`` that start before ``tick``."""
+    parts = [t.notes[t.notes["start"] < tick] for t in score.tracks if not t.is_drum]
+    return np.concatenate(parts) if parts else empty_notes()
 
 
 def _frame_of(codec: PianoRollCodec, score: Score, tick: int) -> int:
@@ -239,16 +271,113 @@ class LSTMStepper:
         return x
 
 
+#: A primer with fewer onsets than this shows no grid: the model writes on its own steps.
+MIN_GRID_ONSETS = 4
+#: How far (semitones) a continuation may go beyond the primer's lowest and highest pitch.
+REGISTER_MARGIN = 12
+
+
+@dataclass(frozen=True)
+class PrimerFit:
+    """What sampling keeps from the primer (see :func:`fit_to_primer`).
+
+    ``mask``: pitches allowed, bool (P,), or None for all; ``voices``: the most pitches a frame
+    may hold, or None; ``hold``: per generated step, True where the step is off the primer's
+    grid, so the frame before it is held (no note starts or ends there), or None."""
+
+    mask: torch.Tensor | None = None
+    voices: int | None = None
+    hold: list[bool] | None = None
+
+
+def primer_grid_steps(roll: np.ndarray, steps_per_beat: int) -> int:
+    """The primer's grid in steps of a beat-tied roll (T0, P): the coarsest division of the beat
+    into whole steps (quarters, eighths, ...; see
+    :data:`~composer.representations.continuation.GRID_DIVISIONS`) on which
+    :data:`~composer.representations.continuation.GRID_COVER` of the roll's onsets lie; 1 (every
+    step) when none does or the primer has fewer than :data:`MIN_GRID_ONSETS` onsets."""
+    active = np.asarray(roll) > 0
+    onsets = active.copy()
+    onsets[1:] &= ~active[:-1]
+    frames = np.nonzero(onsets)[0]
+    if len(frames) < MIN_GRID_ONSETS:
+        return 1
+    for division in GRID_DIVISIONS:
+        if steps_per_beat % division == 0 and np.mean(frames % (steps_per_beat // division) == 0) >= GRID_COVER:
+            return steps_per_beat // division
+    return 1
+
+
+def fit_to_primer(primer: np.ndarray, n_steps: int, options: SamplingOptions, pitch_range,
+                  steps_per_beat: int | None, device) -> PrimerFit:
+    """How sampling follows the primer ``primer`` (T0, P), the model's input, when
+    ``options.follow_primer`` is set (and only the user's constraints otherwise):
+
+    - voices: a frame keeps at most the primer's most simultaneous notes (its most probable
+      pitches), so a melody goes on as a melody and a chorale in four voices;
+    - register: without a user's pitch range, pitches within an octave of the primer's lowest
+      and highest (:data:`REGISTER_MARGIN`);
+    - grid (beat-tied models, ``steps_per_beat`` set): notes start and end only on the
+      primer's grid (:func:`primer_grid_steps`); the steps between hold the frame before.
+
+    A primer without notes (generation from scratch) sets none of the three.
+    """
+    mask = allowed_pitch_mask(options, pitch_range, device)
+    roll = np.asarray(primer) > 0
+    if not options.follow_primer or roll.ndim != 2 or not roll.any():
+        return PrimerFit(mask)
+    voices = int(roll.sum(axis=1).max())
+    if options.pitch_range is None:
+        used = np.flatnonzero(roll.any(axis=0))
+        columns = torch.arange(roll.shape[1], device=device)
+        window = (columns >= int(used[0]) - REGISTER_MARGIN) & (columns <= int(used[-1]) + REGISTER_MARGIN)
+        mask = window if mask is None else mask & window
+        mask = None if bool(mask.all()) else mask
+    hold = None
+    if steps_per_beat:
+        grid = primer_grid_steps(roll, steps_per_beat)
+        if grid > 1:
+            hold = [(len(roll) + i) % grid != 0 for i in range(n_steps)]
+    return PrimerFit(mask, voices if voices < roll.shape[1] else None, hold)
+
+
+def keep_voices(frame: torch.Tensor, logits: torch.Tensor, voices: int) -> torch.Tensor:
+    """``frame`` (B, P) 0/1 with at most ``voices`` pitches a row: of the sampled pitches, the
+    outer voices first (the highest, the melody; with two voices or more also the lowest, the
+    bass), then those of the highest logits.
+
+    Taking only the most probable pitches lost the melody: a chord tone held from the step
+    before is almost certain to go on, so a one-voice continuation became long held notes."""
+    if voices >= frame.shape[-1]:
+        return frame
+    sounding = frame > 0
+    columns = torch.arange(frame.shape[-1], device=frame.device)
+    scores = logits.masked_fill(~sounding, -math.inf)
+    highest = torch.where(sounding, columns, -1).amax(dim=-1, keepdim=True).clamp(min=0)
+    scores = scores.scatter(-1, highest, math.inf)
+    if voices >= 2:
+        lowest = torch.where(sounding, columns, frame.shape[-1]).amin(dim=-1, keepdim=True)
+        scores = scores.scatter(-1, lowest.clamp(max=frame.shape[-1] - 1), math.inf)
+    kept = torch.zeros_like(frame).scatter_(-1, scores.topk(voices, dim=-1).indices, 1.0)
+    return frame * kept
+
+
 def sample_sequence(stepper: LSTMStepper, logits: torch.Tensor, state, n_steps: int,
                     options: SamplingOptions, mask: torch.Tensor | None, generator: torch.Generator,
-                    report_every: int = 48):
+                    report_every: int = 48, fit: PrimerFit | None = None,
+                    previous: torch.Tensor | None = None):
     """Sample ``n_steps`` frames, feeding each back; yields progress, then frames (B, n_steps, P).
 
     Sampling compares logits with thresholds drawn for every step at once: a pitch sounds when
     ``logit / T > logit(u)`` for uniform ``u``, which is Bernoulli sampling of ``sigmoid(logit / T)``
-    in one comparison per step. Pitches the options forbid get an infinite threshold.
+    in one comparison per step. Pitches the options forbid get an infinite threshold. ``fit``
+    (:func:`fit_to_primer`; its mask is used instead of ``mask``) limits the voices and holds
+    the frame before at steps off the primer's grid (``previous`` (B, P), the frame before the
+    first step; silence when None).
     """
     batch, width = logits.shape
+    fit = fit or PrimerFit(mask)
+    mask = fit.mask
     h = list(state[0].unbind(0))
     c = list(state[1].unbind(0))
     temperature = max(options.temperature, 1e-3)
@@ -262,8 +391,14 @@ def sample_sequence(stepper: LSTMStepper, logits: torch.Tensor, state, n_steps: 
     if mask is not None:
         thresholds[:, :, ~mask] = math.inf
     frames = torch.empty(n_steps, batch, width, device=logits.device)
+    before = previous if previous is not None else torch.zeros(batch, width, device=logits.device)
     for step in range(n_steps):
-        torch.gt(logits, thresholds[step], out=frames[step])
+        if fit.hold is not None and fit.hold[step]:
+            frames[step] = frames[step - 1] if step else before
+        else:
+            torch.gt(logits, thresholds[step], out=frames[step])
+            if fit.voices is not None:
+                frames[step] = keep_voices(frames[step], logits, fit.voices)
         logits = stepper.step(frames[step], h, c)
         if step % report_every == 0:
             yield step / n_steps
@@ -284,8 +419,9 @@ def allowed_pitch_mask(options: SamplingOptions, pitch_range, device) -> torch.T
 
 
 def sample_frames(logits: torch.Tensor, options: SamplingOptions, mask: torch.Tensor | None,
-                  generator: torch.Generator) -> torch.Tensor:
-    """Multi-hot frames from logits of shape (B, P): Bernoulli or threshold, with temperature.
+                  generator: torch.Generator, voices: int | None = None) -> torch.Tensor:
+    """Multi-hot frames from logits of shape (B, P): Bernoulli or threshold, with temperature,
+    at most ``voices`` pitches a frame (the most probable) when given.
 
     Returns float32 0/1 of shape (B, P).
     """
@@ -293,8 +429,10 @@ def sample_frames(logits: torch.Tensor, options: SamplingOptions, mask: torch.Te
     if mask is not None:
         probs = probs * mask
     if options.mode == "threshold":
-        return (probs >= options.threshold).float()
-    return torch.bernoulli(probs, generator=generator)
+        frame = (probs >= options.threshold).float()
+    else:
+        frame = torch.bernoulli(probs, generator=generator)
+    return frame if voices is None else keep_voices(frame, logits, voices)
 
 
 def frame_metrics(logits: torch.Tensor, target: torch.Tensor, real: torch.Tensor) -> dict[str, float]:

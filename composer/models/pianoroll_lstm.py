@@ -1,7 +1,8 @@
 """``pianoroll_lstm``: paper 000's stacked LSTM over a multi-hot piano roll.
 
-Input and output are frames of the piano roll (16 per second by default) over the model's pitch
-range P. Each position predicts the next frame through independent sigmoids (binary
+Input and output are frames of the piano roll over the model's pitch range P: sixteenth notes
+tied to the beat by default (preset ``2x256-beat``), or 16 frames a second as in the paper (its
+presets ``2x256``, ``3x1024``, ``3x1024-dense``). Each position predicts the next frame through independent sigmoids (binary
 cross-entropy), trained on windows of ``seq_len`` frames. Generation feeds the primer through the
 network, then samples one frame at a time with the LSTM state carried along.
 
@@ -23,7 +24,7 @@ from .base import SamplingOptions, TrainConfig
 from .pianoroll_common import (
     LSTMStepper,
     PianoRollModel,
-    allowed_pitch_mask,
+    fit_to_primer,
     frame_metrics,
     masked_bce,
     sample_sequence,
@@ -46,6 +47,9 @@ class Config(TrainConfig):
 
 _PAPER = Config(seq_len=32, batch_size=64, epochs=100, patience=5)
 PRESETS = {
+    # The paper's 2x256 network on a sixteenth-note grid tied to the beat (the default): notes
+    # land on the primer's beats at any tempo; 64 steps are four 4/4 bars of context.
+    "2x256-beat": replace(_PAPER, hidden=256, layers=2, dropout=0.2, fps=None, steps_per_beat=4, seq_len=64),
     "2x256": replace(_PAPER, hidden=256, layers=2, dropout=0.2),
     "3x1024": replace(_PAPER, hidden=1024, layers=3, dropout=0.4),
     "3x1024-dense": replace(_PAPER, hidden=1024, layers=3, dropout=0.4, dense_layers=1, dense_size=1024),
@@ -109,15 +113,18 @@ class Model(PianoRollModel):
                  generator: torch.Generator) -> Iterator[float | np.ndarray]:
         """primer (T0, P) float/bool -> yields progress, then (n_variations, T0 + n_steps, P) uint8."""
         device = next(self.parameters()).device
-        mask = allowed_pitch_mask(options, self.info["pitch_range"], device)
+        fit = fit_to_primer(primer, n_steps, options, self.info["pitch_range"],
+                            self._codec().steps_per_beat, device)
         if len(primer):
             seed = torch.as_tensor(np.asarray(primer, dtype=np.float32), device=device)
             logits, state = self(seed.expand(n_variations, -1, -1))
         else:  # from silence: one frame of nothing starts the sequence
             logits, state = self(torch.zeros(n_variations, 1, self.n_pitches, device=device))
         frames = None
+        previous = torch.as_tensor(np.asarray(primer[-1:], dtype=np.float32), device=device).expand(
+            n_variations, -1) if len(primer) else None
         for item in sample_sequence(LSTMStepper(self.lstm, self.head), logits[:, -1], state, n_steps,
-                                    options, mask, generator):
+                                    options, fit.mask, generator, fit=fit, previous=previous):
             if isinstance(item, float):
                 yield item
             else:

@@ -18,7 +18,7 @@ from torch import nn
 from .base import SamplingOptions, TrainConfig
 from .pianoroll_common import (
     PianoRollModel,
-    allowed_pitch_mask,
+    fit_to_primer,
     frame_metrics,
     masked_bce,
     sample_frames,
@@ -36,6 +36,9 @@ class Config(TrainConfig):
 
 
 PRESETS = {
+    # The paper's network on sixteenth notes tied to the beat (the default): at 16 frames a
+    # second its notes fall off the beat at any tempo but 120. 32 steps are two 4/4 bars.
+    "256-beat": Config(seq_len=32, batch_size=64, epochs=100, patience=5, fps=None, steps_per_beat=4),
     "256": Config(seq_len=32, batch_size=64, epochs=100, patience=5),
     "tiny": Config(encoder_hidden=16, decoder_hidden=16, dropout=0.0, seq_len=8, batch_size=8,
                    epochs=2, patience=2, steps_per_epoch=4),
@@ -83,7 +86,8 @@ class Model(PianoRollModel):
         """primer (T0, P) -> yields progress, then (n_variations, T0 + n_steps, P) uint8."""
         device = next(self.parameters()).device
         length = self.config.seq_len
-        mask = allowed_pitch_mask(options, self.info["pitch_range"], device)
+        fit = fit_to_primer(primer, n_steps, options, self.info["pitch_range"],
+                            self._codec().steps_per_beat, device)
         seed = torch.as_tensor(np.asarray(primer, dtype=np.float32).reshape(-1, self.n_pitches), device=device)
         seed = seed[-length:]
         window = torch.zeros(n_variations, length, self.n_pitches, device=device)
@@ -92,7 +96,10 @@ class Model(PianoRollModel):
         frames = torch.zeros(n_variations, n_steps, self.n_pitches, device=device)
         report_every = max(n_steps // 20, 1)
         for step in range(n_steps):
-            frame = sample_frames(self(window), options, mask, generator)
+            if fit.hold is not None and fit.hold[step]:  # off the primer's grid: hold the frame
+                frame = window[:, -1]
+            else:
+                frame = sample_frames(self(window), options, fit.mask, generator, fit.voices)
             frames[:, step] = frame
             window = torch.cat([window[:, 1:], frame.unsqueeze(1)], dim=1)
             if step % report_every == 0:

@@ -57,6 +57,8 @@ class FamilySpec:
     data_options: tuple[DataOption, ...] = ()
     #: Trains under torchrun on several GPUs (staged families run on one device).
     multi_gpu: bool = True
+    #: The presets with the paper's own settings (the wizard marks them); empty: the default.
+    paper_presets: tuple[str, ...] = ()
     #: The network's size in words, from a model's config: parts like "{layers} LSTM layer{layers_s}
     #: of {hidden} units"; a part is left out when a field it names is missing, zero or empty
     #: ("{f_s}" is "s" unless field f is 1). The description stays free of sizes: presets differ.
@@ -105,11 +107,12 @@ register(FamilySpec(
     id="pianoroll_lstm",
     name="Piano-roll LSTM",
     paper="Docevski et al., Towards Music Generation With Deep Learning Algorithms (000)",
-    description="Stacked LSTM over a multi-hot piano roll (16 frames a second in the paper); "
-                "predicts the next frame's notes.",
+    description="Stacked LSTM over a multi-hot piano roll (sixteenth notes tied to the beat; 16 "
+                "frames a second in the paper's presets); predicts the next frame's notes.",
     capabilities=frozenset({CONTINUE, FROM_SCRATCH}),
-    presets=("2x256", "3x1024", "3x1024-dense", "tiny"),
-    default_preset="2x256",
+    presets=("2x256-beat", "2x256", "3x1024", "3x1024-dense", "tiny"),
+    default_preset="2x256-beat",
+    paper_presets=("2x256", "3x1024", "3x1024-dense"),
     module="composer.models.pianoroll_lstm",
     controls=("temperature", "threshold"),
     size=("{layers} LSTM layer{layers_s} of {hidden} units",
@@ -120,10 +123,12 @@ register(FamilySpec(
     id="pianoroll_seq2seq",
     name="Piano-roll encoder-decoder",
     paper="Docevski et al., Towards Music Generation With Deep Learning Algorithms (000)",
-    description="An LSTM encoder reads the last frames, an LSTM decoder predicts the next frame.",
+    description="An LSTM encoder reads the last frames, an LSTM decoder predicts the next frame "
+                "(sixteenth notes tied to the beat; 16 frames a second in the paper's preset).",
     capabilities=frozenset({CONTINUE}),
-    presets=("256", "tiny"),
-    default_preset="256",
+    presets=("256-beat", "256", "tiny"),
+    default_preset="256-beat",
+    paper_presets=("256",),
     module="composer.models.pianoroll_seq2seq",
     controls=("temperature", "threshold"),
     size=("an encoder of {encoder_hidden} units", "a decoder of {decoder_hidden} units",
@@ -153,6 +158,7 @@ register(FamilySpec(
     capabilities=frozenset({CONTINUE, FROM_SCRATCH}),
     presets=("paper", "timed", "tiny"),
     default_preset="timed",
+    paper_presets=("paper",),
     module="composer.models.chord_token_lstm",
     controls=("temperature", "top_p"),
     size=("{layers} LSTM layer{layers_s} of {hidden} units", "a dense layer of {dense}",
@@ -168,6 +174,7 @@ register(FamilySpec(
     capabilities=frozenset({CONTINUE, FROM_SCRATCH}),
     presets=("paper", "grid", "tiny"),
     default_preset="grid",
+    paper_presets=("paper",),
     module="composer.models.note_symbol_lstm",
     controls=("temperature", "top_p"),
     size=("{layers} LSTM layer{layers_s} of {hidden} units",),

@@ -31,7 +31,7 @@ from .errors import SkipFile
 from .instruments import LPD5, LPD5_IS_DRUM, LPD5_PROGRAMS, lpd5_slot
 from .pianoroll import _render, _roll_notes
 
-__all__ = ["MultitrackBarCodec", "SLOT_MODES", "N_PITCHES", "bar_window"]
+__all__ = ["MultitrackBarCodec", "SLOT_MODES", "N_PITCHES", "bar_window", "note_grid"]
 
 N_PITCHES = 128
 LEAD_VELOCITY, ACCOMPANIMENT_VELOCITY, DRUM_VELOCITY = 96, 80, 100
@@ -223,3 +223,46 @@ def bar_window(codec: MultitrackBarCodec, groups: list[list[Track]], start_tick:
             parts.append(Track(track.name, track.program, track.is_drum, notes))
         shifted.append(parts)
     return codec.encode_bars(shifted, np.array([0, bar_ticks]))[0]
+
+
+#: Share of the training onsets the data's grid must hold (:func:`note_grid`).
+NOTE_GRID_COVER = 0.99
+#: Share of the training notes shorter than the data's shortest common note (:func:`note_grid`).
+SHORT_NOTE_SHARE = 0.01
+
+
+def note_grid(pieces: list[np.ndarray], steps_per_bar: int, drum_slots=()) -> tuple[int, int]:
+    """The data's grid and shortest common note, in steps of a bar.
+
+    ``pieces``: (bars, slots, steps_per_bar, 128) arrays (:meth:`MultitrackBarCodec.encode`);
+    slots listed in ``drum_slots`` are left out. The grid is the coarsest step count dividing
+    the bar (no coarser than a quarter of it: a beat of 4/4) at which :data:`NOTE_GRID_COVER`
+    of the onsets lie; the shortest common note is the length that only
+    :data:`SHORT_NOTE_SHARE` of the notes are shorter than, at least one step. A binary roll
+    joins repeated notes of one pitch, so this counts runs of active steps. Returns (1, 1)
+    without notes.
+    """
+    positions = np.zeros(steps_per_bar, dtype=np.int64)
+    lengths = np.zeros(steps_per_bar * 4 + 1, dtype=np.int64)
+    for piece in pieces:
+        piece = np.asarray(piece)
+        for k in range(piece.shape[1]):
+            if k in drum_slots:
+                continue
+            roll = piece[:, k].reshape(-1, piece.shape[-1]) > 0
+            if not roll.any():
+                continue
+            edges = np.diff(np.pad(roll, ((1, 1), (0, 0))).astype(np.int8), axis=0)
+            _, start_t = np.nonzero(edges.T == 1)  # by pitch, then time: starts and ends pair up
+            _, end_t = np.nonzero(edges.T == -1)
+            positions += np.bincount(start_t % steps_per_bar, minlength=steps_per_bar)
+            lengths += np.bincount(np.minimum(end_t - start_t, len(lengths) - 1), minlength=len(lengths))
+    if not positions.sum():
+        return 1, 1
+    grid = 1
+    for step in range(steps_per_bar // 4, 0, -1):
+        if steps_per_bar % step == 0 and positions[::step].sum() >= NOTE_GRID_COVER * positions.sum():
+            grid = step
+            break
+    shortest = int(np.searchsorted(np.cumsum(lengths), SHORT_NOTE_SHARE * lengths.sum(), side="right"))
+    return grid, max(shortest, 1)

@@ -37,7 +37,8 @@ from .instruments import LPD5, lpd5_instrument, lpd5_slot
 
 __all__ = [
     "to_pianoroll", "from_pianoroll", "to_lpd5_pianoroll", "from_lpd5_pianoroll",
-    "pitch_span", "count_out_of_range", "crop_range", "FULL_PITCH_RANGE", "MUSEGAN_PITCH_RANGE",
+    "pitch_span", "count_out_of_range", "crop_range", "snap_to_grid", "FULL_PITCH_RANGE",
+    "MUSEGAN_PITCH_RANGE",
 ]
 
 #: Every MIDI pitch.
@@ -531,3 +532,57 @@ def crop_range(lo: int, hi: int, multiple: int = 12) -> tuple[int, int]:
     if lo == hi:
         return lo, hi
     return lo // multiple * multiple, min(-(-hi // multiple) * multiple, 128)
+
+
+# --------------------------------------------------------------------------- grid snapping
+
+
+def snap_to_grid(notes: np.ndarray, step: int, origin: int = 0, min_length: int = 0) -> np.ndarray:
+    """Move every note's start and end to the nearest multiple of ``step`` ticks from ``origin``
+    (halves round up), as a quantizer does.
+
+    Starts and ends go through the same rounding, so notes that followed each other still do;
+    a note shorter than half a step (a sliver) collapses and is dropped, as is one shorter than
+    ``min_length`` ticks after snapping. Where snapping makes two notes of one pitch overlap, the
+    earlier one ends where the later starts (the longer one is kept when both start together).
+
+    Parameters
+    ----------
+    notes : np.ndarray of NOTE_DTYPE, shape (n,)
+    step : int
+        The grid in ticks (e.g. ``ppq // 4`` for sixteenths); a positive integer.
+    origin : int
+        A tick on the grid (e.g. the first bar line).
+    min_length : int
+        Notes shorter than this many ticks after snapping are dropped.
+
+    Returns
+    -------
+    np.ndarray of NOTE_DTYPE, shape (m,), m <= n
+        A copy in (start, pitch) order; other fields (velocity, id) are kept.
+
+    Raises
+    ------
+    ComposerError
+        For a step that is not a positive integer.
+    """
+    step = _check_int("step", step, 1, 1 << 40)
+    notes = np.array(notes, dtype=NOTE_DTYPE, copy=True)
+    if not len(notes):
+        return notes
+    for field in ("start", "end"):
+        offset = notes[field].astype(np.int64) - int(origin)
+        notes[field] = int(origin) + (2 * offset + step) // (2 * step) * step
+    notes = notes[notes["end"] - notes["start"] >= max(int(min_length), 1)]
+    if not len(notes):
+        return notes
+    # By pitch, then start, the longest first: a later note of the pitch cuts the one before.
+    order = np.lexsort((-(notes["end"] - notes["start"]), notes["start"], notes["pitch"]))
+    notes = notes[order]
+    same_pitch = notes["pitch"][1:] == notes["pitch"][:-1]
+    duplicate = np.concatenate([[False], same_pitch & (notes["start"][1:] == notes["start"][:-1])])
+    notes = notes[~duplicate]
+    follows = np.flatnonzero((notes["pitch"][1:] == notes["pitch"][:-1])
+                             & (notes["start"][1:] < notes["end"][:-1]))
+    notes["end"][follows] = notes["start"][follows + 1]
+    return notes[np.lexsort((notes["pitch"], notes["start"]))]

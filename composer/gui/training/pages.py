@@ -221,7 +221,8 @@ class ModelPage(QWizardPage):
         self.about.setText(f"{escape(spec.description)}<br><i>{escape(spec.paper)}</i>")
         self.preset.clear()
         for name in spec.presets:
-            self.preset.addItem(name + (" (the paper's)" if name == spec.default_preset else ""), name)
+            self.preset.addItem(name + (" (the paper's)" if name in (spec.paper_presets or (spec.default_preset,))
+                                        else ""), name)
         self.preset.setCurrentIndex(self.preset.findData(spec.default_preset))
         while self.options_form.rowCount():
             self.options_form.removeRow(0)
