@@ -18,8 +18,9 @@ against its primer with :mod:`composer.representations.continuation`. The primer
 - ``pop909``: POP909 openings, "test" files by ``split_of`` in 4/4 at one tempo: melody and piano
   from the first downbeat (``beat_midi.txt``) at the melody's entry.
 - ``drawn``: melodies with a bass on the beat, drawn by this script (deterministic): diatonic lines
-  on eighths and quarters, a bass arpeggio on the beat, over I-IV-V-vi (major) or i-iv-V-VI (minor) bars, in all 12 keys, both
-  modes, at 72, 110 and 160 quarters a minute, in 4/4 and 3/4 (the full run has all 144; quick, 24).
+  on eighths and quarters and a bass arpeggio on the beats over I-IV-V-vi (major) or i-iv-V-VI
+  (minor) bars, in all 12 keys, both modes, at 72, 110 and 160 quarters a minute, in 4/4 and 3/4
+  (the full run has all 144; quick, 24).
 
 The reference row of each set ("real continuation") measures the piece's own next 8 bars (for a
 drawn primer: the drawing's next 8 bars, in key by construction) against the same primer. Figures:
@@ -52,7 +53,7 @@ from composer.core.score import Score, Track
 from composer.core.timing import TempoChange, TimeSignature, signature_at
 from composer.core.transforms import slice_time
 from composer.representations.continuation import MEASURES, continuation_measures, seam_for
-from composer.representations.keys import Key, find_key
+from composer.representations.keys import find_key
 
 try:  # benchmarks/ is on sys.path when run as a script; tests import this file by path
     from summary import report
@@ -181,9 +182,13 @@ def _held_notes(pitches: np.ndarray, step: int) -> np.ndarray:
     """One voice's frames (a pitch or -1 each) as notes: a pitch held over frames is one note."""
     starts, ends, values = [], [], []
     for i, p in enumerate(pitches):
-        if p >= 0 and (i == 0 or pitches[i - 1] != p):
-            starts.append(i), values.append(p), ends.append(i + 1)
-        elif p >= 0:
+        if p < 0:
+            continue
+        if i == 0 or pitches[i - 1] != p:
+            starts.append(i)
+            values.append(p)
+            ends.append(i + 1)
+        else:
             ends[-1] = i + 1
     return make_notes(np.array(starts, dtype=np.int64) * step, np.array(ends, dtype=np.int64) * step,
                       values, 80)
@@ -624,7 +629,8 @@ def report_summary(result: Run) -> None:
         if row is None:
             continue
         report(f"{name}: in-key share of the primer's key", row["in_key"], "share", goal, "higher",
-               f">= {GOAL_IN_KEY} and within {GOAL_IN_KEY_GAP} of the reference ({reference.get('in_key', math.nan):.2f})")
+               f">= {GOAL_IN_KEY} and within {GOAL_IN_KEY_GAP} of the reference "
+               f"({reference.get('in_key', math.nan):.2f})")
         report(f"{name}: onsets on the primer's grid", row["on_grid"], "share", GOAL_ON_GRID, "higher")
         ratio = row["density_ratio"]
         folded = min(ratio, 1 / ratio) if ratio > 0 else 0.0
@@ -680,7 +686,8 @@ def draw_figure(case: Case, continuation: np.ndarray, path: Path, title: str) ->
     lines = case.primer.bar_starts(case.end)
     for tick in lines:
         x = left + tick * scale
-        painter.setPen(QPen(QColor(160, 160, 160) if tick != case.seam else QColor("black"), 1 if tick != case.seam else 2))
+        seam = tick == case.seam
+        painter.setPen(QPen(QColor("black") if seam else QColor(160, 160, 160), 2 if seam else 1))
         painter.drawLine(int(x), top, int(x), height - 4)
     in_key = key.pitch_classes() if key else frozenset(range(12))
 
