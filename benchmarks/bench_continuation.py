@@ -551,6 +551,8 @@ def run(models: list[Path], cases: list[Case], variations: int = VARIATIONS, exa
         started = time.perf_counter()
         model, meta = load_model(path)
         name = path.name.removesuffix(".safetensors")
+        if path.resolve().parent != (ROOT / "checkpoints").resolve():  # e.g. a retrained candidate
+            name += f" ({path.resolve().parent.name}/)"
         family = meta["family"]
         measured = []
         for seed, case in enumerate(cases):
