@@ -75,7 +75,8 @@ class SamplingOptions:
     missing_slots: str = "silence"
     #: Follow the primer (piano-roll families): at most its most simultaneous notes a step,
     #: within an octave of its range unless ``pitch_range`` is set, and new notes only on its
-    #: grid; False leaves the model's own texture, register and steps.
+    #: grid; False leaves the model's own texture, register and steps. Token families: onsets
+    #: on its grid, within an octave of its range, chord tokens no larger than its largest.
     follow_primer: bool = True
 
 

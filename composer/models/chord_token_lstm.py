@@ -25,6 +25,10 @@ windows at every position), we train every position of a window to predict its n
 (teacher forcing), which gives each token of the data the same role in about 1/100 of the
 computation. Generation samples with temperature and top-p, forbids a chord repeated more times
 in a row than the training data ever does (``max_repeat``), and keeps the chord/timing grammar.
+Following the primer (``SamplingOptions.follow_primer``, on by default): no chord larger than the
+primer's largest or reaching more than an octave beyond its pitches, and (timed) only timing
+tokens whose shift lands the next onset on the primer's grid, counted from the seam (each dropped
+where it would leave nothing).
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ from composer.representations.vocab import ChordVocab
 
 from .base import SamplingOptions, TrainConfig
 from .lstm_dropout import RecurrentDropoutLSTM
-from .token_common import TokenModel, allowed_pitches, longest_runs_limit, no_fit_error, top_tokens
+from .token_common import (TokenModel, allowed_pitches, longest_runs_limit, no_fit_error, top_tokens,
+                           with_fallback)
 
 
 @dataclass
@@ -177,13 +182,44 @@ class Model(TokenModel):
             allowed = torch.ones(len(self.vocab), dtype=torch.bool)
             allowed[:self.vocab.n_chords] = torch.as_tensor(fits)
         limit = options.max_repeat or int(self.info.get("max_repeat", 4))
-        return ChordGuard(self._is_chord.to(device), self.vocab.timed, limit,
-                          None if allowed is None else allowed.to(device), primer_ids, n_variations)
+        fit = self.primer_fit(primer_ids, options)
+        guard = ChordGuard(self._is_chord.to(device), self.vocab.timed, limit,
+                           None if allowed is None else allowed.to(device), primer_ids, n_variations)
+        guard.follow(self._unlike_primer(fit, device), *self._timing_grid(fit, device))
+        return guard
+
+    def _unlike_primer(self, fit, device) -> torch.Tensor | None:
+        """Bool (V,): the chords larger than the primer's largest or reaching outside its
+        register, or None (no chord is)."""
+        vocab = self.vocab
+        unlike = np.zeros(vocab.n_chords, dtype=bool)
+        if fit.voices is not None:
+            unlike |= vocab.chord_size > fit.voices
+        if fit.register is not None:
+            unlike |= (vocab.chord_low < fit.register[0]) | (vocab.chord_high > fit.register[1])
+        if not unlike.any():
+            return None
+        return torch.as_tensor(np.concatenate([unlike, np.zeros(len(vocab) - vocab.n_chords, dtype=bool)]),
+                               device=device)
+
+    def _timing_grid(self, fit, device) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """For the primer's grid of ``fit.grid`` steps: (bans (grid, V), shifts (V,)), row ``r``
+        of the bans holding the timing tokens whose shift, taken ``r`` steps past a grid step,
+        lands the next onset off the grid; (None, None) without a grid or timing tokens."""
+        if fit.grid <= 1 or not self.vocab.timed:
+            return None, None
+        shifts = torch.as_tensor(self.vocab.shifts(), device=device)
+        residue = torch.arange(fit.grid, device=device)[:, None]
+        bans = ((residue + shifts[None, :]) % fit.grid != 0) & ~self._is_chord.to(device)[None, :]
+        return bans, shifts
 
 
 class ChordGuard:
     """What may come next, per variation: the timed grammar (a chord, then a timing token), the
-    key/range constraint, and no chord more than ``limit`` times in a row."""
+    key/range constraint, and no chord more than ``limit`` times in a row. Following the primer
+    (:meth:`follow`; soft: dropped in a row where it would leave nothing, see
+    :func:`~composer.models.token_common.with_fallback`): no chord unlike the primer's (larger,
+    or outside its register), and only timing tokens that land the next onset on its grid."""
 
     def __init__(self, is_chord: torch.Tensor, timed: bool, limit: int, allowed, primer_ids, batch: int):
         self.is_chord = is_chord
@@ -201,6 +237,17 @@ class ChordGuard:
         ends_on_chord = len(primer_ids) > 0 and bool(is_chord[int(primer_ids[-1])])
         self.expect_chord = torch.full((batch,), not (timed and ends_on_chord), dtype=torch.bool, device=device)
         self.rows = torch.arange(batch, device=device)
+        self.unlike = self.grid_bans = self.shifts = None
+        #: Steps past the last grid step (the seam is one), per variation.
+        self.offset = torch.zeros(batch, dtype=torch.long, device=device)
+
+    def follow(self, unlike: torch.Tensor | None, grid_bans: torch.Tensor | None,
+               shifts: torch.Tensor | None) -> None:
+        """Follow the primer from the seam on: ``unlike`` (V,) the chords to avoid, ``grid_bans``
+        (grid, V) the timing tokens to avoid ``r`` steps past a grid step, ``shifts`` (V,) each
+        token's shift (see ``Model._timing_grid``)."""
+        self.unlike, self.grid_bans, self.shifts = unlike, grid_bans, shifts
+        self.offset.zero_()
 
     def banned(self) -> torch.Tensor:
         batch = len(self.last)
@@ -211,7 +258,13 @@ class ChordGuard:
         ban[self.rows[stuck], self.last[stuck]] = True
         if self.banned_base is not None:
             ban |= self.banned_base
-        return ban
+        soft = None
+        if self.unlike is not None:
+            soft = self.unlike[None, :] & self.expect_chord[:, None]
+        if self.grid_bans is not None:
+            off_grid = self.grid_bans[self.offset]  # only timing tokens: no effect before a chord
+            soft = off_grid if soft is None else soft | off_grid
+        return with_fallback(ban, soft)
 
     def update(self, tokens: torch.Tensor) -> None:
         chord = self.is_chord[tokens]
@@ -220,3 +273,5 @@ class ChordGuard:
         self.last = torch.where(chord, tokens, self.last)
         if self.timed:
             self.expect_chord = ~chord
+        if self.grid_bans is not None:
+            self.offset = (self.offset + self.shifts[tokens]) % len(self.grid_bans)

@@ -18,7 +18,10 @@ Generation starts from the primer or from a single note. Besides temperature and
 steps sensible: no pitch twice in one step, at most ``max_chord_notes`` pitches a step (the
 largest chord of the training data; the paper's model wrote chords of 10+ notes), no empty step
 in the paper's encoding and no rest longer than the data's longest on the grid, and no pitch
-struck in more consecutive steps than the data does (``max_repeat``).
+struck in more consecutive steps than the data does (``max_repeat``). Following the primer
+(``SamplingOptions.follow_primer``, on by default): on the grid, steps off the primer's grid
+(counted from the seam) only close with ``<next>``, so an eighth-note primer goes on in eighths;
+pitches stay within an octave of the primer's (both dropped where they would leave nothing).
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from composer.representations.tokens import NEXT, parse_pitch, pitch_name
 from composer.representations.vocab import SymbolVocab
 
 from .base import SamplingOptions, TrainConfig
-from .token_common import TokenModel, allowed_pitches, longest_runs_limit, no_fit_error, top_tokens
+from .token_common import (TokenModel, allowed_pitches, longest_runs_limit, no_fit_error, top_tokens,
+                           with_fallback)
 
 
 @dataclass
@@ -187,23 +191,40 @@ class Model(TokenModel):
                 raise no_fit_error("pitch")
             allowed = torch.ones(len(self.vocab), dtype=torch.bool)
             allowed[1:] = torch.as_tensor(fits)
+        # Following the primer: its grid and register. Not its voices: a step lists its pitches
+        # from the lowest, so a cap on their number cuts the melody on top (on drawn melodies with
+        # a bass, a cap of two left a quarter of the notes: density ratio 0.30 against 1.23).
+        fit = self.primer_fit(primer_ids, options)
         guard = StepGuard(len(self.vocab), self._codec().grid,
                           options.max_repeat or int(self.info.get("max_repeat", 4)),
                           int(self.info.get("max_chord_notes", 6)), int(self.info.get("max_rest_steps", 16)),
-                          None if allowed is None else allowed.to(device), n_variations, device)
+                          None if allowed is None else allowed.to(device), n_variations, device,
+                          every=fit.grid, outside=self._outside_register(fit, device))
         for token in np.asarray(primer_ids)[-64:].tolist():  # the primer's last steps count
             guard.update(torch.full((n_variations,), int(token), dtype=torch.long, device=device))
+        guard.at_seam()
         return guard
+
+    def _outside_register(self, fit, device) -> torch.Tensor | None:
+        """Bool (V,): the pitch symbols outside the primer's register, or None (none are)."""
+        if fit.register is None:
+            return None
+        lo, hi = fit.register
+        outside = np.concatenate([[False], (self.vocab.pitches < lo) | (self.vocab.pitches > hi)])
+        return torch.as_tensor(outside, device=device) if outside.any() else None
 
 
 class StepGuard:
     """What may come next in each variation's step (id 0 is ``<next>``): no pitch twice in a
     step, at most ``max_chord`` pitches a step, no empty step (onset groups) or no rest longer
     than ``max_rest`` steps (grid), no pitch struck in more than ``limit`` consecutive steps, and
-    the key/range constraint."""
+    the key/range constraint. Following the primer (soft: dropped in a row where it would leave
+    nothing, see :func:`~composer.models.token_common.with_fallback`): only ``<next>`` at steps
+    off the primer's grid (``every`` > 1: steps counted from the seam, see :meth:`at_seam`; a
+    rest may then run past ``max_rest`` to the next grid step), and no pitch of ``outside``."""
 
     def __init__(self, size: int, grid: bool, limit: int, max_chord: int, max_rest: int,
-                 allowed, batch: int, device):
+                 allowed, batch: int, device, every: int = 1, outside: torch.Tensor | None = None):
         self.grid = grid
         self.limit, self.max_chord, self.max_rest = limit, max_chord, max_rest
         self.banned_base = None if allowed is None else ~allowed
@@ -212,6 +233,14 @@ class StepGuard:
         self.streak = torch.zeros(batch, size, dtype=torch.long, device=device)
         self.rest = torch.zeros(batch, dtype=torch.long, device=device)
         self.rows = torch.arange(batch, device=device)
+        self.every = every if grid else 1
+        self.outside = outside
+        self.is_pitch = torch.arange(size, device=device) > 0
+        self.step = torch.zeros(batch, dtype=torch.long, device=device)
+
+    def at_seam(self) -> None:
+        """Count steps from here (the first generated step is step 0, on the grid)."""
+        self.step.zero_()
 
     def banned(self) -> torch.Tensor:
         ban = self.in_step | (self.streak >= self.limit)
@@ -221,13 +250,20 @@ class StepGuard:
         ban[:, 0] = empty & ((self.rest >= self.max_rest) if self.grid else torch.ones_like(empty))
         if self.banned_base is not None:
             ban[:, 1:] |= self.banned_base[1:]
-        return ban
+        soft = None if self.outside is None else self.outside.expand_as(ban)
+        if self.every > 1:
+            off = (self.step % self.every) != 0
+            ban[:, 0] &= ~off
+            rests = off[:, None] & self.is_pitch[None, :]
+            soft = rests if soft is None else soft | rests
+        return with_fallback(ban, soft)
 
     def update(self, tokens: torch.Tensor) -> None:
         closing = tokens == 0
         pitch_rows = ~closing
         self.in_step[self.rows[pitch_rows], tokens[pitch_rows]] = True
         self.size = self.size + pitch_rows.long()
+        self.step = self.step + closing.long()
         if closing.any():
             c = closing[:, None]
             self.streak = torch.where(c, torch.where(self.in_step, self.streak + 1, 0), self.streak)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -18,10 +19,13 @@ import torch
 from torch import nn
 
 from composer.core.errors import ComposerError, ComposerWarning
+from composer.core.notes import make_notes
 from composer.core.score import Score
 from composer.representations.codecs import SkipFile, codec_from_params
+from composer.representations.continuation import GRID_COVER, primer_grid
 
 from .base import FamilyModel, SamplingOptions
+from .pianoroll_common import MIN_GRID_ONSETS, REGISTER_MARGIN
 
 PAD = -1
 #: The primer's last this-many tokens (times seq_len) feed the network; older ones add little.
@@ -323,6 +327,17 @@ class TokenModel(FamilyModel):
         """An object with ``banned() -> (B, V) bool`` and ``update(tokens (B,))``."""
         raise NotImplementedError
 
+    def primer_fit(self, primer_ids: np.ndarray, options: SamplingOptions) -> TokenFit:
+        """What sampling keeps from the primer's ids (T0,) (:func:`token_fit`): the primer as the
+        model reads it, in the key it writes in (a key-normalised model's) and with chords it
+        never saw already mapped to their nearest known ones."""
+        primer_ids = np.asarray(primer_ids, dtype=np.int64).reshape(-1)
+        if not options.follow_primer or not len(primer_ids):
+            return TokenFit()
+        codec = self._codec()
+        group, onsets, pitches = codec.notes_before_end(self.codec_rows(primer_ids))
+        return token_fit(group, onsets, pitches, codec.steps_per_beat, options)
+
     def start_ids(self, n_variations: int, options: SamplingOptions, generator: torch.Generator) -> torch.Tensor:
         """First tokens (B,) without a primer: the chosen one, or drawn from the most frequent."""
         device = next(self.parameters()).device
@@ -397,6 +412,79 @@ class TokenModel(FamilyModel):
                 yield step / n_steps
         primer_part = np.broadcast_to(primer, (n_variations, len(primer)))
         yield np.concatenate([primer_part, out.cpu().numpy()], axis=1)
+
+
+# ----------------------------------------------------------------------------- following the primer
+
+#: Ticks one codec step stands for when the primer's onsets (in steps) meet ``primer_grid``
+#: (whole steps; its tolerance, a 48th of the beat, stays under half a step).
+STEP_TICKS = 480
+
+
+@dataclass(frozen=True)
+class TokenFit:
+    """What sampling keeps from the primer when ``SamplingOptions.follow_primer`` is on (see
+    :func:`token_fit`): ``grid``, the steps between onsets the primer's grid allows (1: any
+    step); ``voices``, the most pitches one onset may hold (None: the model's own limit);
+    ``register``, the lowest and highest pitch a note may have (None: any)."""
+
+    grid: int = 1
+    voices: int | None = None
+    register: tuple[int, int] | None = None
+
+
+def grid_steps(onsets: np.ndarray, steps_per_beat: int) -> int:
+    """The primer's grid in codec steps, from its notes' onsets (n,) in steps counted from the
+    seam: :func:`~composer.representations.continuation.primer_grid` (the coarsest of quarters,
+    eighths, sixteenths and triplets holding most onsets), the same notion the piano-roll
+    families and the continuation measures use. 1 (every step) when that grid is not a whole
+    number of steps (triplets on a sixteenth codec), holds too few onsets, or the primer has
+    fewer than :data:`~composer.models.pianoroll_common.MIN_GRID_ONSETS` onsets."""
+    onsets = np.asarray(onsets, dtype=np.int64).reshape(-1)
+    if len(np.unique(onsets)) < MIN_GRID_ONSETS:
+        return 1
+    ticks = onsets * STEP_TICKS
+    grid = primer_grid(make_notes(ticks, ticks + 1, np.zeros(len(ticks), dtype=np.int64)),
+                       STEP_TICKS * steps_per_beat)
+    if grid % STEP_TICKS:
+        return 1
+    step = grid // STEP_TICKS
+    return step if step > 1 and np.mean(onsets % step == 0) >= GRID_COVER else 1
+
+
+def token_fit(group: np.ndarray, onsets: np.ndarray | None, pitches: np.ndarray, steps_per_beat: int,
+              options: SamplingOptions) -> TokenFit:
+    """How a token family's sampling follows the primer, from its notes (a codec's
+    ``notes_before_end``: onset group, onset in steps from the seam or None, pitch; each (n,)),
+    as the piano-roll families do (:func:`~composer.models.pianoroll_common.fit_to_primer`):
+
+    - grid (timed codecs): onsets only on the primer's grid (:func:`grid_steps`), counted from
+      the seam;
+    - voices: at most the primer's largest onset group, so a melody goes on as a melody;
+    - register: without a user's pitch range, within an octave of the primer's lowest and
+      highest pitch (:data:`~composer.models.pianoroll_common.REGISTER_MARGIN`).
+
+    Nothing when ``follow_primer`` is off or the primer has no notes (generation from scratch).
+    """
+    pitches = np.asarray(pitches, dtype=np.int64).reshape(-1)
+    if not options.follow_primer or not len(pitches):
+        return TokenFit()
+    voices = int(np.bincount(np.asarray(group, dtype=np.int64) - int(np.min(group))).max())
+    register = None
+    if options.pitch_range is None:
+        register = (int(pitches.min()) - REGISTER_MARGIN, int(pitches.max()) + REGISTER_MARGIN)
+    grid = grid_steps(onsets, steps_per_beat) if onsets is not None else 1
+    return TokenFit(grid, voices, register)
+
+
+def with_fallback(hard: torch.Tensor, soft: torch.Tensor | None) -> torch.Tensor:
+    """Bans (B, V): ``hard`` (the grammar, the user's key and range) with ``soft`` (following
+    the primer) added, except in rows where both together leave no token: there ``hard``
+    alone, so following the primer never leaves nothing to sample."""
+    if soft is None:
+        return hard
+    ban = hard | soft
+    return torch.where(ban.all(dim=1, keepdim=True), hard, ban)
 
 
 def allowed_pitches(options: SamplingOptions) -> np.ndarray | None:

@@ -235,6 +235,18 @@ class ChordTokenCodec:
         """Bool (128,): the pitches any row of ``rows`` (N, 4) holds."""
         return masks_to_pitches(np.asarray(rows)[:, :2]).any(axis=0) if len(rows) else np.zeros(128, bool)
 
+    def notes_before_end(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Where the notes of ``rows`` (N, 4) (a primer encoded up to its end) lie: (group, step,
+        pitch), each (n,) int64, one entry per note: its onset group (row), its onset in grid steps
+        counted back from the end (the last shift reaches it: the last row's onset is minus that
+        shift), and its pitch. ``step`` is None untimed, where rows carry no time."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
+        group, pitch = np.nonzero(masks_to_pitches(rows[:, :2]))
+        if not self.timed:
+            return group, None, pitch
+        onsets = -np.cumsum(rows[::-1, 3])[::-1]
+        return group, onsets[group], pitch
+
 
 # ----------------------------------------------------------------------------- note symbols
 
@@ -306,3 +318,15 @@ class NoteSymbolCodec:
         symbols = np.asarray(symbols)
         used[symbols[symbols >= 0].astype(np.int64)] = True
         return used
+
+    def notes_before_end(self, symbols: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """Where the notes of ``symbols`` (N,) (a primer encoded up to its end) lie: (group, step,
+        pitch), each (n,) int64, one entry per pitch symbol: its step counted back from the end
+        (the step the last ``<next>`` closes is -1; pitches after it are in step 0), which also
+        numbers its onset group, and its pitch. ``step`` is None without the grid, where a step
+        is an onset group and carries no time."""
+        symbols = np.asarray(symbols, dtype=np.int64).reshape(-1)
+        is_next = symbols < 0
+        closing = np.cumsum(is_next[::-1])[::-1]  # the <next> symbols at or after each position
+        step = -closing[~is_next]
+        return step, (step if self.grid else None), symbols[~is_next]

@@ -82,6 +82,11 @@ class ChordVocab:
         for i, pitches in enumerate(self.chord_pitches):
             present[i, list(pitches)] = True
         self.present = present
+        #: Per chord (n_chords,): its number of pitches, lowest and highest pitch (for sampling
+        #: masks: a chord's size against the primer's, its span against the primer's register).
+        self.chord_size = present.sum(axis=1)
+        self.chord_low = present.argmax(axis=1)
+        self.chord_high = 127 - present[:, ::-1].argmax(axis=1)
         self._chord_index = {self._key(p): i for i, p in enumerate(self.chord_pitches)}
         self.timing = np.array([[int(x) for x in t[1:].split(":")] for t in timings],
                                dtype=np.int64).reshape(-1, 2)
@@ -197,6 +202,10 @@ class ChordVocab:
     def is_chord(self) -> np.ndarray:
         """Bool (V,): which ids are chord tokens (the others are timing tokens)."""
         return np.arange(len(self)) < self.n_chords
+
+    def shifts(self) -> np.ndarray:
+        """Int64 (V,): each token's shift to the next onset in grid steps (0 for chords)."""
+        return np.concatenate([np.zeros(self.n_chords, dtype=np.int64), self.timing[:, 1]])
 
 
 class SymbolVocab:
