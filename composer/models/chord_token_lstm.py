@@ -219,13 +219,17 @@ class ChordGuard:
     key/range constraint, and no chord more than ``limit`` times in a row. Following the primer
     (:meth:`follow`; soft: dropped in a row where it would leave nothing, see
     :func:`~composer.models.token_common.with_fallback`): no chord unlike the primer's (larger,
-    or outside its register), and only timing tokens that land the next onset on its grid."""
+    or outside its register), and only timing tokens that land the next onset on its grid.
+
+    A step's bans are rows of precomputed tables (V,): one row for "a chord comes next" and one
+    for each offset from the primer's grid where a timing token comes next (one when there is no
+    grid), so a step looks them up instead of combining masks over the vocabulary."""
 
     def __init__(self, is_chord: torch.Tensor, timed: bool, limit: int, allowed, primer_ids, batch: int):
         self.is_chord = is_chord
         self.timed = timed
         self.limit = limit
-        self.banned_base = None if allowed is None else ~allowed
+        self.allowed = allowed
         device = is_chord.device
         chords = [int(i) for i in np.asarray(primer_ids).tolist() if is_chord[int(i)]]
         last, run = -1, 0
@@ -237,34 +241,48 @@ class ChordGuard:
         ends_on_chord = len(primer_ids) > 0 and bool(is_chord[int(primer_ids[-1])])
         self.expect_chord = torch.full((batch,), not (timed and ends_on_chord), dtype=torch.bool, device=device)
         self.rows = torch.arange(batch, device=device)
-        self.unlike = self.grid_bans = self.shifts = None
-        #: Steps past the last grid step (the seam is one), per variation.
+        #: Steps past the last grid step (the seam is one).
         self.offset = torch.zeros(batch, dtype=torch.long, device=device)
+        self.follow(None, None, None)
 
     def follow(self, unlike: torch.Tensor | None, grid_bans: torch.Tensor | None,
                shifts: torch.Tensor | None) -> None:
         """Follow the primer from the seam on: ``unlike`` (V,) the chords to avoid, ``grid_bans``
         (grid, V) the timing tokens to avoid ``r`` steps past a grid step, ``shifts`` (V,) each
-        token's shift (see ``Model._timing_grid``)."""
-        self.unlike, self.grid_bans, self.shifts = unlike, grid_bans, shifts
+        token's shift (see ``Model._timing_grid``); None for each: no such constraint."""
+        size = len(self.is_chord)
+        device = self.is_chord.device
+        grid = 1 if grid_bans is None else len(grid_bans)
+        # The hard bans: the grammar (timing tokens after a chord, a chord after them) and the
+        # key/range constraint; row ``grid`` is "a chord comes next".
+        hard = self.is_chord[None, :].repeat(grid + 1, 1)
+        hard[grid] = ~self.is_chord
+        if not self.timed:
+            hard.zero_()
+        if self.allowed is not None:
+            hard |= ~self.allowed[None, :]
+        self.hard = hard
+        self.soft = None
+        if unlike is not None or grid_bans is not None:
+            soft = torch.zeros(grid + 1, size, dtype=torch.bool, device=device)
+            if grid_bans is not None:
+                soft[:grid] = grid_bans
+            if unlike is not None:
+                soft[grid] = unlike
+            self.soft = soft
+        self.shifts = shifts if grid_bans is not None else None
         self.offset.zero_()
+        self._set_rows()
+
+    def _set_rows(self) -> None:
+        self.row = torch.where(self.expect_chord, len(self.hard) - 1, self.offset)
 
     def banned(self) -> torch.Tensor:
-        batch = len(self.last)
-        ban = torch.zeros(batch, len(self.is_chord), dtype=torch.bool, device=self.is_chord.device)
-        if self.timed:
-            ban |= torch.where(self.expect_chord[:, None], ~self.is_chord[None, :], self.is_chord[None, :])
+        ban = self.hard[self.row]
         stuck = (self.run >= self.limit) & (self.last >= 0) & self.expect_chord
-        ban[self.rows[stuck], self.last[stuck]] = True
-        if self.banned_base is not None:
-            ban |= self.banned_base
-        soft = None
-        if self.unlike is not None:
-            soft = self.unlike[None, :] & self.expect_chord[:, None]
-        if self.grid_bans is not None:
-            off_grid = self.grid_bans[self.offset]  # only timing tokens: no effect before a chord
-            soft = off_grid if soft is None else soft | off_grid
-        return with_fallback(ban, soft)
+        last = self.last.clamp(min=0)
+        ban[self.rows, last] = ban[self.rows, last] | stuck  # no sync: unstuck rows keep theirs
+        return with_fallback(ban, None if self.soft is None else self.soft[self.row])
 
     def update(self, tokens: torch.Tensor) -> None:
         chord = self.is_chord[tokens]
@@ -273,5 +291,6 @@ class ChordGuard:
         self.last = torch.where(chord, tokens, self.last)
         if self.timed:
             self.expect_chord = ~chord
-        if self.grid_bans is not None:
-            self.offset = (self.offset + self.shifts[tokens]) % len(self.grid_bans)
+        if self.shifts is not None:
+            self.offset = (self.offset + self.shifts[tokens]) % (len(self.hard) - 1)
+        self._set_rows()

@@ -234,36 +234,41 @@ class StepGuard:
         self.rest = torch.zeros(batch, dtype=torch.long, device=device)
         self.rows = torch.arange(batch, device=device)
         self.every = every if grid else 1
-        self.outside = outside
-        self.is_pitch = torch.arange(size, device=device) > 0
-        self.step = torch.zeros(batch, dtype=torch.long, device=device)
+        #: Steps since the last step on the primer's grid, per variation.
+        self.phase = torch.zeros(batch, dtype=torch.long, device=device)
+        # The soft bans by phase: on the grid only ``outside``; off it every pitch.
+        self.soft = None
+        if outside is not None or self.every > 1:
+            on_grid = outside if outside is not None else torch.zeros(size, dtype=torch.bool, device=device)
+            self.soft = on_grid[None, :].repeat(self.every, 1)
+            self.soft[1:, 1:] = True
 
     def at_seam(self) -> None:
         """Count steps from here (the first generated step is step 0, on the grid)."""
-        self.step.zero_()
+        self.phase.zero_()
 
     def banned(self) -> torch.Tensor:
         ban = self.in_step | (self.streak >= self.limit)
         full = self.size >= self.max_chord
         ban[full, 1:] = True
         empty = self.size == 0
-        ban[:, 0] = empty & ((self.rest >= self.max_rest) if self.grid else torch.ones_like(empty))
+        if not self.grid:
+            ban[:, 0] = empty
+        elif self.every > 1:  # off the primer's grid a rest may run past the limit
+            ban[:, 0] = empty & (self.rest >= self.max_rest) & (self.phase == 0)
+        else:
+            ban[:, 0] = empty & (self.rest >= self.max_rest)
         if self.banned_base is not None:
             ban[:, 1:] |= self.banned_base[1:]
-        soft = None if self.outside is None else self.outside.expand_as(ban)
-        if self.every > 1:
-            off = (self.step % self.every) != 0
-            ban[:, 0] &= ~off
-            rests = off[:, None] & self.is_pitch[None, :]
-            soft = rests if soft is None else soft | rests
-        return with_fallback(ban, soft)
+        return with_fallback(ban, None if self.soft is None else self.soft[self.phase])
 
     def update(self, tokens: torch.Tensor) -> None:
         closing = tokens == 0
         pitch_rows = ~closing
         self.in_step[self.rows[pitch_rows], tokens[pitch_rows]] = True
         self.size = self.size + pitch_rows.long()
-        self.step = self.step + closing.long()
+        if self.every > 1:
+            self.phase = (self.phase + closing.long()) % self.every
         if closing.any():
             c = closing[:, None]
             self.streak = torch.where(c, torch.where(self.in_step, self.streak + 1, 0), self.streak)
