@@ -17,6 +17,7 @@ from composer.models.note_symbol_lstm import StepGuard
 from composer.models.token_common import TokenFit, grid_steps, token_fit, with_fallback
 from composer.representations.codecs import ChordTokenCodec, NoteSymbolCodec
 from composer.representations.continuation import primer_grid
+from composer.representations.vocab import ChordVocab
 from composer.training.trainer import TrainRequest, train
 
 PPQ = 480
@@ -198,6 +199,41 @@ def test_codecs_place_primer_notes_from_the_end():
     group, steps, pitches = ChordTokenCodec(timed=True).notes_before_end(rows)
     assert steps.tolist() == [-16, -14, -12, -6] and group.tolist() == [0, 1, 2, 3]
     assert ChordTokenCodec().notes_before_end(ChordTokenCodec().encode(primer))[1] is None
+
+
+def test_an_unknown_timing_token_keeps_its_shift_before_its_duration():
+    """A primer's timing pair the vocabulary lacks maps to a known one with the nearest shift:
+    the shift places every earlier onset counted back from the seam (a sixteenth a beat before
+    the seam, t1:4, went to t1:1, moving the whole primer three sixteenths off its grid)."""
+    vocab = ChordVocab(["C4", "t1:1", "t4:4", "t2:8", "t16:16"])
+    known = {name: vocab.tokens.index(name) for name in ("t1:1", "t4:4", "t16:16")}
+    assert vocab.timing_ids(np.array([[1, 4], [16, 3], [3, 12]])).tolist() == \
+        [known["t4:4"], known["t4:4"], known["t16:16"]]
+    # Sixteenth notes on the beats: every pair is t1:4, which this vocabulary lacks.
+    rows = ChordTokenCodec(timed=True).encode(melody([0, 480, 960, 1440], 60, 120), end_tick=1920)
+    ids, _ = vocab.encode(rows)
+    _, steps, _ = ChordTokenCodec(timed=True).notes_before_end(vocab.decode(ids))
+    assert steps.tolist() == [-16, -12, -8, -4]
+
+
+def test_a_note_just_before_the_seam_belongs_to_the_continuation():
+    """A note a few ticks before the seam rounds onto the seam's step: encoded, it would end the
+    primer a step late and put every onset of it one step off its grid, counted from the end."""
+    primer = melody([0, 240, 480, 720, 960, 1200, 1440, 1919], 72, 200)
+    for codec in (NoteSymbolCodec(grid=True), ChordTokenCodec(timed=True)):
+        _, steps, _ = codec.notes_before_end(codec.encode(primer, end_tick=1920))
+        assert np.all(steps % 2 == 0) and steps.max() == -4
+
+
+def test_the_primers_own_chords_count_not_their_nearest_known(models):
+    """A melody the vocabulary lacks single notes for is read (ids) as its nearest chords; the
+    fit takes the primer's own notes, so its continuation stays a melody."""
+    model = load(models, "chord_token_lstm")
+    primer = melody(np.arange(8) * EIGHTH, [48, 50, 52, 53, 55, 53, 52, 50], EIGHTH)
+    ids = model.encode_primer(primer, primer, primer.end_tick)
+    assert max(len(model.vocab.chord_pitches[i]) for i in ids[0::2]) > 1  # mapped to chords
+    assert model.primer_fit(ids, SamplingOptions()).voices == 1
+    assert model.primer_fit(ids[2:], SamplingOptions()).voices > 1  # other ids: read as mapped
 
 
 def test_paper_presets_keep_their_timing(models):

@@ -290,6 +290,7 @@ class TokenModel(FamilyModel):
         if len(ids) > keep:
             keep -= keep % self.window_align()
             ids = ids[-keep:]
+        self._encoded_primer = (ids.copy(), array)
         return ids
 
     unit_name = "token"
@@ -328,15 +329,25 @@ class TokenModel(FamilyModel):
         raise NotImplementedError
 
     def primer_fit(self, primer_ids: np.ndarray, options: SamplingOptions) -> TokenFit:
-        """What sampling keeps from the primer's ids (T0,) (:func:`token_fit`): the primer as the
-        model reads it, in the key it writes in (a key-normalised model's) and with chords it
-        never saw already mapped to their nearest known ones."""
+        """What sampling keeps from the primer's ids (T0,) (:func:`token_fit`): the primer in the
+        key the model writes in (a key-normalised model's), read from the ids (see
+        :meth:`_primer_array`), so any caller of :meth:`generate` gets it."""
         primer_ids = np.asarray(primer_ids, dtype=np.int64).reshape(-1)
         if not options.follow_primer or not len(primer_ids):
             return TokenFit()
         codec = self._codec()
-        group, onsets, pitches = codec.notes_before_end(self.codec_rows(primer_ids))
+        group, onsets, pitches = codec.notes_before_end(self._primer_array(primer_ids))
         return token_fit(group, onsets, pitches, codec.steps_per_beat, options)
+
+    def _primer_array(self, primer_ids: np.ndarray) -> np.ndarray:
+        """The codec's array of the primer these ids (T0,) encode: as :meth:`encode_primer` last
+        read it, when they are its ids (so a chord the vocabulary lacks counts with its own
+        notes, not its nearest known chord's: a melody the vocabulary maps to triads is still a
+        melody), or else decoded from the ids."""
+        encoded = getattr(self, "_encoded_primer", None)
+        if encoded is not None and np.array_equal(encoded[0], primer_ids):
+            return encoded[1]
+        return self.codec_rows(primer_ids)
 
     def start_ids(self, n_variations: int, options: SamplingOptions, generator: torch.Generator) -> torch.Tensor:
         """First tokens (B,) without a primer: the chosen one, or drawn from the most frequent."""

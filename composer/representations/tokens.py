@@ -130,7 +130,11 @@ def masks_to_pitches(masks: np.ndarray) -> np.ndarray:
 def grid_notes(score: Score, steps_per_beat: int, include_drums: bool = False,
                end_tick: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pitched notes on the grid, merged over tracks: (onset, pitch, duration), each (n,) int64,
-    sorted by (onset, pitch), one note per (onset, pitch). Raises SkipFile without notes."""
+    sorted by (onset, pitch), one note per (onset, pitch). With ``end_tick``, the notes whose
+    onset falls on its step or later are left out: a note a few ticks before a primer's end
+    belongs to the continuation's first step, and encoded it would make the primer end a step
+    late, moving every onset of it off the grid counted back from the end. Raises SkipFile
+    without notes."""
     tracks = [t for t in score.tracks if len(t) and (include_drums or not t.is_drum)]
     if not tracks:
         raise SkipFile("only drum tracks" if score.note_count else "no notes")
@@ -141,6 +145,12 @@ def grid_notes(score: Score, steps_per_beat: int, include_drums: bool = False,
             raise SkipFile("no notes before the start")
     ppq = score.ppq
     onset = (notes["start"] * (2 * steps_per_beat) + ppq) // (2 * ppq)  # round half up
+    if end_tick is not None:
+        before = onset < _end_step(end_tick, ppq, steps_per_beat)
+        if not before.all():
+            notes, onset = notes[before], onset[before]
+            if not len(notes):
+                raise SkipFile("no notes before the start")
     off = (notes["end"] * (2 * steps_per_beat) + ppq) // (2 * ppq)
     duration = np.maximum(off - onset, 1)
     pitch = notes["pitch"].astype(np.int64)

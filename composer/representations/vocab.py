@@ -11,7 +11,10 @@ range) are mapped to the nearest known token, never refused:
   neighbours with weights ``exp(-|distance in semitones| / 2)`` and the cosine of the two profiles
   is compared, so a chord missing one note, or moved by a semitone, finds its neighbour; ties go
   to the more frequent chord. A single unknown pitch goes to the nearest known single pitch.
-* a timing token to the known (duration, shift) pair nearest on a log2 scale;
+* a timing token to the known (duration, shift) pair with the nearest shift on a log2 scale, and
+  among those the nearest duration: the shift places every later onset, the duration only this
+  chord's end (by the sum of both distances, a sixteenth note a beat before the next chord, t1:4,
+  went to t1:1, moving every onset before it by three sixteenths);
 * a pitch symbol to the nearest known pitch of the same pitch class (an octave move keeps the
   harmony), or else to the nearest known pitch.
 
@@ -149,7 +152,8 @@ class ChordVocab:
         return out, n_unknown
 
     def timing_ids(self, pairs: np.ndarray) -> np.ndarray:
-        """(N, 2) durations and shifts -> timing token ids (N,), nearest pair when unknown."""
+        """(N, 2) durations and shifts -> timing token ids (N,); an unknown pair gets the known
+        one with the nearest shift, then the nearest duration (see the module docstring)."""
         pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         if not len(self.timing):
             raise ValueError("this vocabulary has no timing tokens")
@@ -163,7 +167,9 @@ class ChordVocab:
         if missing.any():
             known = np.log2(np.maximum(self.timing, 1))
             wanted = np.log2(np.maximum(pairs[missing], 1))
-            distance = np.abs(wanted[:, None, :] - known[None, :, :]).sum(-1)
+            apart = np.abs(wanted[:, None, :] - known[None, :, :])  # (missing, known, 2)
+            nearest_shift = apart[..., 1] <= apart[..., 1].min(axis=1, keepdims=True)
+            distance = np.where(nearest_shift, apart[..., 0], np.inf)
             index[missing] = distance.argmin(axis=1)
         return self.n_chords + index
 
