@@ -159,10 +159,26 @@ def test_a_triplet_primer_is_continued_on_triplets_where_the_codec_holds_them(mo
     assert coarse.primer_fit(ids, SamplingOptions()).grid == 1
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_a_seam_off_the_primers_grid_keeps_the_primers_grid(models, family):
+    """Generation from a playhead a sixteenth past an eighth: the continuation's onsets lie on
+    the primer's eighths, not on eighths counted from the seam (chord tokens: after the first
+    chord, which starts at the seam)."""
+    model = load(models, family)
+    primer = eighth_primer()
+    seam = primer.end_tick + PPQ // 4
+    result = generate(model, GenerateRequest(primer=primer, start_tick=seam, bars=4, variations=4,
+                                             seed=5, top_p=0.95))
+    first_chord = 1 if family == "chord_token_lstm" else 0
+    onsets = np.concatenate([np.unique(notes["start"])[first_chord:] for notes in result.continuations])
+    assert len(onsets) > 8 and np.all(onsets % EIGHTH == 0)
+
+
 def test_a_longer_grid_a_phase_and_the_rest_limit():
     """Quarter notes make a grid of 4 steps; the step count starts at the seam; off the grid only
     ``<next>`` may come, even where the rest limit would forbid it."""
-    assert grid_steps(np.arange(-16, 0, 4), 4) == 4
+    assert grid_steps(np.arange(-16, 0, 4), 4) == (4, 0)
+    assert grid_steps(np.arange(-18, 0, 4), 4) == (4, 2)  # the seam two steps past a beat
     guard = StepGuard(5, True, limit=4, max_chord=3, max_rest=1, allowed=None, batch=2,
                       device=torch.device("cpu"), every=4)
     guard.update(torch.tensor([0, 0]))  # a primer's empty step: the rest limit is reached
@@ -183,10 +199,10 @@ def test_grid_of_the_primer_matches_the_continuation_measure():
         notes = melody(onsets_ticks, 60, 10).tracks[0].notes
         step_ticks = PPQ // steps
         in_steps = np.round(onsets_ticks / step_ticks).astype(np.int64) - 64
-        assert grid_steps(in_steps, steps) == expected
+        assert grid_steps(in_steps, steps) == (expected, 0)
         if expected > 1:
             assert primer_grid(notes, PPQ) == expected * step_ticks
-    assert grid_steps(np.array([-8, -4, -2]), 4) == 1  # three onsets show no grid
+    assert grid_steps(np.array([-8, -4, -2]), 4) == (1, 0)  # three onsets show no grid
 
 
 def test_codecs_place_primer_notes_from_the_end():

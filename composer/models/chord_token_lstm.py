@@ -185,7 +185,7 @@ class Model(TokenModel):
         fit = self.primer_fit(primer_ids, options)
         guard = ChordGuard(self._is_chord.to(device), self.vocab.timed, limit,
                            None if allowed is None else allowed.to(device), primer_ids, n_variations)
-        guard.follow(self._unlike_primer(fit, device), *self._timing_grid(fit, device))
+        guard.follow(self._unlike_primer(fit, device), *self._timing_grid(fit, device), offset=fit.offset)
         return guard
 
     def _unlike_primer(self, fit, device) -> torch.Tensor | None:
@@ -241,15 +241,18 @@ class ChordGuard:
         ends_on_chord = len(primer_ids) > 0 and bool(is_chord[int(primer_ids[-1])])
         self.expect_chord = torch.full((batch,), not (timed and ends_on_chord), dtype=torch.bool, device=device)
         self.rows = torch.arange(batch, device=device)
-        #: Steps past the last grid step (the seam is one).
+        #: Steps past the last step of the primer's grid (at the seam: :meth:`follow`'s offset;
+        #: the first chord always starts at the seam, the timing tokens then bring the next
+        #: onsets onto the grid).
         self.offset = torch.zeros(batch, dtype=torch.long, device=device)
         self.follow(None, None, None)
 
     def follow(self, unlike: torch.Tensor | None, grid_bans: torch.Tensor | None,
-               shifts: torch.Tensor | None) -> None:
+               shifts: torch.Tensor | None, offset: int = 0) -> None:
         """Follow the primer from the seam on: ``unlike`` (V,) the chords to avoid, ``grid_bans``
         (grid, V) the timing tokens to avoid ``r`` steps past a grid step, ``shifts`` (V,) each
-        token's shift (see ``Model._timing_grid``); None for each: no such constraint."""
+        token's shift (see ``Model._timing_grid``); None for each: no such constraint. The seam
+        lies ``offset`` steps past a grid step (0: on it)."""
         size = len(self.is_chord)
         device = self.is_chord.device
         grid = 1 if grid_bans is None else len(grid_bans)
@@ -271,7 +274,7 @@ class ChordGuard:
                 soft[grid] = unlike
             self.soft = soft
         self.shifts = shifts if grid_bans is not None else None
-        self.offset.zero_()
+        self.offset.fill_(offset % grid)
         self._set_rows()
 
     def _set_rows(self) -> None:

@@ -202,7 +202,7 @@ class Model(TokenModel):
                           every=fit.grid, outside=self._outside_register(fit, device))
         for token in np.asarray(primer_ids)[-64:].tolist():  # the primer's last steps count
             guard.update(torch.full((n_variations,), int(token), dtype=torch.long, device=device))
-        guard.at_seam()
+        guard.at_seam(fit.offset)
         return guard
 
     def _outside_register(self, fit, device) -> torch.Tensor | None:
@@ -243,9 +243,10 @@ class StepGuard:
             self.soft = on_grid[None, :].repeat(self.every, 1)
             self.soft[1:, 1:] = True
 
-    def at_seam(self) -> None:
-        """Count steps from here (the first generated step is step 0, on the grid)."""
-        self.phase.zero_()
+    def at_seam(self, offset: int = 0) -> None:
+        """Count steps from here: the first generated step lies ``offset`` steps past a step
+        of the primer's grid (0: on it)."""
+        self.phase.fill_(offset % self.every)
 
     def banned(self) -> torch.Tensor:
         ban = self.in_step | (self.streak >= self.limit)

@@ -436,31 +436,40 @@ STEP_TICKS = 480
 class TokenFit:
     """What sampling keeps from the primer when ``SamplingOptions.follow_primer`` is on (see
     :func:`token_fit`): ``grid``, the steps between onsets the primer's grid allows (1: any
-    step); ``voices``, the most pitches one onset may hold (None: the model's own limit);
-    ``register``, the lowest and highest pitch a note may have (None: any)."""
+    step), and ``offset``, how many steps past one of its grid steps the seam lies (0 when the
+    seam is on the grid, as at a bar line or beat); ``voices``, the most pitches one onset may
+    hold (None: the model's own limit); ``register``, the lowest and highest pitch a note may
+    have (None: any)."""
 
     grid: int = 1
+    offset: int = 0
     voices: int | None = None
     register: tuple[int, int] | None = None
 
 
-def grid_steps(onsets: np.ndarray, steps_per_beat: int) -> int:
-    """The primer's grid in codec steps, from its notes' onsets (n,) in steps counted from the
-    seam: :func:`~composer.representations.continuation.primer_grid` (the coarsest of quarters,
-    eighths, sixteenths and triplets holding most onsets), the same notion the piano-roll
-    families and the continuation measures use. 1 (every step) when that grid is not a whole
-    number of steps (triplets on a sixteenth codec), holds too few onsets, or the primer has
-    fewer than :data:`~composer.models.pianoroll_common.MIN_GRID_ONSETS` onsets."""
+def grid_steps(onsets: np.ndarray, steps_per_beat: int) -> tuple[int, int]:
+    """The primer's grid in codec steps and the seam's offset from it (see :class:`TokenFit`),
+    from its notes' onsets (n,) in steps counted from the seam.
+
+    The grid is :func:`~composer.representations.continuation.primer_grid` (the coarsest of
+    quarters, eighths, sixteenths and triplets holding most onsets), the notion the piano-roll
+    families and the continuation measures use, taken from the primer's own beat position (its
+    most common step within the beat), so a seam between the primer's grid steps (a playhead
+    set there) does not hide the grid. (1, 0) (every step) when that grid is not a whole number
+    of steps (triplets on a sixteenth codec), holds too few onsets, or the primer has fewer than
+    :data:`~composer.models.pianoroll_common.MIN_GRID_ONSETS` onsets."""
     onsets = np.asarray(onsets, dtype=np.int64).reshape(-1)
     if len(np.unique(onsets)) < MIN_GRID_ONSETS:
-        return 1
-    ticks = onsets * STEP_TICKS
+        return 1, 0
+    anchor = int(np.bincount(onsets % steps_per_beat).argmax())
+    shifted = onsets - anchor
+    ticks = shifted * STEP_TICKS
     grid = primer_grid(make_notes(ticks, ticks + 1, np.zeros(len(ticks), dtype=np.int64)),
                        STEP_TICKS * steps_per_beat)
-    if grid % STEP_TICKS:
-        return 1
     step = grid // STEP_TICKS
-    return step if step > 1 and np.mean(onsets % step == 0) >= GRID_COVER else 1
+    if grid % STEP_TICKS or step <= 1 or np.mean(shifted % step == 0) < GRID_COVER:
+        return 1, 0
+    return step, -anchor % step
 
 
 def token_fit(group: np.ndarray, onsets: np.ndarray | None, pitches: np.ndarray, steps_per_beat: int,
@@ -469,8 +478,7 @@ def token_fit(group: np.ndarray, onsets: np.ndarray | None, pitches: np.ndarray,
     ``notes_before_end``: onset group, onset in steps from the seam or None, pitch; each (n,)),
     as the piano-roll families do (:func:`~composer.models.pianoroll_common.fit_to_primer`):
 
-    - grid (timed codecs): onsets only on the primer's grid (:func:`grid_steps`), counted from
-      the seam;
+    - grid (timed codecs): onsets only on the primer's grid (:func:`grid_steps`);
     - voices: at most the primer's largest onset group, so a melody goes on as a melody;
     - register: without a user's pitch range, within an octave of the primer's lowest and
       highest pitch (:data:`~composer.models.pianoroll_common.REGISTER_MARGIN`).
@@ -484,8 +492,8 @@ def token_fit(group: np.ndarray, onsets: np.ndarray | None, pitches: np.ndarray,
     register = None
     if options.pitch_range is None:
         register = (int(pitches.min()) - REGISTER_MARGIN, int(pitches.max()) + REGISTER_MARGIN)
-    grid = grid_steps(onsets, steps_per_beat) if onsets is not None else 1
-    return TokenFit(grid, voices, register)
+    grid, offset = grid_steps(onsets, steps_per_beat) if onsets is not None else (1, 0)
+    return TokenFit(grid, offset, voices, register)
 
 
 def with_fallback(hard: torch.Tensor, soft: torch.Tensor | None) -> torch.Tensor:
