@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from composer.core import Score, TempoChange, Track, make_notes
+from composer.core import Score, TempoChange, TimeSignature, Track, make_notes
 from composer.generation.generate import generate
 from composer.generation.request import GenerateRequest
 from composer.io.midi import write_midi
@@ -320,3 +320,27 @@ def test_a_user_range_outside_the_primers_register_still_generates(models):
         notes = np.concatenate(result.continuations)
         assert len(notes) and notes["pitch"].min() >= 48 and notes["pitch"].max() <= 67
         assert notes["pitch"].min() < 60
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_odd_meters_tempos_and_tiny_primers_still_follow_or_go_free(models, family):
+    """7/8 at 240 a minute and 4/4 at 40 (the grid is in beats: tempo changes nothing) keep the
+    eighths; a one-note primer shows no grid and generates freely; none of them fails."""
+    model = load(models, family)
+    for meter, qpm in (((7, 8), 240.0), ((4, 4), 40.0)):
+        line = eighth_primer()
+        primer = Score(line.tracks, PPQ, [TempoChange(0, qpm)], [TimeSignature(0, *meter)])
+        start = int(primer.bar_starts(primer.end_tick + 1)[-1])  # the first bar line at or after its end
+        result = generate(model, GenerateRequest(primer=primer, start_tick=start, bars=3, variations=2,
+                                                 seed=2, top_p=0.95))
+        onsets = np.concatenate([offsets(n, start) for n in result.continuations])
+        assert len(onsets) and np.all(onsets % EIGHTH == 0)
+    one = melody([0], [76], PPQ)
+    ids = model.encode_primer(one, one, one.end_tick)
+    fit = model.primer_fit(ids, SamplingOptions())
+    assert fit.grid == 1 and fit.voices == 1
+    result = generate(model, GenerateRequest(primer=one, bars=2, variations=2, seed=2))
+    assert all(len(n) for n in result.continuations)

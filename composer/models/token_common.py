@@ -1,6 +1,8 @@
 """What the token families share: id windows for training, next-token sampling with temperature,
-top-p and a repetition guard, a fast step-by-step LSTM runner, and :class:`TokenModel`, which
-turns primers into ids and generated ids into notes through the family's codec and vocabulary.
+top-p and a repetition guard, a fast step-by-step LSTM runner, :class:`TokenModel`, which
+turns primers into ids and generated ids into notes through the family's codec and vocabulary,
+and what sampling keeps from the primer (:func:`token_fit`: its grid, chord size and register,
+as soft bans that never leave nothing to sample, :func:`with_fallback`).
 
 Shapes: a piece is a 1-D int64 array of token ids; a batch of windows is (B, L + 1) int64 where
 :data:`PAD` (-1) fills the start of windows cut from pieces shorter than L + 1 (never a target).
