@@ -547,12 +547,13 @@ def run(models: list[Path], cases: list[Case], variations: int = VARIATIONS, exa
     torch.set_num_threads(1)
     out = Run(cases)
     out.reference = by_set([measure_reference(case) for case in cases])
+    stems = [path.name.removesuffix(".safetensors") for path in models]
     for path in models:
         started = time.perf_counter()
         model, meta = load_model(path)
         name = path.name.removesuffix(".safetensors")
-        if path.resolve().parent != (ROOT / "checkpoints").resolve():  # e.g. a retrained candidate
-            name += f" ({path.resolve().parent.name}/)"
+        if stems.count(name) > 1 and path.resolve().parent != (ROOT / "checkpoints").resolve():
+            name += f" ({path.resolve().parent.name}/)"  # a retrained candidate beside the bundled one
         family = meta["family"]
         measured = []
         for seed, case in enumerate(cases):
