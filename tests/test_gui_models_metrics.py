@@ -123,15 +123,17 @@ def test_every_bundled_metric_key_reads_in_words_with_range_and_direction():
 
 
 def test_paper_002_metric_is_called_note_score_and_old_headers_are_rescaled_to_88_keys():
-    meta = read_metadata(BUNDLED / "bar_lstm-jsfakes.safetensors")
+    meta = read_metadata(BUNDLED / "pianoroll_lstm-jsb.safetensors")  # an old header
     info = describe_metric("valid_accuracy", "bar_lstm")
     assert info.label == "note score (paper 002)" and info.split == "validation"
     assert (info.low, info.high, info.higher_is_better) == (-1, 1, True)
     assert "accuracy" not in info.label
-    # Stored before the rename: (TP - FP) over the model's 48 pitches, now over the 88 keys.
+    # Stored before the rename: (TP - FP) over the model's own pitches, now over the 88 keys.
     lo, hi = meta["info"]["pitch_range"]
     old = meta["metrics"]["valid_accuracy"]
-    assert stored_value("valid_accuracy", old, "bar_lstm", [lo, hi]) == pytest.approx(old * (hi - lo) / 88)
+    assert stored_value("valid_accuracy", old, "pianoroll_lstm", [lo, hi]) == pytest.approx(old * (hi - lo) / 88)
+    new = read_metadata(BUNDLED / "bar_lstm-jsfakes.safetensors")["metrics"]  # trained since: its own name
+    assert "valid_note_score" in new and "valid_accuracy" not in new
     # Token families' accuracy stays next-token accuracy, a share shown as a percentage.
     token = describe_metric("test_accuracy", "chord_token_lstm")
     assert token.label == "next-token accuracy" and token.format(0.3985) == "39.9%"
@@ -178,7 +180,9 @@ def test_model_card_names_metrics_in_words_and_the_real_size(qtbot):
     chords = describe(_entry("chord_token_lstm-jsfakes.safetensors"))
     assert "<b>Size</b> 3 LSTM layers of 256 units" in chords
     assert "three LSTM layers of 512" not in chords
-    assert "Next-token accuracy: 39.4% validation, 39.9% test" in chords
+    metrics = read_metadata(BUNDLED / "chord_token_lstm-jsfakes.safetensors")["metrics"]
+    assert (f"Next-token accuracy: {metrics['valid_accuracy']:.1%} validation, "
+            f"{metrics['test_accuracy']:.1%} test") in chords
     notes = describe(_entry("note_symbol_lstm-nottingham.safetensors"))
     assert "1 LSTM layer of 64 units" in notes and "&lt;next&gt;" in notes  # not swallowed as a tag
 
