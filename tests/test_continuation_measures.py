@@ -44,7 +44,8 @@ def test_the_primers_grid():
     assert primer_grid(notes(np.arange(8) * Q, [60] * 8), Q) == Q
     assert primer_grid(notes(np.arange(8) * Q // 2, [60] * 8), Q) == Q // 2
     assert primer_grid(notes(np.arange(9) * Q // 3, [60] * 9), Q) == Q // 3
-    assert primer_grid(notes([0, 100], [60, 62]), Q) == Q // 4  # no grid holds it: sixteenths
+    assert primer_grid(notes([0, 100, 2 * Q, 3 * Q], [60, 62, 64, 65]), Q) == Q // 4  # no grid holds it
+    assert primer_grid(notes([0, Q], [60, 62]), Q) == Q // 4  # two onsets set no grid: sixteenths
 
 
 def test_measures_that_cannot_be_taken_are_nan():

@@ -9,7 +9,8 @@ are NaN where they cannot be taken (no notes on one side). numpy only.
   :mod:`composer.representations.keys`); NaN when the primer has no clear key.
 - ``on_grid``: share of the continuation's onsets on the primer's grid: the coarsest of
   quarters, eighths, sixteenths, eighth triplets and sixteenth triplets that holds
-  :data:`GRID_COVER` of the primer's onsets (sixteenths when none does).
+  :data:`GRID_COVER` of the primer's onsets (sixteenths when none does, or when the primer has
+  too few onsets to set a grid).
 - ``density_ratio``: the continuation's notes per beat over the primer's.
 - ``register_jump``: semitones between the mean pitch of the primer's last bar and the mean
   pitch of the continuation's first bar (absolute).
@@ -28,6 +29,8 @@ from .keys import Key, find_key, in_key_share
 
 #: Share of the primer's onsets a grid must hold to be the primer's grid.
 GRID_COVER = 0.95
+#: Fewer distinct onsets than this set no grid of their own.
+MIN_GRID_ONSETS = 4
 #: Grids tried, coarsest first, as divisions of a quarter note.
 GRID_DIVISIONS = (1, 2, 4, 3, 6)
 #: Names of the measures, in the order reports list them.
@@ -48,8 +51,11 @@ class Seam:
 
 
 def primer_grid(primer: np.ndarray, ppq: int) -> int:
-    """The primer's grid step in ticks (see the module docstring)."""
-    onsets = primer["start"].astype(np.int64)
+    """The primer's grid step in ticks (see the module docstring); sixteenths when the primer
+    has fewer than :data:`MIN_GRID_ONSETS` distinct onsets (a note or two set no grid)."""
+    onsets = np.unique(primer["start"].astype(np.int64))
+    if len(onsets) < MIN_GRID_ONSETS:
+        return max(ppq // 4, 1)
     for division in GRID_DIVISIONS:
         step = ppq // division
         if step and len(onsets) and np.mean(_on(onsets, step, ppq)) >= GRID_COVER:
