@@ -19,7 +19,7 @@ from composer.core.score import Score
 
 from composer.data.augment import transposition_range
 from composer.data.dataset import EncodedSet
-from composer.representations.continuation import GRID_COVER, GRID_DIVISIONS, primer_grid
+from composer.representations.continuation import GRID_COVER, GRID_DIVISIONS, MIN_GRID_ONSETS, primer_grid
 from composer.representations.pianoroll import crop_range, snap_to_grid
 
 from composer.representations.codecs import PianoRollCodec, codec_from_params
@@ -271,8 +271,6 @@ class LSTMStepper:
         return x
 
 
-#: A primer with fewer onsets than this shows no grid: the model writes on its own steps.
-MIN_GRID_ONSETS = 4
 #: How far (semitones) a continuation may go beyond the primer's lowest and highest pitch.
 REGISTER_MARGIN = 12
 
