@@ -47,3 +47,17 @@ def datasets() -> Path:
     if not DATASETS.is_dir():
         pytest.skip(f"shared datasets not found at {DATASETS}")
     return DATASETS
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    """A shown MainWindow with its own settings file (test files may define a window of their own)."""
+    from PySide6.QtCore import QSettings
+
+    from composer.gui.main_window import MainWindow
+
+    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    return win

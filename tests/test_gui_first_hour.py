@@ -24,15 +24,6 @@ def _settings(tmp_path) -> QSettings:
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
 
 
-@pytest.fixture
-def window(qtbot, tmp_path):
-    win = MainWindow(_settings(tmp_path))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
-
-
 def error_dialogs(win) -> list[str]:
     return [f"{box.windowTitle()}: {box.text()}" for box in win.findChildren(QMessageBox) if box.isVisible()]
 
@@ -267,8 +258,6 @@ def _click_cell(view, tick: int, pitch: int) -> None:
 def test_a_new_users_first_hour(qtbot, window, tmp_path):
     """Launch with nothing, Generate at once, draw a melody with the pencil, generate, accept,
     undo, set a tempo and a 3/4 bar, export, and reopen the export."""
-    from composer.io.midi import read_midi
-
     panel, view = window.generation_panel, window.editor.view
     qtbot.waitUntil(lambda: panel.generate_button.isEnabled(), timeout=LOAD_TIMEOUT_MS)  # the first model
     generate(qtbot, window)  # Ctrl+G on the empty project

@@ -31,7 +31,6 @@ from composer.gui.generation_plan import (
     planned_primer_key,
     primer_measures,
 )
-from composer.gui.main_window import MainWindow
 from composer.gui.undo import push_edit
 from composer.io.midi import read_midi, write_midi
 from composer.models.library import BUNDLED
@@ -155,15 +154,6 @@ def test_primers_key_is_the_default_and_the_users_choice_is_remembered(qtbot, tm
     qtbot.addWidget(third)
     third.use_settings(settings)
     assert third.key.currentData() == PRIMER_KEY
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
 
 
 def _draw(win, notes: np.ndarray) -> None:

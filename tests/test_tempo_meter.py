@@ -7,10 +7,10 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtCore import QPointF, Qt  # noqa: E402
 from PySide6.QtGui import QUndoStack  # noqa: E402
 
-from composer.core import Score, TempoChange, TimeSignature, Track, make_notes  # noqa: E402
+from composer.core import Score, TimeSignature, Track, make_notes  # noqa: E402
 from composer.core.edits import (  # noqa: E402
     RemoveTempo,
     RemoveTimeSignature,
@@ -260,17 +260,6 @@ def test_a_plain_drag_on_the_ruler_sets_the_loop_and_a_click_the_playhead(editor
 
 
 # ------------------------------------------------------------------------------ main window
-@pytest.fixture
-def window(qtbot, tmp_path):
-    from composer.gui.main_window import MainWindow
-
-    win = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
-
-
 def type_into(qtbot, widget, text: str) -> None:
     widget.setFocus()
     widget.selectAll() if hasattr(widget, "selectAll") else widget.lineEdit().selectAll()

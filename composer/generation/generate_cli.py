@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     track_id = None
     if args.track is not None:
         if primer is None or not 1 <= args.track <= len(primer.tracks):
-            raise ComposerError(f"--track must be between 1 and the primer's track count")
+            raise ComposerError("--track must be between 1 and the primer's track count")
         track_id = primer.tracks[args.track - 1].id
     from composer.models.registry import family_spec
 

@@ -154,7 +154,7 @@ class GenerationController(QObject):
 
     # ----------------------------------------------------------------- generate
     def editor_state(self) -> EditorState:
-        score, track = self.editor.score, self.editor.view.active_track
+        track = self.editor.view.active_track
         ids = self.editor.selected_note_ids()
         selection = (track.id, track.get(ids)) if track is not None and len(ids) else None
         roll = self.editor.view.roll

@@ -26,7 +26,7 @@ pitches stay within an octave of the primer's (both dropped where they would lea
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ from torch import nn
 
 from composer.data.dataset import EncodedSet
 from composer.representations.codecs import NoteSymbolCodec
-from composer.representations.tokens import NEXT, parse_pitch, pitch_name
+from composer.representations.tokens import NEXT, parse_pitch
 from composer.representations.vocab import SymbolVocab
 
 from .base import SamplingOptions, TrainConfig

@@ -23,8 +23,6 @@ numpy only.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 
 from .tokens import NEXT, chord_name, masks_to_pitches, parse_chord, parse_pitch, pitch_name
