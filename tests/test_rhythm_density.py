@@ -217,3 +217,27 @@ def test_vae_decoding_drops_slivers_and_snaps_to_the_data_grid():
     assert soprano[["start", "end", "pitch"]].tolist() == [(4 * PPQ, 5 * PPQ, 72), (5 * PPQ, 6 * PPQ, 76)]
     model.info.update(grid_beats=0.125, min_note_beats=0.125)  # data with 32nd notes keeps them
     assert len(model.decode_slots(bars, primer, 4 * PPQ)[0][0].notes) == 4
+
+
+def test_free_lets_the_model_write_its_own_texture_from_the_command_line(tmp_path):
+    """`composer generate --free`: no voices limit, so a chorale model continues a one-voice
+    melody in chords; by default it keeps to the melody's one voice."""
+    from composer.cli import main
+    from composer.io.midi import read_midi, write_midi
+    from composer.models.library import BUNDLED
+
+    q = 480
+    pitches = [60, 62, 64, 65, 67, 65, 64, 62] * 2
+    melody = Score([Track("Melody", 0, notes=make_notes(np.arange(16) * q, np.arange(1, 17) * q, pitches))])
+    write_midi(melody, tmp_path / "melody.mid")
+    most_voices = {}
+    for flags in ([], ["--free"]):
+        out = tmp_path / f"out{len(flags)}.mid"
+        assert main(["generate", "--model", str(BUNDLED / "bar_lstm-jsfakes.safetensors"), "--primer",
+                     str(tmp_path / "melody.mid"), "--bars", "4", "--seed", "3", "--out", str(out), *flags]) == 0
+        score = read_midi(out)
+        notes = np.concatenate([t.notes for t in score.tracks])
+        notes = notes[notes["start"] >= 16 * q]
+        starts, counts = np.unique(notes["start"], return_counts=True)
+        most_voices[bool(flags)] = int(counts.max())
+    assert most_voices[False] == 1 and most_voices[True] >= 3

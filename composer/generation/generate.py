@@ -98,7 +98,7 @@ def generate(model: FamilyModel, request: GenerateRequest,
                               pitch_range=_moved_range(request.pitch_range(), shift),
                               pitch_classes=_moved_classes(pitch_classes, shift),
                               noise=request.noise, start_token=_moved_token(request.start_token, shift),
-                              missing_slots=request.missing_slots)
+                              missing_slots=request.missing_slots, follow_primer=request.follow_primer)
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(request.seed))
     result = None

@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(its major or minor scale, found from the primer's notes)")
     parser.add_argument("--scale", help="scale of the constraint: major, minor, dorian, ... (not with "
                         "--key auto)")
+    parser.add_argument("--free", action="store_true",
+                        help="do not keep to the primer's grid, register and number of voices (the "
+                             "model writes in its own texture; the key still follows the primer)")
     parser.add_argument("--pitch-min", type=int)
     parser.add_argument("--pitch-max", type=int)
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"])
@@ -94,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max,
         start_token=args.start_token, start_tick=start_tick, interpolate=args.interpolate,
-        missing_slots=args.missing_slots, slot_programs=_slot_programs(args.program))
+        missing_slots=args.missing_slots, slot_programs=_slot_programs(args.program),
+        follow_primer=not args.free)
     if is_primer_key(args.key):
         request, found = request.with_primer_key()
         print(f"key: {found.name} (from the primer)" if found else

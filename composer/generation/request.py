@@ -115,6 +115,9 @@ class GenerateRequest:
     #: Multitrack families: GM programs for the instrument slots' new tracks, by slot name
     #: (e.g. {"guitar": 27}); the others get their slot's default (piano 0, guitar 24, ...).
     slot_programs: dict[str, int] | None = None
+    #: Keep to the primer's grid, register and texture (SamplingOptions.follow_primer); False
+    #: lets the model write in its own.
+    follow_primer: bool = True
 
     def validate(self) -> None:
         if self.bars is not None and self.seconds is not None:
