@@ -8,7 +8,6 @@ register: a piano-roll continuation keeps the primer's voices and stays near its
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
 
 import numpy as np
 import pytest
@@ -16,7 +15,6 @@ import torch
 
 from composer.core import Score, TempoChange, Track, make_notes
 from composer.core.timing import TimeSignature
-import composer.generation.generate as generate_module
 from composer.generation.generate import generate
 from composer.generation.request import GenerateRequest
 from composer.models.base import SamplingOptions, build_model, preset_config
@@ -146,11 +144,10 @@ def test_keep_voices_keeps_the_outer_voices_then_the_likeliest():
     assert keep_voices(frame, logits, 6).tolist() == frame.tolist()
 
 
-def _continue(model, score, monkeypatch=None):
-    """Four bars after ``score``'s melody; with ``monkeypatch``, with follow_primer off."""
-    if monkeypatch is not None:  # generate() builds its options: make them not follow the primer
-        monkeypatch.setattr(generate_module, "SamplingOptions", partial(SamplingOptions, follow_primer=False))
-    request = GenerateRequest(primer=score, track_id=score.tracks[0].id, bars=4, variations=2, seed=0)
+def _continue(model, score, free: bool = False):
+    """Four bars after ``score``'s melody; with ``free``, not following the primer."""
+    request = GenerateRequest(primer=score, track_id=score.tracks[0].id, bars=4, variations=2, seed=0,
+                              follow_primer=not free)
     return generate(model, request)
 
 
@@ -169,7 +166,7 @@ def _polyphony(notes) -> int:
     ("bar_lstm", {"steps_per_bar": 16}),
 ])
 @pytest.mark.parametrize("qpm, numerator", [(100.0, 4), (70.0, 3)])
-def test_a_melody_goes_on_as_a_melody_in_its_register_and_grid(family, config, qpm, numerator, monkeypatch):
+def test_a_melody_goes_on_as_a_melody_in_its_register_and_grid(family, config, qpm, numerator):
     """An eager model (thick chords everywhere) continues a one-voice melody with one voice,
     within an octave of its range, on its eighth-note grid, no denser than it; with
     follow_primer off it writes its chords (what every model did before)."""
@@ -183,7 +180,7 @@ def test_a_melody_goes_on_as_a_melody_in_its_register_and_grid(family, config, q
         seam = seam_for(result.scores[0], primer, result.start_tick, result.start_tick + 4 * numerator * PPQ)
         measures = continuation_measures(primer, notes, seam)
         assert measures["on_grid"] == 1.0 and measures["density_ratio"] <= 2
-    free = _continue(model, score, monkeypatch)
+    free = _continue(model, score, free=True)
     assert max(_polyphony(notes) for notes in free.continuations) > 3
 
 
