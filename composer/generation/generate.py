@@ -22,13 +22,13 @@ from composer.core.notes import empty_notes, sort_notes
 from composer.core.score import Score, Track
 from composer.core.timing import signature_at
 from composer.core.transforms import slice_time, transpose
-from composer.data.keynorm import key_toward, pitched_notes, shift_notes
+from composer.data.keynorm import key_toward, shift_notes
 from composer.models.base import FamilyModel, SamplingOptions
 from composer.models.registry import MULTITRACK, family_spec
 from composer.representations.keys import find_key
 from composer.representations.tokens import chord_name, parse_chord
 
-from .request import SCALES, GenerateRequest, scale_pitch_classes
+from .request import SCALES, GenerateRequest, primer_notes, scale_pitch_classes
 
 
 class GenerationCancelled(ComposerError):
@@ -156,10 +156,10 @@ def key_shift(model: FamilyModel, primer: Score, track_id: int | None, start_tic
     """
     if not model.key_normalized:
         return 0
-    notes = _primer_pitched(primer, track_id, start_tick)
-    key = find_key(notes) if len(notes) else None
+    notes = primer_notes(primer, track_id, start_tick)
+    key = find_key(notes)
     if key is None and track_id is not None:
-        key = find_key(_primer_pitched(primer, None, start_tick))
+        key = find_key(primer_notes(primer, None, start_tick))
     if key is not None:
         return _in_range_octave(key.shift_to(), notes, model)
     locked = request.pitch_classes()
@@ -169,16 +169,6 @@ def key_shift(model: FamilyModel, primer: Score, track_id: int | None, start_tic
         warnings.warn("the primer has no clear key (too few or too evenly spread pitch classes); "
                       "the model continues it as if in C major / A minor", ComposerWarning, stacklevel=3)
     return 0
-
-
-def _primer_pitched(primer: Score, track_id: int | None, start_tick: int) -> np.ndarray:
-    """The pitched notes before ``start_tick``: of track ``track_id`` when given, else of all."""
-    if primer.note_count == 0 or start_tick <= 0:
-        return empty_notes()
-    if track_id is not None:
-        tracks = [t for t in primer.tracks if t.id == track_id]
-        primer = Score(tracks, primer.ppq, primer.tempos, primer.time_signatures)
-    return pitched_notes(primer, 0, start_tick)
 
 
 def _in_range_octave(shift: int, notes: np.ndarray, model: FamilyModel) -> int:
