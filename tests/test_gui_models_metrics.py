@@ -234,7 +234,7 @@ def test_estimate_follows_examples_and_batch_size_and_never_reads_0_s(qtbot, tmp
     page.measured = (0.04, 70, 563, page._estimate_key(settings))
     page._show_estimate(settings)
     text = page.estimate.text()
-    assert "70 batches of 8: one pass over 563 training examples" in text
+    assert "70 batches of 8, from 563 training examples" in text
     assert " 0 s" not in text and "About 0.1 s an epoch" in text
     assert time_text(0.0) == "0.1 s" and time_text(4.46) == "4.5 s" and time_text(42) == "42 s"
     wizard.data_page.result = {"config": {"steps_per_epoch": 0}}  # a preset that makes one pass

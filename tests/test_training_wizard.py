@@ -180,7 +180,10 @@ def test_the_whole_wizard_makes_a_model_that_generates(qtbot, window, songs, use
     assert "Epoch <b>3</b> of 3" in page.state.text() and "on cpu" in page.state.text()
     assert "<b>done</b>" in page.state.text()
     assert page.message.text().startswith("Finished")
-    assert not page.stop_button.isEnabled() and page.resume_button.isHidden()
+    # 3 tiny epochs of one pass (13 steps) are far too few: the page says so and offers as many again.
+    assert "Probably under-trained: it learned from only 39 batches (3 epochs)" in page.message.text()
+    assert not page.stop_button.isEnabled() and not page.resume_button.isHidden()
+    assert page.resume_button.text() == "Continue training (to epoch 6)"
     assert "$ " in wizard.run.log_path.read_text()  # the log is kept
 
     # The model is in the picker at once.
@@ -191,6 +194,7 @@ def test_the_whole_wizard_makes_a_model_that_generates(qtbot, window, songs, use
     # 6. Finish: Try it selects the model for generation, and it generates.
     wizard.next()
     assert wizard.currentId() == FINISH and str(out) in wizard.finish_page.text.text()
+    assert not wizard.finish_page.continue_button.isHidden()
     window.model_picker.list.setCurrentRow(0)
     wizard.finish_page.try_button.click()
     assert not wizard.isVisible()

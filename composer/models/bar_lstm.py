@@ -48,6 +48,9 @@ class Config(TrainConfig):
 PRESETS = {
     # Nadam, batch 128, 80/20 split as in the slides; the learning rate is Keras' Nadam default.
     "2x256": Config(batch_size=128, learning_rate=2e-3, epochs=100, patience=5, valid_fraction=0.2),
+    # The same, as long and in batches as the data allows (schedule "auto"; the default).
+    "2x256-auto": Config(batch_size=128, learning_rate=2e-3, epochs=100, patience=5, valid_fraction=0.2,
+                         schedule="auto"),
     "tiny": Config(hidden=16, layers=1, dropout=0.0, steps_per_bar=8, batch_size=8, epochs=2,
                    patience=2, steps_per_epoch=4, valid_fraction=0.2),
 }

@@ -48,6 +48,9 @@ class TrainConfig:
     #: Excludes transposition augmentation. What a trained model did is ``info["key_normalized"]``
     #: (old checkpoints have no such entry and were not normalised, whatever this default says).
     key_normalize: bool = True
+    #: "fixed": train exactly as configured (the papers' presets); "auto": the batch size, the
+    #: steps an epoch and the epochs follow the size of the data (composer.training.schedule).
+    schedule: str = "fixed"
 
 
 @dataclass

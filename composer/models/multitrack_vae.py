@@ -74,9 +74,11 @@ class Config(TrainConfig):
 
 PRESETS = {
     # JS Fake Chorales as four voices, soprano leading.
-    "satb": Config(epochs=40, batch_size=64, learning_rate=1e-3, patience=5, lead="S", monophonic="S,A,T,B"),
+    # Both as long and in batches as the data allows (schedule "auto").
+    "satb": Config(epochs=40, batch_size=64, learning_rate=1e-3, patience=5, lead="S", monophonic="S,A,T,B",
+                   schedule="auto"),
     "lpd5": Config(epochs=40, batch_size=64, learning_rate=1e-3, patience=5, slots="lpd5",
-                   slot_names="", lead="piano"),
+                   slot_names="", lead="piano", schedule="auto"),
     "tiny": Config(epochs=4, batch_size=8, learning_rate=3e-3, predictor_learning_rate=1e-2,
                    patience=4, steps_per_epoch=6, latent=4, channels="4,8,16", hidden=16,
                    lead="S"),

@@ -49,7 +49,9 @@ _PAPER = Config(seq_len=32, batch_size=64, epochs=100, patience=5)
 PRESETS = {
     # The paper's 2x256 network on a sixteenth-note grid tied to the beat (the default): notes
     # land on the primer's beats at any tempo; 64 steps are four 4/4 bars of context.
-    "2x256-beat": replace(_PAPER, hidden=256, layers=2, dropout=0.2, fps=None, steps_per_beat=4, seq_len=64),
+    # Its length and batch size follow the data (schedule "auto"); the paper presets' are fixed.
+    "2x256-beat": replace(_PAPER, hidden=256, layers=2, dropout=0.2, fps=None, steps_per_beat=4, seq_len=64,
+                          schedule="auto"),
     "2x256": replace(_PAPER, hidden=256, layers=2, dropout=0.2),
     "3x1024": replace(_PAPER, hidden=1024, layers=3, dropout=0.4),
     "3x1024-dense": replace(_PAPER, hidden=1024, layers=3, dropout=0.4, dense_layers=1, dense_size=1024),

@@ -38,7 +38,9 @@ class Config(TrainConfig):
 PRESETS = {
     # The paper's network on sixteenth notes tied to the beat (the default): at 16 frames a
     # second its notes fall off the beat at any tempo but 120. 32 steps are two 4/4 bars.
-    "256-beat": Config(seq_len=32, batch_size=64, epochs=100, patience=5, fps=None, steps_per_beat=4),
+    # Its length and batch size follow the data (schedule "auto"); the paper preset's are fixed.
+    "256-beat": Config(seq_len=32, batch_size=64, epochs=100, patience=5, fps=None, steps_per_beat=4,
+                       schedule="auto"),
     "256": Config(seq_len=32, batch_size=64, epochs=100, patience=5),
     "tiny": Config(encoder_hidden=16, decoder_hidden=16, dropout=0.0, seq_len=8, batch_size=8,
                    epochs=2, patience=2, steps_per_epoch=4),

@@ -36,6 +36,13 @@ def duration_text(seconds: float) -> str:
     return f"{seconds / 3600:.1f} hours"
 
 
+def time_text(seconds: float) -> str:
+    """A time to wait, never "0 s": "0.3 s", "4.5 s", "42 s", "4.2 minutes"."""
+    if seconds < 10:  # a tiny model's epoch: tenths, not a rounded "0 s"
+        return f"{max(seconds, 0.1):.1f} s"
+    return duration_text(seconds)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the preprocess arguments to ``parser`` (a subcommand parser)."""
     parser.add_argument("folder", type=Path, metavar="DIR", help="folder of MIDI files")
@@ -100,7 +107,10 @@ def _run(args: argparse.Namespace) -> int:
 
     from .trainer import check_data_size, family_config, parse_overrides
 
-    module, config = family_config(args.family, args.preset, parse_overrides(args.set))
+    from .schedule import given_fields
+
+    overrides = parse_overrides(args.set)
+    module, config = family_config(args.family, args.preset, overrides)
     valid_fraction = config.valid_fraction if args.valid_fraction is None else args.valid_fraction
     json_lines = args.progress == "json"
     encoded = encode_folder(args.folder, module.Model.default_codec(config), recursive=not args.no_recursive,
@@ -108,7 +118,8 @@ def _run(args: argparse.Namespace) -> int:
                             workers=args.workers, cache_dir=args.cache_dir,
                             use_cache=not getattr(args, "rebuild", False), key_normalize=config.key_normalize,
                             progress=_JsonProgress() if json_lines else _ProgressLine(sys.stderr))
-    size = check_data_size(args.family, config, encoded, valid_fraction)
+    size = check_data_size(args.family, config, encoded, valid_fraction, given_fields(overrides=overrides))
+    config = size.pop("config")  # with the length and batch size planned for this data
     if args.report is not None:
         try:
             args.report.write_text(encoded.report(), encoding="utf-8")
@@ -124,6 +135,8 @@ def _run(args: argparse.Namespace) -> int:
         print(summary_text(encoded, args.family, report=args.report))
         print(f"  examples     {size['train_examples']:,} for training, {size['valid_examples']:,} "
               f"for validation")
+        print(f"  training     {config.epochs} epochs of {config.steps_per_epoch or 'one pass of'} batches of "
+              f"{config.batch_size}" + (" (planned for this data)" if config.schedule == "auto" else ""))
         if size["warning"]:
             print(f"warning: {size['warning']}", file=sys.stderr)
     return 0

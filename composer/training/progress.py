@@ -65,8 +65,14 @@ class Progress:
             print(f"{cr}  stage {f['stage']} from epoch {f['epoch']}          ", file=out, flush=True)
         elif event in ("done", "stopped"):
             print(f"{event}: {f.get('reason', '')} best checkpoint {f.get('checkpoint')}", file=out, flush=True)
+            if f.get("undertrained"):
+                print(f"{f['undertrained']}\nTo train on from where it ended (up to epoch {f['continue_epochs']}):\n"
+                      f"  {f['continue_command']}", file=out, flush=True)
         elif event == "measure":
+            from .preprocess_cli import time_text
+
             print(f"{f['seconds_per_step'] * 1000:.0f} ms a step, {f['steps_per_epoch']} steps an epoch: "
-                  f"about {f['seconds_per_epoch'] / 60:.1f} minutes an epoch", file=out, flush=True)
+                  f"about {time_text(f['seconds_per_epoch'])} an epoch, {time_text(f['seconds_per_epoch'] * f['epochs'])} "
+                  f"for {f['epochs']} epochs", file=out, flush=True)
         elif event == "error":
             print(f"error: {f.get('message')}", file=sys.stderr, flush=True)

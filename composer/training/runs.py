@@ -78,6 +78,8 @@ class TrainSettings:
     patience: int | None = None
     #: Batches an epoch; 0: one pass over the training examples (the trainer counts them).
     steps_per_epoch: int | None = None
+    #: Stop after this many minutes of training (None: no limit).
+    minutes: float | None = None
     device: str = "auto"
     seed: int = 0
     #: Preset fields as text, as ``--set FIELD=VALUE`` takes them (e.g. the VAE's slots).
@@ -102,7 +104,8 @@ class TrainSettings:
         for flag, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size),
                             ("--lr", self.learning_rate), ("--seq-len", self.seq_len),
                             ("--valid-split", self.valid_split), ("--test-split", self.test_split),
-                            ("--patience", self.patience), ("--steps-per-epoch", self.steps_per_epoch)):
+                            ("--patience", self.patience), ("--steps-per-epoch", self.steps_per_epoch),
+                            ("--minutes", self.minutes)):
             if value is not None:
                 args += [flag, str(value)]
         if not self.augment:
@@ -186,6 +189,12 @@ class TrainingRun:
     @property
     def settings(self) -> TrainSettings:
         return TrainSettings(**self._read_record()["settings"])
+
+    def update_settings(self, **changes) -> None:
+        """Change fields of the run's settings (e.g. more epochs, to continue it)."""
+        record = self._read_record()
+        record["settings"] = {**record["settings"], **changes}
+        self._write_record(record)
 
     @property
     def pid(self) -> int | None:

@@ -37,6 +37,7 @@ from composer.models.registry import family_spec, load_family
 
 from .device import Distributed, choose_device, init_distributed
 from .progress import Progress
+from .schedule import AUTO, check_schedule, given_fields, plan_schedule
 
 
 class TrainingError(ComposerError):
@@ -71,6 +72,9 @@ class TrainRequest:
     #: Only time this many training steps (after one warm-up step), report them in a
     #: ``measure`` event and write nothing: the wizard's estimate of the time per epoch.
     measure_steps: int | None = None
+    #: Stop after this many minutes of training (None: no limit): the epoch under way ends
+    #: early, is validated and saved, and the run ends as done.
+    minutes: float | None = None
     name: str = ""
     command: str = ""
     #: Config fields to override, as text (from ``--set FIELD=VALUE``); converted by field type.
@@ -133,7 +137,9 @@ def family_config(family: str, preset: str | None, overrides: dict, **fields):
     module = load_family(family)
     # A field given by its own option (--epochs) wins over the same field in --set.
     merged = config_overrides(module.Config, overrides) | {k: v for k, v in fields.items() if v is not None}
-    return module, preset_config(family, preset, **merged)
+    config = preset_config(family, preset, **merged)
+    check_schedule(config)
+    return module, config
 
 
 def config_overrides(config_class, overrides: dict) -> dict:
@@ -191,9 +197,22 @@ def _split_for_validation(data: EncodedSet, valid_fraction: float) -> tuple[list
 MIN_BATCHES_OF_DATA = 10
 
 
-def check_data_size(family: str, config, data: EncodedSet, valid_fraction: float) -> dict:
-    """What ``config`` would train on: ``train_examples``, ``valid_examples`` and a ``warning``
-    (None when the data is big enough for the preset).
+def _example_sets(family: str, config, data: EncodedSet, train_pieces, valid_pieces=()):
+    """The training and validation example sets ``config`` makes of the pieces (valid: [] when
+    there are no validation pieces)."""
+    model = build_model(family, config, load_family(family).Model.data_info(data, config))
+    try:
+        train_set = model.make_dataset(train_pieces, augment=False, training=True)
+        valid_set = model.make_dataset(valid_pieces, augment=False, training=False) if valid_pieces else []
+    except ValueError as exc:
+        raise TrainingError(f"the data is too small for this preset: {exc}") from None
+    return train_set, valid_set
+
+
+def check_data_size(family: str, config, data: EncodedSet, valid_fraction: float, given=frozenset()) -> dict:
+    """What ``config`` would train on: ``train_examples``, ``valid_examples``, a ``warning``
+    (None when the data is big enough for the preset) and the ``config`` that training would
+    use (an auto schedule planned for the data, keeping the ``given`` fields).
 
     Raises
     ------
@@ -202,18 +221,14 @@ def check_data_size(family: str, config, data: EncodedSet, valid_fraction: float
         preset's examples (e.g. every piece shorter than its window).
     """
     train_pieces, valid_pieces, _ = _split_for_validation(data, valid_fraction)
-    model = build_model(family, config, load_family(family).Model.data_info(data, config))
-    try:
-        train_set = model.make_dataset(train_pieces, augment=False, training=True)
-        valid_set = model.make_dataset(valid_pieces, augment=False, training=False) if valid_pieces else []
-    except ValueError as exc:
-        raise TrainingError(f"the data is too small for this preset: {exc}") from None
+    train_set, valid_set = _example_sets(family, config, data, train_pieces, valid_pieces)
     n = len(train_set)
+    config = plan_schedule(config, n, given=given)
     warning = None
     if n < MIN_BATCHES_OF_DATA * config.batch_size:
         warning = (f"only {n:,} training examples for batches of {config.batch_size}: the model will "
                    f"learn them by heart. Add files, or pick a smaller preset")
-    return {"train_examples": n, "valid_examples": len(valid_set), "warning": warning}
+    return {"train_examples": n, "valid_examples": len(valid_set), "warning": warning, "config": config}
 
 
 def _batches(dataset, batch_size: int, steps: int, generator: torch.Generator):
@@ -307,10 +322,16 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     dist.barrier()
     if not dist.is_main:  # the main process filled the cache; read it from there
         data = load_source(request.data, codec, **load)
+    train_pieces, valid_pieces, test_pieces = _split_for_validation(data, valid_fraction)
+    if resume_state is None and config.schedule == AUTO:
+        # The plan comes before the model's data info, which may depend on the epochs (the
+        # VAE's stage boundary); a resumed run keeps the plan it started with.
+        given = given_fields(request.epochs, request.batch_size, request.steps_per_epoch, request.overrides)
+        config = plan_schedule(config, len(_example_sets(request.family, config, data, train_pieces)[0]),
+                               dist.world_size, given)
     if resume_state is None:
         info = with_key_flag(module.Model.data_info(data, config), data)
     augment = request.augment and not data.key_normalized
-    train_pieces, valid_pieces, test_pieces = _split_for_validation(data, valid_fraction)
 
     model = build_model(request.family, config, info).to(device)
     try:
@@ -374,7 +395,11 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     status, reason = "done", "finished all epochs"
     epoch = start_epoch - 1
     stopped_mid_epoch = False
+    deadlines = _stage_deadlines(model, config.epochs, started, request.minutes)
+    out_of_time_stage = None  # a stage whose share of the time limit is spent: its epochs are skipped
     for epoch in range(start_epoch, config.epochs + 1):
+        if out_of_time_stage is not None and model.stage_for_epoch(epoch) == out_of_time_stage:
+            continue
         if stage is not None and model.stage_for_epoch(epoch) != stage:
             stage = model.stage_for_epoch(epoch)
             model.set_stage(stage)
@@ -385,6 +410,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         staged = {} if stage is None else {"stage": stage}
         model.train()
         total, count, epoch_start = 0.0, 0, time.monotonic()
+        deadline = deadlines[stage]
         for step, batch in enumerate(_batches(train_set, config.batch_size, steps_per_epoch, generator), 1):
             total += _train_step(wrapped, model, optimizer, scheduler, batch.to(device, non_blocking=True),
                                  config.grad_clip)
@@ -398,6 +424,8 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
                      examples_per_second=config.batch_size * dist.world_size / per_step, **staged)
             if dist.any(stop.requested()):
                 stopped_mid_epoch = True
+                break
+            if dist.any(time.monotonic() >= deadline):  # a short last epoch, validated as any other
                 break
         train_loss = dist.all_mean(total / max(count, 1))
         if stopped_mid_epoch:
@@ -429,6 +457,11 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         if bad_epochs >= config.patience and stage == last_stage:
             status, reason = "done", f"early stop: no improvement for {config.patience} epochs"
             break
+        if dist.any(time.monotonic() >= deadline):
+            if stage == last_stage:
+                status, reason = "done", f"time limit: {request.minutes:g} minutes of training"
+                break
+            out_of_time_stage = stage
         if dist.any(stop.requested()):
             status, reason = "stopped", "stopped on request"
             break
@@ -450,8 +483,34 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     # abort with "connection closed by peer" (SIGABRT) before the peer reaches its own teardown.
     dist.barrier()
     emit(status, reason=reason, checkpoint=str(out), best_epoch=best_epoch,
-         best_valid_loss=best_valid if math.isfinite(best_valid) else None, epochs_run=epoch)
+         best_valid_loss=best_valid if math.isfinite(best_valid) else None, epochs_run=epoch,
+         **(_continue_offer(request, final, reason, epoch) if status == "done" and dist.is_main else {}))
     return final
+
+
+def _continue_offer(request: TrainRequest, meta: dict, reason: str, epochs_run: int) -> dict:
+    """For a run that ended probably under-trained (composer.models.readiness): the warning,
+    how many epochs to continue to (as many again), and the command that does it; {} otherwise."""
+    from composer.models.readiness import header_warning
+
+    warning = header_warning(meta, stopped_by_patience=reason.startswith("early stop"))
+    if not warning:
+        return {}
+    more = epochs_run + max(epochs_run, 2)
+    command = request.command or "composer train ..."
+    return {"undertrained": warning, "continue_epochs": more,
+            "continue_command": f"{command} --resume --epochs {more}"}
+
+
+def _stage_deadlines(model: FamilyModel, epochs: int, started: float, minutes: float | None) -> dict:
+    """When each stage's share of a time limit of ``minutes`` runs out (monotonic seconds), by
+    stage (None for a family without stages). A staged family's stages share the time as they
+    share the epochs, so a limit never leaves a later stage (the VAE's predictors) untrained."""
+    stages = [model.stage_for_epoch(e) for e in range(1, epochs + 1)]
+    if not minutes:
+        return {s: math.inf for s in stages}
+    return {s: started + minutes * 60 * (max(i for i, t in enumerate(stages) if t == s) + 1) / epochs
+            for s in set(stages)}
 
 
 def _train_step(wrapped, model, optimizer, scheduler, batch, grad_clip) -> float:

@@ -42,7 +42,7 @@ from composer.models.checkpoint import read_metadata
 from composer.models.library import user_models_dir
 from composer.models.readiness import header_warning
 from composer.models.registry import FAMILIES
-from composer.training.preprocess_cli import duration_text, pitch_name
+from composer.training.preprocess_cli import duration_text, pitch_name, time_text
 from composer.training.runs import list_runs
 
 from .curves import TrainingCurves
@@ -65,13 +65,6 @@ def _label(text: str = "", style: str = "") -> QLabel:
     if style:
         label.setStyleSheet(style)
     return label
-
-
-def time_text(seconds: float) -> str:
-    """A time to wait, never "0 s": "0.3 s", "4.5 s", "42 s", "4.2 minutes"."""
-    if seconds < 10:  # a tiny model's epoch: tenths, not a rounded "0 s"
-        return f"{max(seconds, 0.1):.1f} s"
-    return duration_text(seconds)
 
 
 # ----------------------------------------------------------------------------- 1. folder
@@ -398,6 +391,10 @@ class SettingsPage(QWizardPage):
         self.augment = QCheckBox("Transpose the pieces at random (more variety from the same files)", self)
         self.early_stop = QCheckBox("Stop when the validation loss has not improved for", self)
         self.patience = QSpinBox(self, minimum=1, maximum=1000, suffix=" epochs")
+        self.minutes = QSpinBox(self, minimum=0, maximum=100_000, suffix=" minutes")
+        self.minutes.setSpecialValueText("none")
+        self.minutes.setToolTip("Training stops after this long and keeps the best model; you can "
+                                "continue it later")
         self.device = QComboBox(self)
         self.seed = QSpinBox(self, minimum=0, maximum=2**31 - 1)
         stopping = QHBoxLayout()
@@ -424,6 +421,7 @@ class SettingsPage(QWizardPage):
         form.addRow("Validation share", self.valid_split)
         form.addRow("", self.augment)
         form.addRow("Early stopping", stopping)
+        form.addRow("Time limit", self.minutes)
         form.addRow("Device", self.device)
         form.addRow("Seed", self.seed)
         form.addRow("Time", estimate_row)
@@ -435,7 +433,7 @@ class SettingsPage(QWizardPage):
         layout.addStretch(1)
         self.early_stop.toggled.connect(self.patience.setEnabled)
         for widget in (self.epochs, self.batch_size, self.learning_rate, self.seq_len, self.valid_split,
-                       self.patience, self.seed):
+                       self.patience, self.seed, self.minutes):
             widget.valueChanged.connect(self._changed)
         for widget in (self.augment, self.early_stop):
             widget.toggled.connect(self._changed)
@@ -495,14 +493,19 @@ class SettingsPage(QWizardPage):
                        learning_rate=round(self.learning_rate.value(), 6), seq_len=self.seq_len.value(),
                        valid_split=round(self.valid_split.value(), 3), augment=self.augment.isChecked(),
                        patience=self.patience.value() if self.early_stop.isChecked() else self.epochs.value(),
-                       device=self.device.currentData() or "auto", seed=self.seed.value())
+                       device=self.device.currentData() or "auto", seed=self.seed.value(),
+                       minutes=self.minutes.value() or None)
 
     def _steps_per_epoch(self) -> int | None:
-        """0 (one pass over the training examples) where the preset fixes a number of steps:
-        the tiny presets' 4 steps an epoch, made for tests, ignore the data and the batch size.
-        None leaves the preset's one pass as it is (and the command shorter)."""
-        result = self.owner.data_page.result or {}
-        return 0 if (result.get("config") or {}).get("steps_per_epoch") else None
+        """The steps an epoch that ``composer preprocess`` planned for this data (schedule
+        "auto", composer.training.schedule); else 0 (one pass over the training examples) where
+        the preset fixes a number of steps: the tiny presets' 4 steps an epoch, made for tests,
+        ignore the data and the batch size. None leaves the preset's one pass as it is (and the
+        command shorter)."""
+        config = (self.owner.data_page.result or {}).get("config") or {}
+        if config.get("schedule") == "auto":
+            return int(config["steps_per_epoch"])
+        return 0 if config.get("steps_per_epoch") else None
 
     def _changed(self) -> None:
         if self._filling:
@@ -532,9 +535,13 @@ class SettingsPage(QWizardPage):
             self.estimate.setText("The settings changed: press Estimate again.")
             return
         what = f"{steps:,} batches of {settings.batch_size}" + \
-            (f": one pass over {examples:,} training examples" if examples else "")
+            (f", from {examples:,} training examples" if examples else "")
+        total = per_epoch * settings.epochs
+        limit = (f" (the time limit stops it after {time_text(settings.minutes * 60)})"
+                 if settings.minutes and settings.minutes * 60 < total else "")
         self.estimate.setText(f"About {time_text(per_epoch)} an epoch ({what}); at most "
-                              f"{time_text(per_epoch * settings.epochs)} for {settings.epochs} epochs.")
+                              f"{time_text(total)} for {settings.epochs} epochs{limit}"
+                              + ("; early stopping usually ends it sooner." if self.early_stop.isChecked() else "."))
 
     def _measure(self) -> None:
         """Time a few real training steps in a child process (writes nothing)."""
@@ -606,7 +613,7 @@ class TrainingPage(QWizardPage):
         layout.addWidget(self.message)
         layout.addLayout(buttons)
         self.stop_button.clicked.connect(self._stop)
-        self.resume_button.clicked.connect(lambda: self.owner.resume_run())
+        self.resume_button.clicked.connect(lambda: self.owner.resume_run(longer=True))
         self.log_button.clicked.connect(self._open_log)
         self.log_dialog: LogDialog | None = None
         self.facts: dict = {}
@@ -652,10 +659,14 @@ class TrainingPage(QWizardPage):
             parts.append(f"best so far: epoch {f['best']}")
         self.state.setText(" · ".join(parts) or "Starting the trainer (reading the data)...")
 
-    def ended(self, status: str, text: str) -> None:
-        self._buttons(running=False, resumable=status in ("stopped", "error", "crashed"))
+    def ended(self, status: str, text: str, continue_epochs: int | None = None) -> None:
+        """The run ended with ``status``; ``continue_epochs``: it ended probably under-trained,
+        and Continue training goes on up to that epoch."""
+        self._buttons(running=False, resumable=status in ("stopped", "error", "crashed") or bool(continue_epochs))
+        self.resume_button.setText(f"Continue training (to epoch {continue_epochs})" if continue_epochs
+                                   else "Continue training")
         self.state.setText(self.state.text() + f" · <b>{status}</b>")
-        self.message.setStyleSheet("" if status in ("done", "stopped") else _ERROR)
+        self.message.setStyleSheet(_WARNING if continue_epochs else "" if status in ("done", "stopped") else _ERROR)
         self.message.setText(text)
         self.completeChanged.emit()
 
@@ -700,10 +711,16 @@ class FinishPage(QWizardPage):
         self.try_button = QPushButton("Try it", self)
         self.try_button.setObjectName("primary")
         self.try_button.clicked.connect(self.owner.try_model)
+        self.continue_button = QPushButton("Continue training", self)
+        self.continue_button.clicked.connect(self._continue)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.try_button)
+        buttons.addWidget(self.continue_button)
+        buttons.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         layout.addWidget(self.warning)
-        layout.addWidget(self.try_button, 0, Qt.AlignmentFlag.AlignLeft)
+        layout.addLayout(buttons)
         layout.addStretch(1)
 
     def initializePage(self) -> None:
@@ -713,6 +730,14 @@ class FinishPage(QWizardPage):
                           f"press Generate.")
         self.warning.setText(self._undertrained(path))
         self.warning.setVisible(bool(self.warning.text()))
+        more = self.owner.final_event.get("continue_epochs")
+        self.continue_button.setText(f"Continue training (to epoch {more})")
+        self.continue_button.setVisible(bool(self.warning.text() and more))
+
+    def _continue(self) -> None:
+        """Back to the training page, training on from where the run ended."""
+        self.owner.back()
+        self.owner.resume_run(longer=True)
 
     def _undertrained(self, path: str | None) -> str:
         """The model card's warning for an under-trained model (composer.models.readiness);

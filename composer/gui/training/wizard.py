@@ -76,10 +76,14 @@ class TrainingWizard(QWizard):
             self.resume_run()
         self.next()
 
-    def resume_run(self) -> None:
-        """Start the run's trainer again, from its last checkpoint when it has one."""
+    def resume_run(self, longer: bool = False) -> None:
+        """Start the run's trainer again, from its last checkpoint when it has one; ``longer``:
+        a run that ended probably under-trained goes on to the epoch its trainer offered."""
         if self.monitor is None or self.monitor.is_running():
             return
+        more = self.final_event.get("continue_epochs") if longer else None
+        if more:
+            self.run.update_settings(epochs=int(more))
         self.training_page.reset()
         self.monitor.replay()  # what it did before, so the curves go on from there
         resume = self.run.status() != "new" and Path(self.run.settings.out).exists()
@@ -123,13 +127,15 @@ class TrainingWizard(QWizard):
             reason = event.get("reason") or ""
             how = "Finished all epochs" if reason in ("", "finished all epochs") else f"Finished early ({reason})"
             text = f"{how}. The best model, from epoch {event.get('best_epoch')}, is saved."
+            if event.get("undertrained"):
+                text += f" {event['undertrained']}"
         elif status == "stopped":
             text = f"Stopped and saved (best epoch so far: {event.get('best_epoch')}). Continue " \
                    f"training goes on from where it stopped, now or another day."
         else:
             text = self.run.failure()
             text += " The last saved model is kept." if path else " Nothing was saved."
-        self.training_page.ended(status, text)
+        self.training_page.ended(status, text, event.get("continue_epochs") if status == "done" else None)
         if path and status in ("done", "stopped", "error", "crashed"):
             self.model_ready.emit(path)
 
