@@ -21,6 +21,8 @@ against its primer with :mod:`composer.representations.continuation`. The primer
   on eighths and quarters and a bass arpeggio on the beats over I-IV-V-vi (major) or i-iv-V-VI
   (minor) bars, in all 12 keys, both modes, at 72, 110 and 160 quarters a minute, in 4/4 and 3/4
   (the full run has all 144; quick, 24).
+- ``melody``: the same kind of drawn melodies alone, without the bass (other seeds; 48, quick 24):
+  a lone tune is many musicians' first idea, and the easiest to continue in the wrong register.
 
 The reference row of each set ("real continuation") measures the piece's own next 8 bars (for a
 drawn primer: the drawing's next 8 bars, in key by construction) against the same primer. Figures:
@@ -67,10 +69,12 @@ PPQ = 480
 PRIMER_BARS = 4
 BARS = 8
 VARIATIONS = 4
-SETS = ("jsb", "nottingham", "jsfakes", "pop909", "drawn")
-#: Primers per set: the full run (about 5 minutes for all 7 models on a 2-core CPU) and --quick.
-COUNTS = {"jsb": 77, "nottingham": 110, "jsfakes": 123, "pop909": 20, "drawn": 144}
-QUICK_COUNTS = {"jsb": 8, "nottingham": 8, "jsfakes": 8, "pop909": 3, "drawn": 24}
+SETS = ("jsb", "nottingham", "jsfakes", "pop909", "drawn", "melody")
+#: Primers per set: the full run (about 6 minutes for all 8 models on a 2-core CPU) and --quick.
+COUNTS = {"jsb": 77, "nottingham": 110, "jsfakes": 123, "pop909": 20, "drawn": 144, "melody": 48}
+QUICK_COUNTS = {"jsb": 8, "nottingham": 8, "jsfakes": 8, "pop909": 3, "drawn": 24, "melody": 24}
+#: The melody set's first seed (the drawn set uses 0 and up).
+MELODY_SEEDS = 1000
 REFERENCE = "(real continuation)"
 GOAL_IN_KEY = 0.88
 GOAL_IN_KEY_GAP = 0.05
@@ -355,6 +359,20 @@ def drawn_cases(count: int) -> list[Case]:
     return cases
 
 
+def melody_cases(count: int) -> list[Case]:
+    """Drawn melodies alone, no bass (a musician's first idea is often just a tune): every key
+    in both modes, other seeds than the ``drawn`` set's."""
+    from composer.generation.request import KEY_NAMES
+
+    cases = []
+    for i, (tonic, mode, qpm, meter) in enumerate(drawn_combinations(count)):
+        piece = drawn_piece(tonic, mode, qpm, meter, seed=MELODY_SEEDS + i)
+        piece.tracks = piece.tracks[:1]
+        name = f"melody in {KEY_NAMES[tonic]} {mode}, {qpm:g}/min, {meter[0]}/{meter[1]}"
+        cases.append(case_from_piece(piece, "melody", name))
+    return cases
+
+
 def build_cases(datasets: Path, counts: dict[str, int], sets: tuple[str, ...] = SETS) -> list[Case]:
     """The primers of every set in ``sets`` (a missing data folder: that set is left out with a
     message on stderr)."""
@@ -364,6 +382,7 @@ def build_cases(datasets: Path, counts: dict[str, int], sets: tuple[str, ...] = 
         "jsfakes": lambda n: midi_cases(datasets / "js_fakes", "jsfakes", n),
         "pop909": lambda n: pop909_cases(datasets / "pop909", n),
         "drawn": drawn_cases,
+        "melody": melody_cases,
     }
     cases = []
     for name in sets:

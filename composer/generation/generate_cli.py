@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="multitrack_vae: fill the bars from --from-bar on (--bars of them) with "
                              "points between the bar before and the bar after them")
     parser.add_argument("--missing-slots", choices=["silence", "prior"], default="silence",
-                        help="multitrack_vae: instruments silent in the primer's last bar start silent "
-                             "or from a random latent")
+                        help="multitrack_vae: instruments silent in the primer's last bar stay silent "
+                             "(with --free: until the lead brings them in) or start from a random latent")
     parser.add_argument("--program", action="append", default=[], metavar="SLOT=N",
                         help="multitrack_vae: the General MIDI program of a slot's new track, e.g. "
                              "guitar=27 (default: piano 0, guitar 24, bass 32, strings 48); repeatable")

@@ -143,8 +143,9 @@ class GenerationPanel(QWidget):
         self.missing_slots = QComboBox(self)
         self.missing_slots.addItems(list(_MISSING_SLOTS))
         self.missing_slots.setToolTip("Instruments with no notes in the bar before the playhead "
-                                      "stay silent until the lead brings them in, or start from a "
-                                      "random point of the model's latent space.")
+                                      "stay silent (the continuation keeps your parts), or start "
+                                      "from a random point of the model's latent space (new parts "
+                                      "join yours).")
         self.target = QComboBox(self)
         self.target_note = QLabel("Each instrument into its own track", self)
 

@@ -409,13 +409,16 @@ class Model(FamilyModel):
         ConditionalNN, add Gaussian noise of size ``options.noise`` to each latent, decode and
         threshold (``mode="threshold"``, paper: 0.3) or sample each cell. Slots silent in the
         primer bar keep its silence's latent, or draw one from the prior when
-        ``options.missing_slots == "prior"``. Yields progress, then
+        ``options.missing_slots == "prior"``; following the primer (``options.follow_primer``)
+        with "silence", they stay silent: a melody goes on as a melody, not as four voices
+        (a part under it is what "prior" asks for). Yields progress, then
         (V, T0 + n_steps, slots, steps, 128) uint8."""
         device = next(self.parameters()).device
         S, K = len(self.slot_names), self.config.latent
         mask = allowed_pitch_mask(options, (0, N_PITCHES), device)
         primer = np.asarray(primer, dtype=np.uint8)
         latents = []
+        silent = None
         if len(primer):
             seed = torch.as_tensor(primer[-1:], dtype=torch.float32, device=device)
             z = self.latents(seed).expand(n_variations, S, K).clone()
@@ -438,6 +441,8 @@ class Model(FamilyModel):
             z = nxt
             latents.append(z)
         new = yield from self._decode_bars(torch.stack(latents, dim=1), options, mask, generator)
+        if silent is not None and options.follow_primer and options.missing_slots == "silence":
+            new[:, :, silent.cpu().numpy()] = 0
         old = np.broadcast_to(primer, (n_variations,) + primer.shape)
         yield np.concatenate([old, new], axis=1)
 

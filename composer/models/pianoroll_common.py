@@ -273,6 +273,16 @@ class LSTMStepper:
 
 #: How far (semitones) a continuation may go beyond the primer's lowest and highest pitch.
 REGISTER_MARGIN = 12
+#: The same for a primer of one voice (a lone melody): a fourth. With an octave, models trained
+#: on chorales took the tune up to the top of the window (a D4 melody went on at A5-B5: the
+#: highest voice sampled is kept, and a chorale's soprano sits high), where real continuations
+#: of such melodies move about 2 semitones at the seam (benchmarks/RESULTS.md, the melody set).
+MELODY_MARGIN = 5
+
+
+def register_margin(voices: int) -> int:
+    """How far a continuation may leave the primer's register, for a primer of ``voices``."""
+    return MELODY_MARGIN if voices <= 1 else REGISTER_MARGIN
 
 
 @dataclass(frozen=True)
@@ -314,7 +324,7 @@ def fit_to_primer(primer: np.ndarray, n_steps: int, options: SamplingOptions, pi
     - voices: a frame keeps at most the primer's most simultaneous notes (its most probable
       pitches), so a melody goes on as a melody and a chorale in four voices;
     - register: without a user's pitch range, pitches within an octave of the primer's lowest
-      and highest (:data:`REGISTER_MARGIN`);
+      and highest (:data:`REGISTER_MARGIN`; a fourth for a lone melody, :func:`register_margin`);
     - grid (beat-tied models, ``steps_per_beat`` set): notes start and end only on the
       primer's grid (:func:`primer_grid_steps`); the steps between hold the frame before.
 
@@ -328,7 +338,8 @@ def fit_to_primer(primer: np.ndarray, n_steps: int, options: SamplingOptions, pi
     if options.pitch_range is None:
         used = np.flatnonzero(roll.any(axis=0))
         columns = torch.arange(roll.shape[1], device=device)
-        window = (columns >= int(used[0]) - REGISTER_MARGIN) & (columns <= int(used[-1]) + REGISTER_MARGIN)
+        margin = register_margin(voices)
+        window = (columns >= int(used[0]) - margin) & (columns <= int(used[-1]) + margin)
         mask = window if mask is None else mask & window
         mask = None if bool(mask.all()) else mask
     hold = None

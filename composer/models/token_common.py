@@ -27,7 +27,7 @@ from composer.representations.codecs import SkipFile, codec_from_params
 from composer.representations.continuation import GRID_COVER, primer_grid
 
 from .base import FamilyModel, SamplingOptions
-from .pianoroll_common import MIN_GRID_ONSETS, REGISTER_MARGIN
+from .pianoroll_common import MIN_GRID_ONSETS, register_margin
 
 PAD = -1
 #: The primer's last this-many tokens (times seq_len) feed the network; older ones add little.
@@ -483,7 +483,7 @@ def token_fit(group: np.ndarray, onsets: np.ndarray | None, pitches: np.ndarray,
     - grid (timed codecs): onsets only on the primer's grid (:func:`grid_steps`);
     - voices: at most the primer's largest onset group, so a melody goes on as a melody;
     - register: without a user's pitch range, within an octave of the primer's lowest and
-      highest pitch (:data:`~composer.models.pianoroll_common.REGISTER_MARGIN`).
+      highest pitch (a fourth for a lone melody: :func:`~composer.models.pianoroll_common.register_margin`).
 
     Nothing when ``follow_primer`` is off or the primer has no notes (generation from scratch).
     """
@@ -493,7 +493,8 @@ def token_fit(group: np.ndarray, onsets: np.ndarray | None, pitches: np.ndarray,
     voices = int(np.bincount(np.asarray(group, dtype=np.int64) - int(np.min(group))).max())
     register = None
     if options.pitch_range is None:
-        register = (int(pitches.min()) - REGISTER_MARGIN, int(pitches.max()) + REGISTER_MARGIN)
+        margin = register_margin(voices)
+        register = (int(pitches.min()) - margin, int(pitches.max()) + margin)
     grid, offset = grid_steps(onsets, steps_per_beat) if onsets is not None else (1, 0)
     return TokenFit(grid, offset, voices, register)
 
