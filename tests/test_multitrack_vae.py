@@ -536,3 +536,32 @@ def test_monophonic_slots_sound_one_pitch_a_step(satb_model, datasets):
     per_step = bars.sum(axis=-1)  # (bars, slots, steps)
     assert per_step[:, :2].max() <= 1 and per_step[:, 2:].max() > 1  # a tiny model is noisy elsewhere
     assert load_family("multitrack_vae").PRESETS["satb"].monophonic == "S,A,T,B"
+
+
+def test_fewer_tracks_than_voices_go_to_the_voices_of_their_register():
+    """A melody and its bass line are soprano and bass (in order, the bass would have been the
+    alto, continued in the alto's range); four tracks, or other slot names, stay in order."""
+    codec = MultitrackBarCodec(slots="order", names=("S", "A", "T", "B"), lead="S")
+    bass = Track("Bass", 32, False, make_notes([0, 480], [480, 960], [40, 43], 70))
+    tune = Track("Tune", 0, False, make_notes([0, 480], [480, 960], [72, 74], 90))
+    middle = Track("Middle", 0, False, make_notes([0], [960], [60], 70))
+    groups = codec.assign(Score([bass, tune]))
+    assert [g[0].name if g else None for g in groups] == ["Tune", None, None, "Bass"]
+    groups = codec.assign(Score([bass, middle, tune]))
+    assert [g[0].name if g else None for g in groups] == ["Tune", None, "Middle", "Bass"]
+    other = MultitrackBarCodec(slots="order", names=("lead", "pad", "bass"), lead="lead")
+    assert [g[0].name if g else None for g in other.assign(Score([bass, tune]))] == ["Bass", "Tune", None]
+
+
+def test_following_the_primer_favours_the_key_softly(satb_model):
+    """Off-scale pitches of the reference key (C major / A minor) lose a logit when following
+    the primer with a key-normalised model: less likely, not forbidden."""
+    model, _ = load_model(satb_model[0])
+    assert model.key_normalized
+    prior = model._key_prior(SamplingOptions(), "cpu")
+    assert prior[60] == 0 and prior[61] == -1.0 and prior[66] == -1.0 and prior[71] == 0
+    assert model._key_prior(SamplingOptions(follow_primer=False), "cpu") is None
+    z = torch.zeros(1, len(model.slot_names), model.config.latent)
+    for k, vae in enumerate(model.vaes):  # a chromatic cell the decoder is sure of still sounds
+        vae.decode = lambda latent: torch.full((latent.shape[0], model.config.steps_per_bar, 128), 5.0)
+    assert model._bars_from(z, SamplingOptions(mode="threshold", threshold=0.3), None, None)[..., 61].all()

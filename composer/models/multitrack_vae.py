@@ -85,6 +85,12 @@ PRESETS = {
 }
 
 
+#: Pitch classes of C major (and A minor), the key a key-normalised model works in.
+C_MAJOR_CLASSES = frozenset((0, 2, 4, 5, 7, 9, 11))
+#: How much less likely (in logits) the decoder's off-scale pitches are when following the primer.
+KEY_PRIOR = 1.0
+
+
 def codec_for(config: Config) -> MultitrackBarCodec:
     names = tuple(n.strip() for n in config.slot_names.split(",") if n.strip()) \
         if config.slots != "lpd5" else ()
@@ -380,11 +386,27 @@ class Model(FamilyModel):
         shortest = float(self.info.get(MIN_NOTE_BEATS) or grid)
         return max(int(round(grid * ppq)), 1), max(int(round(shortest * ppq)), 1)
 
+    def _key_prior(self, options: SamplingOptions, device) -> torch.Tensor | None:
+        """Logit offsets (128,) that favour the reference key's scale when following the primer
+        with a key-normalised model (whose primer is moved to C major / A minor), else None.
+
+        The decoder reconstructs a bar from 16 numbers; where it is unsure between neighbouring
+        pitches, a tenth of the duration fell a semitone off the key in every primer set. The
+        offset is soft, not a scale lock: a chromatic note the decoder is sure of still sounds."""
+        if not (options.follow_primer and self.key_normalized):
+            return None
+        off_scale = torch.tensor([(p % 12) not in C_MAJOR_CLASSES for p in range(N_PITCHES)], device=device)
+        return off_scale.float() * -KEY_PRIOR
+
     def _bars_from(self, z: torch.Tensor, options: SamplingOptions, mask, generator) -> torch.Tensor:
         """Latents (V, slots, K) -> binary bars (V, slots, steps, 128)."""
         bars = []
+        prior = self._key_prior(options, z.device)
         for k, vae in enumerate(self.vaes):
-            logits = vae.decode(z[:, k]) / max(options.temperature, 1e-3)
+            logits = vae.decode(z[:, k])
+            if prior is not None and not self._drum_slots[k]:
+                logits = logits + prior
+            logits = logits / max(options.temperature, 1e-3)
             probs = torch.sigmoid(logits)
             if mask is not None and not self._drum_slots[k]:
                 probs = probs * mask

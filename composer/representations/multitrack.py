@@ -36,6 +36,8 @@ __all__ = ["MultitrackBarCodec", "SLOT_MODES", "N_PITCHES", "bar_window", "note_
 N_PITCHES = 128
 LEAD_VELOCITY, ACCOMPANIMENT_VELOCITY, DRUM_VELOCITY = 96, 80, 100
 SLOT_MODES = ("lpd5", "order", "names")
+#: Four voices from the highest down: "order" slots so named take fewer tracks by register.
+SATB = ("S", "A", "T", "B")
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,21 @@ class MultitrackBarCodec:
             return self.slot_names.index(self.lead)
         return next(i for i, name in enumerate(self.slot_names) if not self.slot_is_drum(i))
 
+    def _order_slots(self, tracks: list[Track]) -> list[int]:
+        """The slot of each of ``tracks`` (pitched, at most one per slot) in "order" slots: in
+        order; but for voices S, A, T, B and fewer tracks than voices, by register, highest
+        first, spread from soprano to bass, so a melody and its bass line become S and B
+        (in order, the bass would be an alto, continued in the alto's range)."""
+        n, slots = len(tracks), len(self.slot_names)
+        if tuple(name.upper() for name in self.slot_names) != SATB or not 1 < n < slots:
+            return list(range(n))
+        by_height = sorted(range(n), key=lambda i: -float(np.mean(tracks[i].notes["pitch"])))
+        spread = [round(rank * (slots - 1) / (n - 1)) for rank in range(n)]
+        slot_of = [0] * n
+        for rank, i in enumerate(by_height):
+            slot_of[i] = spread[rank]
+        return slot_of
+
     def slot_is_drum(self, index: int) -> bool:
         return self.slots == "lpd5" and LPD5_IS_DRUM[self.slot_names[index]]
 
@@ -99,8 +116,8 @@ class MultitrackBarCodec:
             for t in tracks:
                 groups[LPD5.index(lpd5_slot(t.program, t.is_drum))].append(t)
         elif self.slots == "order":
-            pitched = [t for t in tracks if not t.is_drum]
-            for k, t in enumerate(pitched[:len(groups)]):
+            pitched = [t for t in tracks if not t.is_drum][:len(groups)]
+            for k, t in zip(self._order_slots(pitched), pitched):
                 groups[k].append(t)
         else:
             lowered = [n.lower() for n in self.names]
