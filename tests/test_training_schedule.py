@@ -109,3 +109,16 @@ def test_a_time_limit_leaves_no_stage_untrained(songs, tmp_path):
 def test_a_bad_time_limit_is_refused(songs, tmp_path, minutes):
     result = run(train_cmd("pianoroll_lstm", songs, tmp_path / "m.safetensors", "--minutes", minutes))
     assert result.returncode != 0 and "Traceback" not in result.stderr and "--minutes" in result.stderr
+
+
+def test_the_learning_rate_halves_when_the_validation_loss_stalls(songs, tmp_path):
+    """--set lr_halving_patience=1: every epoch without a better validation loss halves it."""
+    out = tmp_path / "m.safetensors"
+    result = run(train_cmd("pianoroll_lstm", songs, out, "--epochs", "60", "--patience", "100", "--lr", "0.05",
+                           "--set", "lr_halving_patience=1", "--progress", "json"))
+    assert result.returncode == 0, result.stderr
+    seen = events(result.stdout)
+    epochs = [e for e in seen if e["event"] == "epoch"]
+    stalls = sum(not e["best"] for e in epochs[:-1])
+    last_lr = [e["lr"] for e in seen if e["event"] == "step"][-1]
+    assert stalls >= 1 and last_lr == pytest.approx(0.05 * 0.5 ** stalls)

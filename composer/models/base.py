@@ -51,6 +51,9 @@ class TrainConfig:
     #: "fixed": train exactly as configured (the papers' presets); "auto": the batch size, the
     #: steps an epoch and the epochs follow the size of the data (composer.training.schedule).
     schedule: str = "fixed"
+    #: Halve the learning rate after this many epochs without a better validation loss (0: never),
+    #: so a run near its best takes smaller steps before early stopping ends it.
+    lr_halving_patience: int = 0
 
 
 @dataclass

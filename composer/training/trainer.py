@@ -439,6 +439,8 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
             best_valid, best_epoch, bad_epochs = valid_loss, epoch, 0
         else:
             bad_epochs += 1
+            if config.lr_halving_patience and bad_epochs % config.lr_halving_patience == 0:
+                _halve_learning_rate(optimizer, scheduler)
         history.append({"epoch": epoch, "train_loss": train_loss, **{f"valid_{k}": v for k, v in valid.items()}})
         if dist.is_main:
             if improved:
@@ -500,6 +502,14 @@ def _continue_offer(request: TrainRequest, meta: dict, reason: str, epochs_run: 
     command = request.command or "composer train ..."
     return {"undertrained": warning, "continue_epochs": more,
             "continue_command": f"{command} --resume --epochs {more}"}
+
+
+def _halve_learning_rate(optimizer, scheduler) -> None:
+    """Halve every parameter group's learning rate (a per-step scheduler's base rate too)."""
+    for group in optimizer.param_groups:
+        group["lr"] *= 0.5
+    if scheduler is not None and hasattr(scheduler, "base_lrs"):
+        scheduler.base_lrs = [lr * 0.5 for lr in scheduler.base_lrs]
 
 
 def _stage_deadlines(model: FamilyModel, epochs: int, started: float, minutes: float | None) -> dict:
