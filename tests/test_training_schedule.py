@@ -122,3 +122,27 @@ def test_the_learning_rate_halves_when_the_validation_loss_stalls(songs, tmp_pat
     stalls = sum(not e["best"] for e in epochs[:-1])
     last_lr = [e["lr"] for e in seen if e["event"] == "step"][-1]
     assert stalls >= 1 and last_lr == pytest.approx(0.05 * 0.5 ** stalls)
+
+
+def test_key_normalised_piano_rolls_may_still_move_a_few_semitones(songs, tmp_path):
+    """--set normalized_shifts=2: the windows of a key-normalised model move at most 2 semitones
+    either way (more variety from a small corpus, still near C major / A minor); without it they
+    stay put."""
+    import numpy as np
+
+    from composer.models.base import load_model
+    from composer.models.pianoroll_common import RollWindows, augment_shifts
+
+    out = tmp_path / "m.safetensors"
+    result = run(train_cmd("pianoroll_lstm", songs, out, "--epochs", "1", "--set", "normalized_shifts=2",
+                           "--progress", "json"))
+    assert result.returncode == 0, result.stderr
+    assert events(result.stdout)[0]["augment"] is True
+    model, _ = load_model(out)
+    assert model.key_normalized and augment_shifts(model) == (-2, 2)
+    roll = np.zeros((40, 128), dtype=np.uint8)
+    roll[:, 60] = 1
+    windows = RollWindows([roll], (36, 96), 16, training=True, augment=True, shifts=augment_shifts(model))
+    assert windows.shifts == [[-2, -1, 0, 1, 2]]
+    plain = run(train_cmd("pianoroll_lstm", songs, tmp_path / "p.safetensors", "--epochs", "1", "--progress", "json"))
+    assert plain.returncode == 0 and events(plain.stdout)[0]["augment"] is False

@@ -54,6 +54,10 @@ class TrainConfig:
     #: Halve the learning rate after this many epochs without a better validation loss (0: never),
     #: so a run near its best takes smaller steps before early stopping ends it.
     lr_halving_patience: int = 0
+    #: With key normalisation, still transpose training windows at random by up to this many
+    #: semitones either way (0: never): more variety from a small corpus while the model stays
+    #: near C major / A minor. Families that support it: the piano rolls'.
+    normalized_shifts: int = 0
 
 
 @dataclass

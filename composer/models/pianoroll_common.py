@@ -17,7 +17,7 @@ from composer.core.errors import ComposerError, ComposerWarning
 from composer.core.notes import empty_notes
 from composer.core.score import Score
 
-from composer.data.augment import transposition_range
+from composer.data.augment import DEFAULT_SHIFTS, transposition_range
 from composer.data.dataset import EncodedSet
 from composer.representations.continuation import GRID_COVER, GRID_DIVISIONS, MIN_GRID_ONSETS, primer_grid
 from composer.representations.pianoroll import crop_range, snap_to_grid
@@ -49,7 +49,7 @@ class PianoRollModel(FamilyModel):
     def make_dataset(self, pieces, augment: bool, training: bool) -> "RollWindows":
         """Windows of ``seq_len + 1`` frames: ``seq_len`` inputs and the frames they predict."""
         return RollWindows(pieces, self.info["pitch_range"], self.config.seq_len + 1,
-                           training=training, augment=augment)
+                           training=training, augment=augment, shifts=augment_shifts(self))
 
     # ------------------------------------------------------------------------- generation
     def _codec(self) -> PianoRollCodec:
@@ -169,6 +169,13 @@ def masked_bce(logits: torch.Tensor, target: torch.Tensor, real: torch.Tensor) -
     return (loss * real).sum() / real.sum().clamp(min=1)
 
 
+def augment_shifts(model) -> tuple[int, int]:
+    """The widest random transpositions of a model's training windows: all 12 keys, or on
+    key-normalised data +-``config.normalized_shifts`` semitones."""
+    small = int(getattr(model.config, "normalized_shifts", 0) or 0)
+    return (-small, small) if model.key_normalized and small > 0 else DEFAULT_SHIFTS
+
+
 class RollWindows(torch.utils.data.Dataset):
     """Windows of ``length`` frames from cropped rolls, as float32 tensors of shape (length, P).
 
@@ -181,7 +188,8 @@ class RollWindows(torch.utils.data.Dataset):
     """
 
     def __init__(self, pieces: list[np.ndarray], pitch_range, length: int, training: bool,
-                 augment: bool, seed: int = 0, step: int | None = None, align: int = 1):
+                 augment: bool, seed: int = 0, step: int | None = None, align: int = 1,
+                 shifts: tuple[int, int] = DEFAULT_SHIFTS):
         self.length = length
         self.align = align
         self.training = training
@@ -193,9 +201,9 @@ class RollWindows(torch.utils.data.Dataset):
         for roll in pieces:
             if len(roll) < 2:
                 continue
-            shifts = transposition_range(roll, self.pitch_range) if augment else range(0, 1)
+            fits = transposition_range(roll, self.pitch_range, shifts=shifts) if augment else range(0, 1)
             # The window is cut at [lo - shift, hi - shift) of the 128 pitches: keep it in bounds.
-            self.shifts.append([s for s in shifts if lo - s >= 0 and hi - s <= roll.shape[1]] or [0])
+            self.shifts.append([s for s in fits if lo - s >= 0 and hi - s <= roll.shape[1]] or [0])
             if len(roll) < length:  # pad the start with PAD rows, which losses leave out
                 pad = np.full((length - len(roll), roll.shape[1]), PAD, dtype=np.int8)
                 roll = np.concatenate([pad, roll.astype(np.int8)])

@@ -36,7 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "follows the primer's key); same as --set key_normalize=false")
     parser.add_argument("--no-augment", action="store_true",
                         help="no random transposition of the training windows (which applies only with "
-                             "--no-key-normalize: it would undo the normalisation)")
+                             "--no-key-normalize, where it would not undo the normalisation, or within "
+                             "--set normalized_shifts=N semitones)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, help="processes that read MIDI files")

@@ -331,7 +331,8 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
                                dist.world_size, given)
     if resume_state is None:
         info = with_key_flag(module.Model.data_info(data, config), data)
-    augment = request.augment and not data.key_normalized
+    # Random transposition would undo key normalisation, except the few semitones a config allows.
+    augment = request.augment and (not data.key_normalized or getattr(config, "normalized_shifts", 0) > 0)
 
     model = build_model(request.family, config, info).to(device)
     try:

@@ -378,8 +378,8 @@ class SettingsPage(QWizardPage):
         super().__init__()
         self.owner = wizard
         self.setTitle("Training settings")
-        self.setSubTitle("The preset's values are a good start. Training runs in the background; "
-                         "you can keep composing.")
+        self.setSubTitle("Planned for the size of your data (the paper presets keep their own). "
+                         "Training runs in the background; you can keep composing.")
         self.setCommitPage(True)
         self.setButtonText(self.owner.WizardButton.CommitButton, "Start training")
         self.name = QLineEdit(self)
@@ -403,6 +403,8 @@ class SettingsPage(QWizardPage):
         stopping.addStretch(1)
         self.estimate = _label()
         self.estimate.setObjectName("estimate")
+        # Two lines: a wrapped label in a form row gets one line's height otherwise, and clips.
+        self.estimate.setMinimumHeight(2 * self.estimate.fontMetrics().lineSpacing() + 4)
         self.estimate_button = QPushButton("Estimate again", self)
         self.estimate_button.clicked.connect(self._measure)
         estimate_row = QHBoxLayout()
