@@ -63,6 +63,10 @@ def test_generate_on_a_new_empty_project_with_default_settings(qtbot, window, pa
     generate(qtbot, window)
     assert error_dialogs(window) == []
     assert panel.candidates.count() >= 1
+    # Nothing to find a key in, or to measure against: no "none found", no "no clear key".
+    assert panel.key.itemText(1) == "Primer's key"
+    assert not any("no clear key" in panel.measures.item(row, 0).text()
+                   for row in range(panel.measures.rowCount()) if panel.measures.item(row, 0))
     window.generation.accept(0)
     assert window.score.note_count > 0
 

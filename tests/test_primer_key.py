@@ -144,6 +144,8 @@ def test_primers_key_is_the_default_and_the_users_choice_is_remembered(qtbot, tm
     assert panel.key.currentText() == "Primer's key (D minor)"
     panel.set_primer_key(None)
     assert panel.key.currentText() == "Primer's key (none found)"
+    panel.set_primer_key(None, has_notes=False)
+    assert panel.key.currentText() == "Primer's key"
     panel.key.setCurrentIndex(0)  # Any key
     again = GenerationPanel()
     qtbot.addWidget(again)
@@ -165,7 +167,7 @@ def _draw(win, notes: np.ndarray) -> None:
 
 def test_the_key_list_names_the_primers_key_as_the_score_and_playhead_change(qtbot, window):
     panel = window.generation_panel
-    qtbot.waitUntil(lambda: panel.key.itemText(1) == "Primer's key (none found)")  # a new, empty song
+    qtbot.waitUntil(lambda: panel.key.itemText(1) == "Primer's key")  # a new, empty song: no notes yet
     _draw(window, tune(2, "minor"))
     qtbot.waitUntil(lambda: panel.key.itemText(1) == "Primer's key (D minor)")
     _draw(window, make_notes(np.arange(8) * Q + 2 * BAR, np.arange(1, 9) * Q + 2 * BAR,

@@ -150,7 +150,8 @@ class GenerationController(QObject):
         if score is None:
             return
         key = planned_primer_key(score, self.panel.settings(), self.editor_state())
-        self.panel.set_primer_key(key.name if key else None)
+        self.panel.set_primer_key(key.name if key else None,
+                                  has_notes=any(len(t) for t in score.tracks if not t.is_drum))
 
     # ----------------------------------------------------------------- generate
     def editor_state(self) -> EditorState:
@@ -174,9 +175,10 @@ class GenerationController(QObject):
         self._job = self.service.generate(plan.request)
         self._key_note = ""
         if plan.key_from_primer:
-            self.panel.set_primer_key(plan.primer_key.name if plan.primer_key else None)
+            has_notes = len(plan.request.primer_notes()) > 0  # (from scratch: no key to find)
+            self.panel.set_primer_key(plan.primer_key.name if plan.primer_key else None, has_notes)
             self._key_note = (f"In {plan.primer_key.name}, the primer's key." if plan.primer_key
-                              else NO_PRIMER_KEY)
+                              else NO_PRIMER_KEY if has_notes else "")
         self.panel.set_busy(True, f"{self._key_note} Generating with seed {plan.request.seed}...".lstrip())
 
     def _on_started(self, job: int) -> None:

@@ -279,9 +279,10 @@ class GenerationPanel(QWidget):
         self.scale.setEnabled(data is not None)
         self.scale.setVisible(data != PRIMER_KEY)  # (the key's name takes the room)
 
-    def set_primer_key(self, name: str | None) -> None:
-        """Show the key found in the primer ("D minor"; None: none found) in the Key list."""
-        text = f"{PRIMER_KEY_TEXT} ({name or 'none found'})"
+    def set_primer_key(self, name: str | None, has_notes: bool = True) -> None:
+        """Show the key found in the primer ("D minor"; None: none found) in the Key list;
+        nothing in brackets before there are notes to find it in."""
+        text = f"{PRIMER_KEY_TEXT} ({name or 'none found'})" if has_notes else PRIMER_KEY_TEXT
         if self.key.itemText(1) != text:
             self.key.setItemText(1, text)
 

@@ -172,8 +172,11 @@ def primer_measures(score: Score, plan: Plan, parts: "list[CandidatePart]") -> d
     """A candidate against the primer it continues (composer.representations.continuation):
     the share in the primer's key, onsets on the primer's grid, notes per beat over the
     primer's, the jump in register at the seam, the longest run of identical bars. NaN where
-    a measure cannot be taken (no pitched notes on one side, no clear key)."""
+    a measure cannot be taken (no pitched notes on one side, no clear key); {} for a primer
+    without notes (from scratch: there is nothing to measure against)."""
     primer = plan.request.primer_notes()
+    if not len(primer):
+        return {}
     pitched = [part.notes for part in parts if not part.is_drum]
     continuation = np.concatenate(pitched) if pitched else primer[:0]
     continuation = continuation[np.argsort(continuation["start"], kind="stable")]
