@@ -123,7 +123,7 @@ def test_every_bundled_metric_key_reads_in_words_with_range_and_direction():
 
 
 def test_paper_002_metric_is_called_note_score_and_old_headers_are_rescaled_to_88_keys():
-    meta = read_metadata(BUNDLED / "pianoroll_lstm-jsb.safetensors")  # an old header
+    meta = read_metadata(BUNDLED / "pianoroll_lstm-nottingham.safetensors")  # an old header
     info = describe_metric("valid_accuracy", "bar_lstm")
     assert info.label == "note score (paper 002)" and info.split == "validation"
     assert (info.low, info.high, info.higher_is_better) == (-1, 1, True)
@@ -169,14 +169,16 @@ def test_note_score_is_the_slides_formula_over_88_keys():
 
 def test_model_card_names_metrics_in_words_and_the_real_size(qtbot):
     jsb = describe(_entry("pianoroll_lstm-jsb.safetensors"))
-    assert "Note score (paper 002)" in jsb and "Negative log-likelihood per frame (88 keys)" in jsb
+    assert "Note score (paper 002)" in jsb and "Negative log-likelihood per frame" in jsb
     assert "higher is better" in jsb and "lower is better" in jsb
-    for raw in ("valid accuracy", "nll per frame", "nll_per_frame", "test nll per frame 88"):
+    for raw in ("valid accuracy", "nll per frame", "nll_per_frame", "note_score"):
         assert raw not in jsb
-    # The note score of the old header, on the 88 keys: 0.0041 over 40 pitches -> 0.002.
     meta = read_metadata(BUNDLED / "pianoroll_lstm-jsb.safetensors")
-    lo, hi = meta["info"]["pitch_range"]
-    assert f"{meta['metrics']['test_accuracy'] * (hi - lo) / 88:.3f} test" in jsb
+    assert f"{meta['metrics']['test_note_score']:.3f} test" in jsb
+    # An old header's names, in words: the NLL over the 88 keys, the note score rescaled to them.
+    old = describe(_entry("pianoroll_lstm-nottingham.safetensors"))
+    assert "Negative log-likelihood per frame (88 keys)" in old and "Note score (paper 002)" in old
+    assert "nll_per_frame_88" not in old and "valid accuracy" not in old
     chords = describe(_entry("chord_token_lstm-jsfakes.safetensors"))
     assert "<b>Size</b> 3 LSTM layers of 256 units" in chords
     assert "three LSTM layers of 512" not in chords
