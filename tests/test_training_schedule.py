@@ -146,3 +146,9 @@ def test_key_normalised_piano_rolls_may_still_move_a_few_semitones(songs, tmp_pa
     assert windows.shifts == [[-2, -1, 0, 1, 2]]
     plain = run(train_cmd("pianoroll_lstm", songs, tmp_path / "p.safetensors", "--epochs", "1", "--progress", "json"))
     assert plain.returncode == 0 and events(plain.stdout)[0]["augment"] is False
+
+
+def test_small_shifts_are_refused_where_they_would_move_through_every_key(songs, tmp_path):
+    result = run(train_cmd("note_symbol_lstm", songs, tmp_path / "m.safetensors", "--set", "normalized_shifts=2"))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "normalized_shifts applies to the piano-roll families, not note_symbol_lstm" in result.stderr

@@ -28,6 +28,7 @@ from .pianoroll_common import (
     LSTMStepper,
     PianoRollModel,
     RollWindows,
+    augment_shifts,
     fit_to_primer,
     frame_metrics,
     masked_bce,
@@ -74,7 +75,7 @@ class Model(PianoRollModel):
     def make_dataset(self, pieces, augment: bool, training: bool):
         bar = self.config.steps_per_bar
         return RollWindows(pieces, self.info["pitch_range"], 2 * bar, training=training,
-                           augment=augment, step=bar, align=bar)
+                           augment=augment, step=bar, align=bar, shifts=augment_shifts(self))
 
     def make_optimizer(self, learning_rate: float):
         return torch.optim.NAdam(self.parameters(), lr=learning_rate, weight_decay=self.config.weight_decay)

@@ -45,7 +45,7 @@ class TrainConfig:
     valid_fraction: float = 0.1
     #: Transpose every training piece to C major / A minor (composer.data.keynorm), and at
     #: generation the primer too, and the result back: the model follows the primer's key.
-    #: Excludes transposition augmentation. What a trained model did is ``info["key_normalized"]``
+    #: Excludes transposition augmentation (but see ``normalized_shifts``). What a trained model did is ``info["key_normalized"]``
     #: (old checkpoints have no such entry and were not normalised, whatever this default says).
     key_normalize: bool = True
     #: "fixed": train exactly as configured (the papers' presets); "auto": the batch size, the
@@ -94,6 +94,9 @@ class FamilyModel(nn.Module):
     """Base class of a family's model. Subclasses set ``family`` and implement the hooks."""
 
     family: ClassVar[str]
+    #: Its datasets honour ``config.normalized_shifts`` (small transpositions of key-normalised
+    #: data); other families refuse the setting rather than transpose through every key.
+    takes_normalized_shifts: ClassVar[bool] = False
 
     def __init__(self, config, info: dict):
         super().__init__()

@@ -32,6 +32,8 @@ class PianoRollModel(FamilyModel):
     """Base of the piano-roll families: the codec comes from the config's time grid, the pitch
     range from the data."""
 
+    takes_normalized_shifts = True
+
     @classmethod
     def default_codec(cls, config) -> PianoRollCodec:
         if getattr(config, "fps", None):
@@ -172,7 +174,7 @@ def masked_bce(logits: torch.Tensor, target: torch.Tensor, real: torch.Tensor) -
 def augment_shifts(model) -> tuple[int, int]:
     """The widest random transpositions of a model's training windows: all 12 keys, or on
     key-normalised data +-``config.normalized_shifts`` semitones."""
-    small = int(getattr(model.config, "normalized_shifts", 0) or 0)
+    small = model.config.normalized_shifts
     return (-small, small) if model.key_normalized and small > 0 else DEFAULT_SHIFTS
 
 

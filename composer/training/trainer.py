@@ -139,6 +139,8 @@ def family_config(family: str, preset: str | None, overrides: dict, **fields):
     merged = config_overrides(module.Config, overrides) | {k: v for k, v in fields.items() if v is not None}
     config = preset_config(family, preset, **merged)
     check_schedule(config)
+    if config.normalized_shifts and not module.Model.takes_normalized_shifts:
+        raise TrainingError(f"normalized_shifts applies to the piano-roll families, not {family}")
     return module, config
 
 
@@ -332,7 +334,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     if resume_state is None:
         info = with_key_flag(module.Model.data_info(data, config), data)
     # Random transposition would undo key normalisation, except the few semitones a config allows.
-    augment = request.augment and (not data.key_normalized or getattr(config, "normalized_shifts", 0) > 0)
+    augment = request.augment and (not data.key_normalized or config.normalized_shifts > 0)
 
     model = build_model(request.family, config, info).to(device)
     try:
