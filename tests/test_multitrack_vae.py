@@ -16,7 +16,7 @@ from composer.data.keynorm import shift_notes
 from composer.generation.generate import generate, key_shift
 from composer.generation.request import GenerateRequest
 from composer.io.midi import read_midi, write_midi
-from composer.models.base import SamplingOptions, load_model
+from composer.models.base import SamplingOptions, load_model, preset_config
 from composer.models.registry import FROM_SCRATCH, INTERPOLATE, MULTITRACK, family_spec, load_family
 from composer.representations.codecs import CODECS, MultitrackBarCodec, SkipFile, codec_from_params
 from composer.representations.instruments import LPD5
@@ -305,7 +305,12 @@ def test_missing_voices_start_silent_or_from_the_prior(satb_model, datasets):
     assert np.array_equal(silence.slot_tracks[0][0].notes, prior.slot_tracks[0][0].notes)
     assert len(silence.slot_tracks[0][0].notes)
     assert all(len(t.notes) == 0 for t in silence.slot_tracks[0][1:])
-    assert any(len(t.notes) for t in prior.slot_tracks[0][1:])
+    # The decoded bars of "prior" fill the other voices (the tiny model's notes are slivers that
+    # snapping to the primer's grid drops, so this looks before the notes are made).
+    primer_bar = model.encode_primer(soprano_only, soprano_only, start)
+    options = SamplingOptions(mode="threshold", threshold=0.3, missing_slots="prior")
+    bars = [item for item in model.generate(primer_bar, 2, 1, options, torch.Generator().manual_seed(5))][-1]
+    assert bars[:, len(primer_bar):, 1:].any()
     with pytest.raises(ComposerError, match="missing_slots"):
         GenerateRequest(missing_slots="random").validate()
 
@@ -428,7 +433,8 @@ def test_generate_command_with_slot_programs_missing_voices_and_interpolation(sa
     soprano = tmp_path / "soprano.mid"
     write_midi(Score([song.tracks[0]], song.ppq, song.tempos, song.time_signatures), soprano)
     out = tmp_path / "out.mid"
-    result = _composer("generate", "--model", str(satb_model[0]), "--primer", str(soprano), "--from-bar", "3",
+    # --free: on the primer's grid the tiny model's sliver notes would all be dropped.
+    result = _composer("generate", "--free", "--model", str(satb_model[0]), "--primer", str(soprano), "--from-bar", "3",
                        "--bars", "2", "--missing-slots", "prior", "--program", "A=52", "--program", "b=42",
                        "--out", str(out))
     assert result.returncode == 0, result.stderr
@@ -540,8 +546,9 @@ def test_monophonic_slots_sound_one_pitch_a_step(satb_model, datasets):
 
 def test_fewer_tracks_than_voices_go_to_the_voices_of_their_register():
     """A melody and its bass line are soprano and bass (in order, the bass would have been the
-    alto, continued in the alto's range); four tracks, or other slot names, stay in order."""
-    codec = MultitrackBarCodec(slots="order", names=("S", "A", "T", "B"), lead="S")
+    alto, continued in the alto's range); four tracks, other slot names, or a model from before
+    (its header's codec has no ``register_voices``), stay in order."""
+    codec = MultitrackBarCodec(slots="order", names=("S", "A", "T", "B"), lead="S", register_voices=True)
     bass = Track("Bass", 32, False, make_notes([0, 480], [480, 960], [40, 43], 70))
     tune = Track("Tune", 0, False, make_notes([0, 480], [480, 960], [72, 74], 90))
     middle = Track("Middle", 0, False, make_notes([0], [960], [60], 70))
@@ -549,8 +556,12 @@ def test_fewer_tracks_than_voices_go_to_the_voices_of_their_register():
     assert [g[0].name if g else None for g in groups] == ["Tune", None, None, "Bass"]
     groups = codec.assign(Score([bass, middle, tune]))
     assert [g[0].name if g else None for g in groups] == ["Tune", None, "Middle", "Bass"]
-    other = MultitrackBarCodec(slots="order", names=("lead", "pad", "bass"), lead="lead")
+    other = MultitrackBarCodec(slots="order", names=("lead", "pad", "bass"), lead="lead", register_voices=True)
     assert [g[0].name if g else None for g in other.assign(Score([bass, tune]))] == ["Bass", "Tune", None]
+    old = codec_from_params({"kind": "multitrack_bars", "slots": "order", "names": ["S", "A", "T", "B"],
+                             "steps_per_bar": 32, "lead": "S"})
+    assert [g[0].name if g else None for g in old.assign(Score([bass, tune]))] == ["Bass", "Tune", None, None]
+    assert load_family("multitrack_vae").codec_for(preset_config("multitrack_vae", "satb")).register_voices
 
 
 def test_following_the_primer_favours_the_key_softly(satb_model):
@@ -565,3 +576,18 @@ def test_following_the_primer_favours_the_key_softly(satb_model):
     for k, vae in enumerate(model.vaes):  # a chromatic cell the decoder is sure of still sounds
         vae.decode = lambda latent: torch.full((latent.shape[0], model.config.steps_per_bar, 128), 5.0)
     assert model._bars_from(z, SamplingOptions(mode="threshold", threshold=0.3), None, None)[..., 61].all()
+
+
+def test_following_the_primer_snaps_to_its_grid_where_the_data_has_a_finer_one(satb_model):
+    """A model whose data had a 32nd-note grid (jigs in 6/8 on 32 steps a bar) writes on a
+    primer's eighths when following it."""
+    model, _ = load_model(satb_model[0])
+    model.info.update(grid_beats=0.125, min_note_beats=0.125)
+    primer = Score([Track("S", 0, False, make_notes(np.arange(8) * 240, np.arange(1, 9) * 240, [72] * 8))])
+    steps = np.zeros((2, len(model.slot_names), model.config.steps_per_bar, 128), dtype=np.uint8)
+    steps[:, 0, 3:9, 74] = 1  # starts a 32nd after the bar's third sixteenth: off the eighths
+    steps[:, 0, 12:20, 76] = 1
+    own = [t.notes for t, _ in model.decode_slots(steps, primer, 1920)][0]
+    assert (own["start"] % 240).any()  # the data's grid keeps the off-beat onset
+    snapped = [t.notes for t, _ in model.decode_slots(steps, primer, 1920, primer_grid=240)][0]
+    assert len(snapped) and not (snapped["start"] % 240).any() and not (snapped["end"] % 240).any()

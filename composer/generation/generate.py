@@ -25,6 +25,7 @@ from composer.core.transforms import slice_time, transpose
 from composer.data.keynorm import key_toward, shift_notes
 from composer.models.base import FamilyModel, SamplingOptions
 from composer.models.registry import MULTITRACK, family_spec
+from composer.representations.continuation import primer_grid
 from composer.representations.keys import find_key
 from composer.representations.tokens import chord_name, parse_chord
 
@@ -119,8 +120,10 @@ def generate(model: FamilyModel, request: GenerateRequest,
     if progress is not None:
         progress(1.0)
     if MULTITRACK in family_spec(model.family).capabilities:
+        every_part = primer_notes(primer_score, None, start_tick)  # the VAE continues every slot
+        grid = primer_grid(every_part, primer_score.ppq) if request.follow_primer and len(every_part) else None
         return _assemble_slots(model, result[:, len(primer_input):], primer_score, start_tick, end_tick,
-                               request.slot_programs or {}, shift)
+                               request.slot_programs or {}, shift, grid)
     # (_cropped: token families may overshoot the length)
     continuations = [_cropped(shift_notes(model.decode_continuation(steps, primer_score, start_tick), -shift),
                               end_tick)
@@ -240,16 +243,18 @@ def _cropped(notes: np.ndarray, end_tick: int) -> np.ndarray:
 
 
 def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, start_tick: int,
-                    end_tick: int, programs: dict[str, int], shift: int = 0) -> GenerationResult:
+                    end_tick: int, programs: dict[str, int], shift: int = 0,
+                    grid: int | None = None) -> GenerationResult:
     """Multitrack results: every slot's notes into the primer track continuing it, or a new
     track for the slot (its name, GM program, or the one ``programs`` gives, and drum flag).
-    Pitched slots are moved back by ``-shift`` from a key-normalised model's reference key."""
+    Pitched slots are moved back by ``-shift`` from a key-normalised model's reference key;
+    ``grid``: the primer's grid in ticks, when following it."""
     programs = {name.lower(): program for name, program in programs.items()}
     scores, continuations, slot_tracks, targets = [], [], [], []
     for steps in results:
         score = _before(primer, start_tick)
         generated = []
-        decoded = model.decode_slots(steps, primer, start_tick)
+        decoded = model.decode_slots(steps, primer, start_tick, grid)
         targets = [target for _, target in decoded]
         unknown = set(programs) - {track.name.lower() for track, _ in decoded}
         if unknown:

@@ -95,7 +95,7 @@ def codec_for(config: Config) -> MultitrackBarCodec:
     names = tuple(n.strip() for n in config.slot_names.split(",") if n.strip()) \
         if config.slots != "lpd5" else ()
     return MultitrackBarCodec(slots=config.slots, names=names, steps_per_bar=config.steps_per_bar,
-                              lead=config.lead)
+                              lead=config.lead, register_voices=True)
 
 
 class BarVAE(nn.Module):
@@ -361,15 +361,22 @@ class Model(FamilyModel):
         lines = self._bar_lines(primer, start_tick, most)
         return max(int(np.searchsorted(lines, end_tick, side="left")), 1)
 
-    def decode_slots(self, steps: np.ndarray, primer: Score, start_tick: int):
+    def decode_slots(self, steps: np.ndarray, primer: Score, start_tick: int, primer_grid: int | None = None):
         """Generated bars (N, slots, steps, 128) -> one (Track, primer track id or None) per slot:
         the primer track that continues the slot (its first track in the slot), else a new
-        track named after the slot with its GM program and drum flag."""
+        track named after the slot with its GM program and drum flag.
+
+        Pitched notes are snapped to the data's grid (:meth:`note_grid_ticks`), or, following
+        the primer, to ``primer_grid`` ticks (the primer's grid) where the data's is finer: 32
+        steps a bar meet no eighth of a 6/8 or 3/4 bar, so a model trained on such music has a
+        32nd-note grid of its own and wrote off the primer's eighths (0.62 on its grid)."""
         codec = self.codec()
         lines = self._bar_lines(primer, start_tick, len(steps))
         part = Score(list(primer.tracks), primer.ppq, primer.tempos, primer.time_signatures)
         targets = [group[0].id if group else None for group in codec.assign(part)]
         grid, shortest = self.note_grid_ticks(primer.ppq)
+        if primer_grid and primer_grid > grid:
+            grid = int(primer_grid)
         out = []
         for k, notes in enumerate(codec.decode_notes(steps, lines)):
             if not codec.slot_is_drum(k):  # the data's rhythm: no slivers shorter than it has

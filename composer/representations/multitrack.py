@@ -51,6 +51,10 @@ class MultitrackBarCodec:
     steps_per_bar: int = 32
     #: The lead slot; "" means the first slot that is not drums.
     lead: str = ""
+    #: "order" slots named S, A, T, B take fewer tracks than voices by register (a melody and
+    #: its bass become S and B). False in headers from before it: those models learnt their
+    #: slots in plain order and must read primers the same way.
+    register_voices: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "names", tuple(str(n) for n in self.names))
@@ -83,7 +87,8 @@ class MultitrackBarCodec:
         first, spread from soprano to bass, so a melody and its bass line become S and B
         (in order, the bass would be an alto, continued in the alto's range)."""
         n, slots = len(tracks), len(self.slot_names)
-        if tuple(name.upper() for name in self.slot_names) != SATB or not 1 < n < slots:
+        if not self.register_voices or tuple(name.upper() for name in self.slot_names) != SATB \
+                or not 1 < n < slots:
             return list(range(n))
         by_height = sorted(range(n), key=lambda i: -float(np.mean(tracks[i].notes["pitch"])))
         spread = [round(rank * (slots - 1) / (n - 1)) for rank in range(n)]
@@ -106,7 +111,7 @@ class MultitrackBarCodec:
 
     def params(self) -> dict:
         return {"kind": self.kind, "slots": self.slots, "names": list(self.names),
-                "steps_per_bar": self.steps_per_bar, "lead": self.lead}
+                "steps_per_bar": self.steps_per_bar, "lead": self.lead, "register_voices": self.register_voices}
 
     def assign(self, score: Score) -> list[list[Track]]:
         """The tracks of each slot (empty tracks are left out)."""
