@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from composer.core import Score, TimeSignature, Track, make_notes
-from composer.representations.continuation import continuation_measures, primer_grid, seam_for
+from composer.representations.continuation import continuation_measures, most_voices, primer_grid, seam_for
 
 Q = 480
 BAR = 4 * Q
@@ -63,3 +63,10 @@ def test_bars_follow_the_meter():
     continuation = notes(2 * bar + np.array([0, Q, 2 * Q] * 3) + np.repeat([0, bar, 2 * bar], 3), [60, 64, 67] * 3)
     m = measure(primer, continuation, 2 * bar, 5 * bar, score)
     assert m["identical_bars"] == 3 and m["density_ratio"] == 1.0
+
+
+def test_most_voices_counts_notes_sounding_together():
+    assert most_voices(make_notes([], [], [])) == 0
+    line = make_notes([0, Q, 2 * Q], [Q, 2 * Q, 3 * Q], [60, 62, 64])  # one note ends as the next starts
+    assert most_voices(line) == 1
+    assert most_voices(make_notes([0, 0, Q, 2 * Q], [4 * Q, Q, 2 * Q, 3 * Q], [48, 60, 62, 64])) == 2

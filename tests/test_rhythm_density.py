@@ -166,6 +166,9 @@ def _polyphony(notes) -> int:
 
 @pytest.mark.parametrize("family, config", [
     ("pianoroll_lstm", {"fps": None, "steps_per_beat": 4}),
+    # On quarter notes (the JSB model's grid) the eighths of the melody share frames: the
+    # primer's notes, not its frames, say it is one voice.
+    ("pianoroll_lstm", {"fps": None, "steps_per_beat": 1}),
     ("pianoroll_seq2seq", {"fps": None, "steps_per_beat": 4}),
     ("bar_lstm", {"steps_per_bar": 16}),
 ])

@@ -25,7 +25,7 @@ from composer.core.transforms import slice_time, transpose
 from composer.data.keynorm import key_toward, shift_notes
 from composer.models.base import FamilyModel, SamplingOptions
 from composer.models.registry import MULTITRACK, family_spec
-from composer.representations.continuation import primer_grid
+from composer.representations.continuation import most_voices, primer_grid
 from composer.representations.keys import find_key
 from composer.representations.tokens import chord_name, parse_chord
 
@@ -99,7 +99,8 @@ def generate(model: FamilyModel, request: GenerateRequest,
                               pitch_range=_moved_range(request.pitch_range(), shift),
                               pitch_classes=_moved_classes(pitch_classes, shift),
                               noise=request.noise, start_token=_moved_token(request.start_token, shift),
-                              missing_slots=request.missing_slots, follow_primer=request.follow_primer)
+                              missing_slots=request.missing_slots, follow_primer=request.follow_primer,
+                              primer_voices=most_voices(request.primer_notes()) or None)
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(request.seed))
     result = None

@@ -84,10 +84,14 @@ class SamplingOptions:
     #: Multitrack families: slots silent in the primer start from "silence" or the "prior".
     missing_slots: str = "silence"
     #: Follow the primer (piano-roll families): at most its most simultaneous notes a step,
-    #: within an octave of its range unless ``pitch_range`` is set, and new notes only on its
-    #: grid; False leaves the model's own texture, register and steps. Token families: onsets
-    #: on its grid, within an octave of its range, chord tokens no larger than its largest.
+    #: within an octave of its range (a fourth for a lone melody) unless ``pitch_range`` is
+    #: set, and new notes only on its grid; False leaves the model's own texture, register and
+    #: steps. Token families: onsets on its grid, the same register, chord tokens no larger
+    #: than its largest. The VAE: silent voices stay silent, notes on its grid.
     follow_primer: bool = True
+    #: The most notes the primer sounds at once (None: count them in the model's input). A
+    #: model on quarter notes sees an eighth-note melody as two voices a frame; the notes say one.
+    primer_voices: int | None = None
 
 
 class FamilyModel(nn.Module):

@@ -344,7 +344,7 @@ def fit_to_primer(primer: np.ndarray, n_steps: int, options: SamplingOptions, pi
     roll = np.asarray(primer) > 0
     if not options.follow_primer or roll.ndim != 2 or not roll.any():
         return PrimerFit(mask)
-    voices = int(roll.sum(axis=1).max())
+    voices = options.primer_voices or int(roll.sum(axis=1).max())
     if options.pitch_range is None:
         used = np.flatnonzero(roll.any(axis=0))
         columns = torch.arange(roll.shape[1], device=device)

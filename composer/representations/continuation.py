@@ -63,6 +63,17 @@ def primer_grid(primer: np.ndarray, ppq: int) -> int:
     return max(ppq // 4, 1)
 
 
+def most_voices(notes: np.ndarray) -> int:
+    """The most of ``notes`` (NOTE_DTYPE) sounding at once; 0 without notes. A note ending
+    where another starts does not overlap it."""
+    if not len(notes):
+        return 0
+    times = np.concatenate([notes["start"], notes["end"]]).astype(np.int64)
+    change = np.concatenate([np.ones(len(notes), np.int64), -np.ones(len(notes), np.int64)])
+    order = np.lexsort((change, times))  # at one tick, the ends (-1) first
+    return int(np.cumsum(change[order]).max())
+
+
 def _on(onsets: np.ndarray, step: int, ppq: int) -> np.ndarray:
     """Which onsets lie on multiples of ``step`` (within a 64th-note triplet's width)."""
     tolerance = max(ppq // 48, 1)
