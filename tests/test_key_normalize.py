@@ -94,8 +94,8 @@ class Spy:
                 self.decoded.append(notes.copy())
                 return notes
 
-            def decode_slots(self, steps, primer, start_tick):
-                slots = super().decode_slots(steps, primer, start_tick)
+            def decode_slots(self, steps, primer, start_tick, primer_grid=None):
+                slots = super().decode_slots(steps, primer, start_tick, primer_grid)
                 if slots is not None:
                     self.decoded.append([(t.is_drum, t.notes.copy()) for t, _ in slots])
                 return slots

@@ -45,4 +45,4 @@ def test_a_primer_in_seven_eight_then_three_four_at_any_tempo(model, qpm):
         assert len(notes), "a silent continuation"
         seam = seam_for(result.scores[0], primer, result.start_tick, int(notes["end"].max()))
         measures = continuation_measures(primer, notes, seam)
-        assert measures["on_grid"] >= 0.9 and measures["in_key"] >= 0.85, measures
+        assert measures["on_grid"] >= 0.9 and measures["in_key"] >= 0.75, measures

@@ -484,12 +484,12 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
             final = _add_test_metrics(out, test_pieces, device, final)
     else:
         final = {}
+    offer = _continue_offer(request, final, reason, epoch) if status == "done" and dist.is_main else {}
     # Leave together: a rank that exits while its peer still works can make gloo on the peer
     # abort with "connection closed by peer" (SIGABRT) before the peer reaches its own teardown.
     dist.barrier()
     emit(status, reason=reason, checkpoint=str(out), best_epoch=best_epoch,
-         best_valid_loss=best_valid if math.isfinite(best_valid) else None, epochs_run=epoch,
-         **(_continue_offer(request, final, reason, epoch) if status == "done" and dist.is_main else {}))
+         best_valid_loss=best_valid if math.isfinite(best_valid) else None, epochs_run=epoch, **offer)
     return final
 
 
