@@ -7,6 +7,10 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=$(mkdir -p "${1:-$ROOT/dist}" && cd "${1:-$ROOT/dist}" && pwd)
+# The environment quickstart.sh made, unless PYTHON names another.
+if [ -z "${PYTHON:-}" ] && [ -x "${COMPOSER_VENV:-$ROOT/.venv}/bin/python" ]; then
+  PYTHON=${COMPOSER_VENV:-$ROOT/.venv}/bin/python
+fi
 PYTHON=${PYTHON:-python}
 PYINSTALLER_VERSION=6.22.3
 

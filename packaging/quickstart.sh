@@ -2,6 +2,8 @@
 # Set Composer up on this machine (first run, or when the requirements changed), then act:
 #   bash packaging/quickstart.sh app [FILES...]   launch the desktop app
 #   bash packaging/quickstart.sh test [PYTEST ARGS...]   check the layer contracts and run every test
+#   bash packaging/quickstart.sh bench [RUN_ALL ARGS...] run the benchmarks (adds the bench extra)
+#   bash packaging/quickstart.sh build [OUT_DIR]         build the stand-alone app with PyInstaller
 #
 # Setup: the system libraries FluidSynth and Qt need (apt-get on Debian/Ubuntu when missing), a
 # virtual environment in .venv, PyTorch (a CUDA build where an NVIDIA GPU is present, else the
@@ -21,8 +23,8 @@ action=${1:-}
 say() { printf 'quickstart: %s\n' "$*" >&2; }
 
 case "$action" in
-  app|test) ;;
-  *) echo "usage: bash packaging/quickstart.sh app|test [args...]" >&2; exit 2 ;;
+  app|test|bench|build) ;;
+  *) echo "usage: bash packaging/quickstart.sh app|test|bench|build [args...]" >&2; exit 2 ;;
 esac
 
 # --- system libraries -------------------------------------------------------------------------
@@ -85,4 +87,10 @@ case "$action" in
   test)
     "$VENV/bin/lint-imports"
     exec "$VENV/bin/python" -m pytest "$@" ;;
+  bench)
+    # music21 is only the papers' reading pipeline, compared against ours: an extra, not a requirement.
+    "$VENV/bin/python" -c "import music21" >/dev/null 2>&1 || { say "installing the bench extra (music21)"; "${PIP[@]}" install -e "$ROOT[dev,bench]"; }
+    exec "$VENV/bin/python" benchmarks/run_all.py "$@" ;;
+  build)
+    PYTHON="$VENV/bin/python" exec bash "$ROOT/packaging/build.sh" "$@" ;;
 esac
