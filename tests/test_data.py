@@ -485,6 +485,9 @@ def test_preprocess_cli_end_to_end(mixed_folder, tmp_path, capsys):
     assert preprocess_cli.run(args) == 0
     out, err = capsys.readouterr()
     assert "3 used, 5 skipped (8 found)" in out
+    # Five reasons: three named, the rest counted (the report names every one).
+    skipped = next(line for line in out.splitlines() if line.strip().startswith("skipped"))
+    assert skipped.count(" x ") == 3 and "; 2 more for 2 other reasons" in skipped
     assert "pitches      36-79 (C2-G5)" in out
     assert "Acoustic Grand Piano 3" in out and "saved to" in out
     assert "reading MIDI files: 8/8 (100%)" in err

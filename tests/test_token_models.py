@@ -255,8 +255,8 @@ def test_too_little_data_and_unknown_family_in_a_checkpoint(tmp_path, models):
         load_model(path)
 
 
-def run_cli(*args, timeout=300):
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+def run_cli(*args, timeout=300, env=None):
+    env = dict(os.environ, OMP_NUM_THREADS="1", **(env or {}))
     return subprocess.run([PY, "-m", "composer.cli", *args], capture_output=True, text=True,
                           timeout=timeout, env=env)
 
@@ -278,3 +278,21 @@ def test_train_generate_and_eval_commands(family, songs, tmp_path, fixtures):
     assert "accuracy:" in result.stdout and "perplexity:" in result.stdout
     result = run_cli("models", "--families")
     assert family in result.stdout
+
+
+def test_the_models_list_aligns_its_columns_and_cuts_metrics_whole(tmp_path):
+    """Every row's family, preset and place start in the same column, whatever the name's
+    length; a broken file gets its own line; no metric is cut in the middle."""
+    (tmp_path / "broken.safetensors").write_bytes(b"not a model")
+    result = run_cli("models", env={"COMPOSER_MODELS": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    rows = [line for line in lines if " bundled " in line]
+    assert len(rows) >= 7
+    columns = {row.index(" bundled ") for row in rows}
+    assert len(columns) == 1  # aligned
+    assert any(line.startswith("broken.safetensors") and "unusable" in line for line in lines)
+    for row in rows:
+        metrics = row.split(" bundled ", 1)[1].strip()
+        assert all(len(pair.split()) == 2 for pair in metrics.split(", ")), row
+

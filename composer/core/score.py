@@ -20,9 +20,7 @@ from .notes import (
     MIN_PITCH,
     MIN_VELOCITY,
     NOTE_DTYPE,
-    Note,
     empty_notes,
-    notes_to_objects,
     sort_notes,
 )
 from .timing import (
@@ -123,9 +121,6 @@ class Track:
     @property
     def end_tick(self) -> int:
         return int(self.notes["end"].max()) if len(self.notes) else 0
-
-    def note_objects(self) -> list[Note]:
-        return notes_to_objects(self.notes)
 
     def index_of(self, ids) -> np.ndarray:
         """Row indices of the given note ids; raises ScoreError for an unknown id."""

@@ -1,6 +1,6 @@
-"""The main window: the piano-roll editor over one Score, with File and Edit menus.
-
-The full desktop app (tracks panel, model picker, generation panel, playback) is built on this.
+"""The main window: the piano-roll editor over one Score, its docks (tracks, MIDI input, the
+note inspector, models, generation), the transport toolbar, and the File, Edit, Transport,
+Models and Help menus; it owns the document (open, save, autosave, recovery) and the undo stack.
 """
 
 from __future__ import annotations

@@ -21,13 +21,28 @@ def run(args: argparse.Namespace) -> int:
     entries = list_models()
     if not entries:
         print(f"no models found (bundled folder or {user_models_dir()})")
+    rows = []
     for entry in entries:
-        where = "bundled" if entry.bundled else str(entry.path.parent)
         if entry.error:
-            print(f"{entry.path.name:<32} unusable: {entry.error}")
+            rows.append((entry.path.name, f"unusable: {entry.error}"))
             continue
         meta = entry.metadata
-        metrics = meta.get("metrics", {})
-        shown = ", ".join(f"{k} {v:.3f}" for k, v in metrics.items() if isinstance(v, float))[:80]
-        print(f"{entry.name:<32} {meta['family']:<18} {meta.get('preset', ''):<10} {where}  {shown}")
+        where = "bundled" if entry.bundled else str(entry.path.parent)
+        rows.append((entry.name, meta["family"], meta.get("preset", ""), where, _metrics_text(meta)))
+    widths = [max((len(row[i]) for row in rows if len(row) > i + 1), default=0) for i in range(4)]
+    for row in rows:
+        print("  ".join(f"{cell:<{widths[i]}}" if i < len(row) - 1 else cell for i, cell in enumerate(row)))
     return 0
+
+
+def _metrics_text(meta: dict, room: int = 80) -> str:
+    """The header's metrics as "name value" pairs, whole ones only, within ``room`` characters."""
+    text = ""
+    for key, value in (meta.get("metrics") or {}).items():
+        if not isinstance(value, float):
+            continue
+        pair = f"{key} {value:.3f}"
+        if len(text) + len(pair) + 2 > room:
+            break
+        text = f"{text}, {pair}" if text else pair
+    return text

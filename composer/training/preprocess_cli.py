@@ -22,6 +22,10 @@ from composer.models.registry import FAMILIES
 _NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
+#: Skip reasons named in the summary (the report names every one).
+SHOWN_SKIP_REASONS = 3
+
+
 def pitch_name(pitch: int) -> str:
     """Scientific pitch name, MIDI 60 = C4."""
     return f"{_NAMES[pitch % 12]}{pitch // 12 - 1}"
@@ -177,9 +181,12 @@ def summary_text(encoded: EncodedSet, family: str = "", report: Path | None = No
     counts = Counter(encoded.split)
     lines.append("  split        " + ", ".join(f"{k} {counts.get(k, 0)}" for k in SPLITS) + " files")
     if encoded.skipped:
-        reasons = Counter(r for _, r in encoded.skipped).most_common(3)
-        lines.append("  skipped      " + "; ".join(f"{n} x {r}" for r, n in reasons)
-                     + ("" if report else " (--report FILE lists every file)"))
+        reasons = Counter(r for _, r in encoded.skipped).most_common()
+        shown = "; ".join(f"{n} x {r}" for r, n in reasons[:SHOWN_SKIP_REASONS])
+        if len(reasons) > SHOWN_SKIP_REASONS:
+            rest = reasons[SHOWN_SKIP_REASONS:]
+            shown += f"; {sum(n for _, n in rest)} more for {len(rest)} other reason{'s' if len(rest) > 1 else ''}"
+        lines.append("  skipped      " + shown + ("" if report else " (--report FILE lists every file)"))
     if encoded.warnings:
         lines.append(f"  repaired     {len({n for n, _ in encoded.warnings})} files (see the report)")
     if encoded.cache_path:

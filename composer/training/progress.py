@@ -1,8 +1,11 @@
 """Training progress: JSON lines for the GUI, a one-line bar for terminals, or nothing.
 
-Each event is a dict with an ``event`` key: ``start``, ``step``, ``epoch``, ``checkpoint``,
-``done``, ``stopped``, ``error``, ``measure`` (``--measure``), and ``stage`` when a family trained in stages starts its next
-stage (``step`` and ``epoch`` events of such families carry the ``stage`` too).
+Each event is a dict with an ``event`` key: ``start``, ``step``, ``epoch`` (its ``checkpoint``
+is the model file, written when the epoch was the best so far), ``done`` (with ``undertrained``,
+``continue_epochs`` and ``continue_command`` when the run ended probably under-trained),
+``stopped``, ``error``, ``measure`` (``--measure``), and ``stage`` when a family trained in
+stages starts its next stage (``step`` and ``epoch`` events of such families carry the
+``stage`` too).
 With ``--progress json`` each is printed as one JSON object per
 line on stdout, flushed at once, so a parent process (the training wizard) can follow; the
 same events are also written as readable lines on stderr (what the terminal bar would say), so
