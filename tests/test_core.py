@@ -253,3 +253,13 @@ def test_edit_group_reverts_in_reverse_order(score_and_log):
     ids = track.notes["id"][:1]
     group = EditGroup([MoveNotes(track.id, ids, d_ticks=Q), SetVelocity(track.id, ids, velocity=10)])
     _round_trip(score, group)
+
+
+def test_the_score_says_how_long_bars_and_beats_are_at_any_tick():
+    """One place for the meter at a tick: 4/4 before the first signature (as MIDI defines)."""
+    score = Score(ppq=480, time_signatures=[TimeSignature(1920, 7, 8), TimeSignature(1920 + 2 * 1680, 3, 4)])
+    assert score.bar_ticks_at(0) == 1920 and score.beat_ticks_at(0) == 480  # 4/4 before 7/8
+    assert score.bar_ticks_at(1920) == 1680 and score.beat_ticks_at(2000) == 240
+    assert score.bar_ticks_at(1920 + 2 * 1680) == 1440 and score.beat_ticks_at(10**9) == 480
+    assert score.bar_lengths() == [1920, 1680, 1440]
+    assert Score(ppq=96).bar_lengths() == [384]

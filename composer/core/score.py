@@ -33,6 +33,7 @@ from .timing import (
     bar_starts,
     meter_problem,
     signature_at,
+    signatures_from_zero,
     tempo_problem,
 )
 
@@ -238,6 +239,20 @@ class Score:
     def time_signature_at(self, tick: int) -> TimeSignature:
         """The time signature in force at ``tick`` (4/4 before the first one)."""
         return signature_at(self.time_signatures, int(tick))
+
+    def bar_ticks_at(self, tick: int) -> int:
+        """The length in ticks of a bar in the meter in force at ``tick`` (at least 1)."""
+        return max(self.time_signature_at(tick).bar_ticks(self.ppq), 1)
+
+    def beat_ticks_at(self, tick: int) -> int:
+        """Ticks in one beat (the signature's denominator: a quarter in 4/4, an eighth in 7/8)
+        at ``tick``."""
+        return max(self.ppq * 4 // max(self.time_signature_at(tick).denominator, 1), 1)
+
+    def bar_lengths(self) -> list[int]:
+        """The bar length in ticks of every meter, in time order from tick 0 (4/4 before the
+        first signature, as MIDI defines), e.g. ``[1920, 1440]`` for 4/4 then 3/4."""
+        return [max(s.bar_ticks(self.ppq), 1) for s in signatures_from_zero(self.time_signatures)]
 
     def timing_change_tick(self, kind: str, tick: int) -> int:
         """Where an edit of the tempo (``kind`` "tempo") or the time signature ("meter") at

@@ -20,7 +20,6 @@ import torch
 from composer.core.errors import ComposerError, ComposerWarning
 from composer.core.notes import empty_notes, sort_notes
 from composer.core.score import Score, Track
-from composer.core.timing import signature_at
 from composer.core.transforms import slice_time, transpose
 from composer.data.keynorm import key_toward, shift_notes
 from composer.models.base import FamilyModel, SamplingOptions
@@ -310,8 +309,7 @@ def _end_tick(score: Score, start_tick: int, request: GenerateRequest) -> int:
     if request.seconds is not None:
         beats = request.seconds * score.tempo_map.qpm_at(start_tick) / 60
         return start_tick + max(int(round(beats * score.ppq)), 1)
-    bar = signature_at(score.time_signatures, start_tick).bar_ticks(score.ppq)
-    return start_tick + max(int(round(request.bars * bar)), 1)
+    return start_tick + max(int(round(request.bars * score.bar_ticks_at(start_tick))), 1)
 
 
 def _assemble(primer: Score, source: Track | None, continuations: list[np.ndarray],

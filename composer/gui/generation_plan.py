@@ -18,7 +18,6 @@ import numpy as np
 from composer.core.edits import AddTrack, Edit, EditGroup, ReplaceRegion
 from composer.core.errors import ComposerError
 from composer.core.score import Score, Track
-from composer.core.timing import signature_at
 from composer.generation.request import PRIMER_KEY, GenerateRequest, is_primer_key
 from composer.representations.continuation import continuation_measures, seam_for
 from composer.representations.keys import Key
@@ -80,10 +79,6 @@ class Plan:
     primer_key: Key | None = None
 
 
-def _bar_ticks_at(score: Score, tick: int) -> int:
-    return signature_at(score.time_signatures, tick).bar_ticks(score.ppq)
-
-
 def _next_bar(score: Score, tick: int) -> int:
     """The first bar line at or after ``tick``."""
     bars = score.bar_starts(tick)  # ends with the first bar start >= tick
@@ -138,7 +133,7 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
             raise ComposerError("Set a loop region over the gap to fill first (drag on the ruler)")
         else:
             start, end = int(editor.loop[0]), int(editor.loop[1])
-        bars = (end - start) / _bar_ticks_at(score, start)  # in the meter at the start, as requests are
+        bars = (end - start) / score.bar_ticks_at(start)  # in the meter at the start, as requests are
     else:
         raise ComposerError(f"{MODES.get(mode, mode)} is not available for this model")
 
@@ -149,7 +144,7 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
     else:
         target_in_primer = primer.tracks[0].id if mode == "selection" else target
     if mode not in ("fill", "interpolate"):
-        end = start + int(round(bars * _bar_ticks_at(score, start)))
+        end = start + int(round(bars * score.bar_ticks_at(start)))
     request = replace(settings.request, primer=primer, track_id=target_in_primer, start_tick=start,
                       bars=bars, seconds=None, interpolate=mode == "interpolate")
     from_primer = is_primer_key(request.key)

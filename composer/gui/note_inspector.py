@@ -33,7 +33,6 @@ from composer.gui.pianoroll import PianoRollEditor
 from composer.gui.pianoroll.note_text import (
     LENGTH_HELP,
     POSITION_HELP,
-    beat_ticks_at,
     format_beats,
     format_position,
     parse_beats,
@@ -143,7 +142,7 @@ class NoteInspector(QWidget):
         velocity = str(int(first["velocity"])) if _common(notes["velocity"]) else ""
         self._show("velocity", velocity, "", "mixed")
         lengths = notes["end"] - notes["start"]
-        length = format_beats(int(lengths[0]), beat_ticks_at(score, start)) if _common(lengths) else ""
+        length = format_beats(int(lengths[0]), score.beat_ticks_at(start)) if _common(lengths) else ""
         self._show("length", length, "beats", "mixed")
 
     def _show(self, name: str, text: str, hint: str, placeholder: str = "") -> None:
@@ -210,7 +209,7 @@ class NoteInspector(QWidget):
         return MoveNotes(track.id, notes["id"], d_ticks=shift, text="Set Start"), ""
 
     def _length_edit(self, text: str, track: Track, notes: np.ndarray) -> tuple[Edit | None, str]:
-        beat = beat_ticks_at(self._editor.score, int(_first(notes)["start"]))
+        beat = self._editor.score.beat_ticks_at(int(_first(notes)["start"]))
         ends = notes["start"] + parse_beats(text, beat)
         if (ends == notes["end"]).all():
             return None, ""

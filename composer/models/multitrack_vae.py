@@ -30,7 +30,6 @@ from torch import nn
 
 from composer.core.errors import ComposerError, ComposerWarning
 from composer.core.score import Score, Track
-from composer.core.timing import TimeSignature, signature_at
 from composer.data.dataset import EncodedSet
 from composer.representations.codecs import codec_from_params
 from composer.representations.multitrack import N_PITCHES, MultitrackBarCodec, bar_window, note_grid
@@ -310,21 +309,14 @@ class Model(FamilyModel):
         return total, ({f"mse_{name}": float(v) for name, v in losses.items()} if metrics else {})
 
     # ------------------------------------------------------------------ generation
-    def _bar_ticks(self, score: Score, tick: int) -> int:
-        return signature_at(score.time_signatures, tick).bar_ticks(score.ppq)
-
     def _bar_lines(self, score: Score, start_tick: int, n_bars: int) -> np.ndarray:
         """Where ``n_bars`` generated bars start (and the last ends), shape (n_bars + 1,): the
         score's bar lines, meter changes included, when ``start_tick`` is on one; else bars of
         the meter at ``start_tick`` (generation started mid-bar, e.g. at the playhead)."""
-        lines = score.bar_starts(start_tick + (n_bars + 1) * self._longest_bar(score))
+        lines = score.bar_starts(start_tick + (n_bars + 1) * max(score.bar_lengths()))
         if start_tick in lines:
             return lines[lines >= start_tick][:n_bars + 1]
-        return start_tick + self._bar_ticks(score, start_tick) * np.arange(n_bars + 1, dtype=np.int64)
-
-    @staticmethod
-    def _longest_bar(score: Score) -> int:
-        return max(s.bar_ticks(score.ppq) for s in score.time_signatures or [TimeSignature(0)])
+        return start_tick + score.bar_ticks_at(start_tick) * np.arange(n_bars + 1, dtype=np.int64)
 
     def _bar_before(self, score: Score, start_tick: int) -> tuple[int, int]:
         """The primer bar: (its first tick, its length), the bar that ends at ``start_tick``."""
@@ -332,7 +324,7 @@ class Model(FamilyModel):
         if start_tick in lines and start_tick > 0:
             previous = int(lines[np.searchsorted(lines, start_tick) - 1])
             return previous, start_tick - previous
-        bar = self._bar_ticks(score, start_tick)
+        bar = score.bar_ticks_at(start_tick)
         return max(start_tick - bar, 0), bar
 
     def encode_primer(self, part: Score, primer: Score, start_tick: int) -> np.ndarray:
@@ -356,7 +348,7 @@ class Model(FamilyModel):
 
     def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
         """The bars that start in [start_tick, end_tick) (the last one may be cut)."""
-        shortest = min(s.bar_ticks(primer.ppq) for s in primer.time_signatures or [TimeSignature(0)])
+        shortest = min(primer.bar_lengths())
         most = -(-(end_tick - start_tick) // max(shortest, 1))
         lines = self._bar_lines(primer, start_tick, most)
         return max(int(np.searchsorted(lines, end_tick, side="left")), 1)

@@ -27,7 +27,6 @@ import numpy as np
 
 from ..core.notes import NOTE_DTYPE
 from ..core.score import Score
-from ..core.timing import signature_at
 
 STEPS_PER_BEAT = 24
 #: Name -> what it means, in the order shown to users.
@@ -65,7 +64,7 @@ def measure(score: Score, start_tick: int = 0, end_tick: int | None = None) -> d
     ppq = score.ppq
     start = {"pitched": _steps(pitched["start"] - start_tick, ppq), "drums": _steps(drums["start"] - start_tick, ppq)}
     end = np.maximum(_steps(pitched["end"] - start_tick, ppq), start["pitched"] + 1)
-    bar_steps = max(int(_steps(signature_at(score.time_signatures, start_tick).bar_ticks(ppq), ppq)), 1)
+    bar_steps = max(int(_steps(score.bar_ticks_at(start_tick), ppq)), 1)
     return {
         "pitch_class_entropy": _pitch_class_entropy(pitched["pitch"]),
         "scale_consistency": _scale_consistency(pitched["pitch"]),

@@ -64,27 +64,13 @@ def parse_pitch(text: str) -> int:
 
 
 # ----------------------------------------------------------------------------- time
-def signature_at(score: Score, tick: int) -> TimeSignature:
-    """The time signature in force at ``tick`` (4/4 before the first one)."""
-    found = TimeSignature(0)
-    for sig in sorted(score.time_signatures, key=lambda s: s.tick):
-        if sig.tick <= tick:
-            found = sig
-    return found
-
-
-def beat_ticks_at(score: Score, tick: int) -> int:
-    """Ticks in one beat (the signature's denominator) at ``tick``."""
-    return max(score.ppq * 4 // max(signature_at(score, tick).denominator, 1), 1)
-
-
 def format_position(score: Score, tick: int) -> str:
     """``tick`` as ``"bar.beat.tick"``, 1-based bar and beat, e.g. ``"2.3.240"`` at 480 PPQ."""
     tick = max(int(tick), 0)
     starts = score.bar_starts(tick + 1)
     index = max(int(np.searchsorted(starts, tick, side="right")) - 1, 0)
     bar_start = int(starts[index])
-    beat = beat_ticks_at(score, bar_start)
+    beat = score.beat_ticks_at(bar_start)
     digits = len(str(beat - 1))
     return f"{index + 1}.{(tick - bar_start) // beat + 1}.{(tick - bar_start) % beat:0{digits}d}"
 
@@ -100,7 +86,7 @@ def parse_position(score: Score, text: str) -> int:
         raise ValueError("bars and beats count from 1: the first beat of the song is 1.1.0")
     starts = _bar_starts_through(score, bar)
     bar_start = int(starts[bar - 1])
-    return bar_start + (beat - 1) * beat_ticks_at(score, bar_start) + tick
+    return bar_start + (beat - 1) * score.beat_ticks_at(bar_start) + tick
 
 
 def _bar_starts_through(score: Score, bar: int) -> np.ndarray:
@@ -132,7 +118,7 @@ def parse_beats(text: str, beat_ticks: int) -> int:
 
 def format_length(score: Score, start: int, end: int) -> str:
     """A note's length in beats of the signature at its start, e.g. ``"1.5 beats"``."""
-    beats = format_beats(end - start, beat_ticks_at(score, start))
+    beats = format_beats(end - start, score.beat_ticks_at(start))
     return f"{beats} beat" if beats == "1" else f"{beats} beats"
 
 

@@ -215,7 +215,7 @@ class PianoRollScene(QGraphicsScene):
     def _last_bar_ticks(self) -> int:
         if self.score is None:
             return 4 * self._ppq
-        return max(self.score.time_signatures[-1].bar_ticks(self._ppq), 1)
+        return self.score.bar_lengths()[-1]
 
     def bar_starts(self) -> np.ndarray:
         """Bar start ticks over the whole scene, shape (n,)."""
@@ -230,7 +230,7 @@ class PianoRollScene(QGraphicsScene):
         """Length of one beat (the time signature's denominator) at ``tick``."""
         if self.score is None:
             return self._ppq
-        return max(self._ppq * 4 // self.score.time_signature_at(tick).denominator, 1)
+        return self.score.beat_ticks_at(tick)
 
     def set_grid(self, ticks: int) -> None:
         """Draw light grid lines every ``ticks`` ticks (0: every sixteenth)."""
