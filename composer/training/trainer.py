@@ -81,6 +81,34 @@ class TrainRequest:
     overrides: dict = field(default_factory=dict)
 
 
+@dataclass
+class RunState:
+    """Where a run stands after an epoch, besides its weights: kept in the resume state."""
+
+    best_valid: float = math.inf
+    best_epoch: int = 0
+    #: Epochs since the validation loss last improved (early stopping, learning-rate halving).
+    bad_epochs: int = 0
+    #: One dict per finished epoch: its number, training loss and validation metrics.
+    history: list = field(default_factory=list)
+
+    @classmethod
+    def from_resume(cls, saved: dict) -> "RunState":
+        return cls(saved["best_valid"], saved["best_epoch"], saved["bad_epochs"], saved["history"])
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """What a run is, the same after every epoch: where it saves, its config, data info,
+    preset and checkpoint metadata."""
+
+    out: Path
+    config: object
+    info: dict
+    preset: str
+    metadata: dict
+
+
 class _LossModule(nn.Module):
     """Lets DistributedDataParallel see the loss computation as ``forward``."""
 
@@ -362,15 +390,14 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         wrapped = nn.parallel.DistributedDataParallel(
             wrapped, device_ids=[device.index] if device.type == "cuda" else None)
 
-    start_epoch, best_valid, best_epoch, bad_epochs, history = 1, math.inf, 0, 0, []
+    start_epoch, run = 1, RunState()
     if resume_state is not None:
         model.load_state_dict(resume_state["model"])
         optimizer.load_state_dict(resume_state["optimizer"])
         if scheduler is not None and resume_state.get("scheduler"):
             scheduler.load_state_dict(resume_state["scheduler"])
         start_epoch = resume_state["epoch"] + 1
-        best_valid, best_epoch = resume_state["best_valid"], resume_state["best_epoch"]
-        bad_epochs, history = resume_state["bad_epochs"], resume_state["history"]
+        run = RunState.from_resume(resume_state)
         torch.set_rng_state(resume_state["torch_rng"])
 
     generator = torch.Generator().manual_seed(request.seed * 7919 + start_epoch + 1000 * dist.rank)
@@ -394,6 +421,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
                  "key_normalized": data.key_normalized},
         "capabilities": sorted(spec.capabilities),
     }
+    record = RunRecord(out, config, info, preset, metadata_base)
     started = time.monotonic()
     status, reason = "done", "finished all epochs"
     epoch = start_epoch - 1
@@ -408,7 +436,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
             model.set_stage(stage)
             optimizer = model.make_optimizer(config.learning_rate)
             scheduler = model.make_scheduler(optimizer, steps_per_epoch)
-            best_valid, bad_epochs = math.inf, 0
+            run.best_valid, run.bad_epochs = math.inf, 0
             emit("stage", stage=stage, epoch=epoch, epochs=config.epochs)
         staged = {} if stage is None else {"stage": stage}
         model.train()
@@ -437,29 +465,28 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
             break
         valid = _evaluate(model, valid_set, config.batch_size, device) if valid_set else {}
         valid_loss = valid.get("loss", train_loss)
-        improved = valid_loss < best_valid - 1e-6
+        improved = valid_loss < run.best_valid - 1e-6
         if improved:
-            best_valid, best_epoch, bad_epochs = valid_loss, epoch, 0
+            run.best_valid, run.best_epoch, run.bad_epochs = valid_loss, epoch, 0
         else:
-            bad_epochs += 1
-            if config.lr_halving_patience and bad_epochs % config.lr_halving_patience == 0:
+            run.bad_epochs += 1
+            if config.lr_halving_patience and run.bad_epochs % config.lr_halving_patience == 0:
                 _halve_learning_rate(optimizer, scheduler)
-        history.append({"epoch": epoch, "train_loss": train_loss, **{f"valid_{k}": v for k, v in valid.items()}})
+        run.history.append({"epoch": epoch, "train_loss": train_loss, **{f"valid_{k}": v for k, v in valid.items()}})
         if dist.is_main:
             if improved:
                 save_model(out, model, {**metadata_base, "metrics": {"epoch": epoch, "train_loss": train_loss,
                                                                      **{f"valid_{k}": v for k, v in valid.items()}},
                                         "training": _training_meta(request, device, dist, epoch, started,
                                                                    epoch * steps_per_epoch,
-                                                                   _stage_losses(model, history, stage),
+                                                                   _stage_losses(model, run.history, stage),
                                                                    augment)})
-            _save_resume(out, model, optimizer, scheduler, config, info, preset, epoch, best_valid,
-                         best_epoch, bad_epochs, history, metadata_base)
+            _save_resume(record, model, optimizer, scheduler, epoch, run)
         eta = (time.monotonic() - started) / max(epoch - start_epoch + 1, 1) * (config.epochs - epoch)
         emit("epoch", epoch=epoch, epochs=config.epochs, train_loss=train_loss, valid_loss=valid.get("loss"),
-             metrics={k: v for k, v in valid.items() if k != "loss"}, best=improved, best_epoch=best_epoch,
+             metrics={k: v for k, v in valid.items() if k != "loss"}, best=improved, best_epoch=run.best_epoch,
              checkpoint=str(out), eta=eta, seconds=time.monotonic() - epoch_start, **staged)
-        if bad_epochs >= config.patience and stage == last_stage:
+        if run.bad_epochs >= config.patience and stage == last_stage:
             status, reason = "done", f"early stop: no improvement for {config.patience} epochs"
             break
         if dist.any(time.monotonic() >= deadline):
@@ -477,8 +504,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
                                     "training": _training_meta(request, device, dist, epoch, started,
                                                                epoch * steps_per_epoch, augment=augment)})
         if stopped_mid_epoch:
-            _save_resume(out, model, optimizer, scheduler, config, info, preset, epoch, best_valid,
-                         best_epoch, bad_epochs, history, metadata_base)
+            _save_resume(record, model, optimizer, scheduler, epoch, run)
         final = read_metadata(out)
         if status == "done" and test_pieces:
             final = _add_test_metrics(out, test_pieces, device, final)
@@ -488,8 +514,8 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     # Leave together: a rank that exits while its peer still works can make gloo on the peer
     # abort with "connection closed by peer" (SIGABRT) before the peer reaches its own teardown.
     dist.barrier()
-    emit(status, reason=reason, checkpoint=str(out), best_epoch=best_epoch,
-         best_valid_loss=best_valid if math.isfinite(best_valid) else None, epochs_run=epoch, **offer)
+    emit(status, reason=reason, checkpoint=str(out), best_epoch=run.best_epoch,
+         best_valid_loss=run.best_valid if math.isfinite(run.best_valid) else None, epochs_run=epoch, **offer)
     return final
 
 
@@ -573,15 +599,14 @@ def _stage_losses(model: FamilyModel, history: list[dict], stage) -> list[float]
             if "valid_loss" in h and model.stage_for_epoch(h["epoch"]) == stage][-10:]
 
 
-def _save_resume(out, model, optimizer, scheduler, config, info, preset, epoch, best_valid, best_epoch,
-                 bad_epochs, history, metadata_base) -> None:
-    save_resume_state(out, {
+def _save_resume(record: "RunRecord", model, optimizer, scheduler, epoch: int, run: "RunState") -> None:
+    """The resume state after ``epoch``: weights, optimizer, where the run stands, and what it is."""
+    save_resume_state(record.out, {
         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "config": dataclasses.asdict(config), "info": info, "preset": preset, "epoch": epoch,
-        "best_valid": best_valid, "best_epoch": best_epoch, "bad_epochs": bad_epochs,
-        "history": history, "torch_rng": torch.get_rng_state(),
-        "metadata": {"family": model.family, **metadata_base},
+        "config": dataclasses.asdict(record.config), "info": record.info, "preset": record.preset,
+        "epoch": epoch, **dataclasses.asdict(run), "torch_rng": torch.get_rng_state(),
+        "metadata": {"family": model.family, **record.metadata},
     })
 
 
