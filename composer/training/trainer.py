@@ -320,20 +320,12 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     device = choose_device(request.device, dist.local_rank)
     _seed_everything(request.seed)
 
+    # 1. What to train: the preset and options, or the run being resumed.
     resume_state = load_resume_state(out) if request.resume else None
     if request.resume and resume_state is None:
         raise TrainingError(f"nothing to resume: {resume_path(out).name} not found")
     if resume_state is not None:
-        meta = read_metadata(out) if out.exists() else resume_state["metadata"]
-        if meta["family"] != request.family:
-            raise CheckpointError(f"{out.name} holds a {meta['family']!r} model, not {request.family!r}")
-        config = module.Config(**resume_state["config"])
-        # Continuing may change how long to go on and when to stop, never the model or data.
-        more = {"epochs": request.epochs, "patience": request.patience,
-                "steps_per_epoch": request.steps_per_epoch}
-        config = dataclasses.replace(config, **{k: v for k, v in more.items() if v is not None})
-        info = resume_state["info"]
-        preset = resume_state["preset"]
+        config, info, preset = _resumed_config(request, module, out, resume_state)
     else:
         preset = request.preset or spec.default_preset
         _, config = family_config(request.family, preset, request.overrides, epochs=request.epochs,
@@ -341,18 +333,13 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
                                   seq_len=request.seq_len, patience=request.patience,
                                   steps_per_epoch=request.steps_per_epoch)
 
-    codec = module.Model.default_codec(config)
+    # 2. The data, read once (the main process fills the cache, the others read it) and split.
     valid_fraction = config.valid_fraction if request.valid_fraction is None else request.valid_fraction
     # A resumed run reads its data as it first did (a run from before the setting: as it was).
     key_normalize = bool(info.get(KEY_NORMALIZED)) if resume_state is not None else config.key_normalize
-    load = dict(valid_fraction=valid_fraction, test_fraction=request.test_fraction, workers=request.workers,
-                recursive=request.recursive, key_normalize=key_normalize)
-    if dist.is_main:
-        data = load_source(request.data, codec, **load)
-    dist.barrier()
-    if not dist.is_main:  # the main process filled the cache; read it from there
-        data = load_source(request.data, codec, **load)
+    data = _load_data(request, module.Model.default_codec(config), dist, valid_fraction, key_normalize)
     train_pieces, valid_pieces, test_pieces = _split_for_validation(data, valid_fraction)
+    # 3. The plan (auto schedule), the model and its example sets.
     if resume_state is None and config.schedule == AUTO:
         # The plan comes before the model's data info, which may depend on the epochs (the
         # VAE's stage boundary); a resumed run keeps the plan it started with.
@@ -373,6 +360,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     if hasattr(train_set, "rng"):  # each process draws its own windows
         train_set.rng = np.random.default_rng(request.seed + 1000 * dist.rank)
 
+    # 4. The optimizer, on the stage to run, and a resumed run's weights and state.
     # Staged families: the stage of the first epoch to run (or of the epoch a resume ends on,
     # whose optimizer state is restored below).
     stage = model.stage_for_epoch(max(resume_state["epoch"], 1) if resume_state is not None else 1)
@@ -422,6 +410,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         "capabilities": sorted(spec.capabilities),
     }
     record = RunRecord(out, config, info, preset, metadata_base)
+    # 5. The epochs: train, validate, save the best and the resume state, stop when it is time.
     started = time.monotonic()
     status, reason = "done", "finished all epochs"
     epoch = start_epoch - 1
@@ -498,6 +487,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
             status, reason = "stopped", "stopped on request"
             break
 
+    # 6. The end: the model saved in any case, its test metrics, and what to do next.
     if dist.is_main:
         if not out.exists():  # stopped before the first epoch ended: keep what was learned
             save_model(out, model, {**metadata_base, "metrics": {},
@@ -550,6 +540,30 @@ def _stage_deadlines(model: FamilyModel, epochs: int, started: float, minutes: f
         return {s: math.inf for s in stages}
     return {s: started + minutes * 60 * (max(i for i, t in enumerate(stages) if t == s) + 1) / epochs
             for s in set(stages)}
+
+
+def _resumed_config(request: TrainRequest, module, out: Path, resume_state: dict):
+    """The config, data info and preset of the run a resume state holds. Continuing may change
+    how long to go on and when to stop (epochs, patience, steps an epoch), never the model or
+    data; a resume state of another family is an error."""
+    meta = read_metadata(out) if out.exists() else resume_state["metadata"]
+    if meta["family"] != request.family:
+        raise CheckpointError(f"{out.name} holds a {meta['family']!r} model, not {request.family!r}")
+    more = {"epochs": request.epochs, "patience": request.patience, "steps_per_epoch": request.steps_per_epoch}
+    config = dataclasses.replace(module.Config(**resume_state["config"]),
+                                 **{k: v for k, v in more.items() if v is not None})
+    return config, resume_state["info"], resume_state["preset"]
+
+
+def _load_data(request: TrainRequest, codec, dist: Distributed, valid_fraction: float,
+               key_normalize: bool) -> EncodedSet:
+    """The training data: read and cached by the main process, then read from the cache by the
+    others (torchrun), so files are parsed once."""
+    load = dict(valid_fraction=valid_fraction, test_fraction=request.test_fraction, workers=request.workers,
+                recursive=request.recursive, key_normalize=key_normalize)
+    data = load_source(request.data, codec, **load) if dist.is_main else None
+    dist.barrier()
+    return data if data is not None else load_source(request.data, codec, **load)
 
 
 def _train_step(wrapped, model, optimizer, scheduler, batch, grad_clip) -> float:
