@@ -10,10 +10,10 @@ from PySide6.QtWidgets import QMessageBox
 
 from composer.core import Score, TimeSignature, Track, make_notes
 from composer.core.edits import AddNotes
-from composer.gui.generation_plan import EditorState, GenerationSettings, plan_generation
+from composer.generation.plan import EditorState, GenerationSettings, plan_generation
+from composer.generation.request import GenerateRequest
 from composer.gui.main_window import MainWindow
 from composer.gui.undo import push_edit
-from composer.generation.request import GenerateRequest
 from composer.models.library import BUNDLED
 
 BUNDLED_MODELS = sorted(BUNDLED.glob("*.safetensors"))

@@ -8,8 +8,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from composer.core import ComposerError, Score, Track, make_notes
 from composer.core.edits import AddNotes, AddTrack
-from composer.generation.request import GenerateRequest
-from composer.gui.generation_plan import (
+from composer.generation.plan import (
     NEW_TRACK,
     EditorState,
     GenerationSettings,
@@ -18,6 +17,7 @@ from composer.gui.generation_plan import (
     candidate_notes,
     plan_generation,
 )
+from composer.generation.request import GenerateRequest
 from composer.gui.generation_worker import ModelService
 from composer.gui.main_window import MainWindow
 from composer.gui.undo import push_edit

@@ -15,14 +15,7 @@ from PySide6.QtCore import QSettings
 from composer.cli import main
 from composer.core import ComposerError, Score, TimeSignature, Track, make_notes
 from composer.core.edits import AddNotes
-from composer.generation.request import (
-    PRIMER_KEY,
-    SCALES,
-    GenerateRequest,
-    scale_pitch_classes,
-)
-from composer.gui.generation_panel import GenerationPanel
-from composer.gui.generation_plan import (
+from composer.generation.plan import (
     CandidatePart,
     EditorState,
     GenerationSettings,
@@ -31,6 +24,13 @@ from composer.gui.generation_plan import (
     planned_primer_key,
     primer_measures,
 )
+from composer.generation.request import (
+    PRIMER_KEY,
+    SCALES,
+    GenerateRequest,
+    scale_pitch_classes,
+)
+from composer.gui.generation_panel import GenerationPanel
 from composer.gui.undo import push_edit
 from composer.io.midi import read_midi, write_midi
 from composer.models.library import BUNDLED

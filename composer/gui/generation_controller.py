@@ -1,7 +1,7 @@
 """Generate, audition, accept: ties the generation panel, the editor and the model worker together.
 
 The flow: the model picker's choice is loaded by the worker (in the background); Generate turns
-the panel's settings and the editor's state into a :class:`~composer.gui.generation_plan.Plan`,
+the panel's settings and the editor's state into a :class:`~composer.generation.plan.Plan`,
 sends a private copy of the score to the worker, and shows the returned variations as candidate
 notes in the editor (dashed, not part of the score). Accept applies one as a single undoable edit.
 """
@@ -14,8 +14,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from composer.core.errors import ComposerError
 from composer.core.score import Score, Track
-from composer.gui.generation_panel import GenerationPanel
-from composer.gui.generation_plan import (
+from composer.generation.plan import (
     CandidatePart,
     EditorState,
     Plan,
@@ -26,6 +25,7 @@ from composer.gui.generation_plan import (
     preview_score,
     primer_measures,
 )
+from composer.gui.generation_panel import GenerationPanel
 from composer.gui.generation_worker import LoadedModel, ModelService
 from composer.gui.pianoroll import PianoRollEditor
 from composer.gui.undo import push_edit
@@ -64,7 +64,7 @@ class GenerationController(QObject):
         self.plan: Plan | None = None
         #: The loaded model's training data measures (music_metrics summary), or None.
         self.reference_measures: dict | None = None
-        #: One list of parts per variation (see generation_plan.candidate_parts).
+        #: One list of parts per variation (see composer.generation.plan.candidate_parts).
         self.candidates: list[list[CandidatePart]] = []
         self._shown: list[int] = []  # editor tracks showing candidate notes
         self._job: int | None = None

@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledDoubleSlider
 
+from composer.generation.plan import MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
 from composer.generation.request import KEY_NAMES, PRIMER_KEY, SCALES, GenerateRequest, sampling_defaults
-from composer.gui.generation_plan import MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
 from composer.representations.music_metrics import METRICS
 from composer.models.metric_info import PRIMER_MEASURES, format_measure, format_reference
 from composer.models.registry import MULTITRACK
