@@ -21,16 +21,11 @@ from PySide6.QtGui import QUndoStack
 from composer.core.edits import AddNotes
 from composer.core.notes import make_notes
 from composer.core.score import Score, Track
-from composer.gui import autosave
-from composer.gui.autosave import (
-    Autosaver,
-    RecoveryDialog,
-    choose_recovery,
-    find_recoverable,
-    offer_recovery,
-)
+from composer.gui.autosave import Autosaver, RecoveryDialog, choose_recovery, offer_recovery
 from composer.gui.undo import push_edit
-from composer.io.project import PROJECT_SUFFIX, load_project, save_project
+from composer.io import recovery
+from composer.io.project import PROJECT_SUFFIX, ProjectError, load_project, save_project
+from composer.io.recovery import find_recoverable
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,7 +40,7 @@ def recovery_dir(tmp_path, monkeypatch):
 @pytest.fixture(autouse=True)
 def no_leftover_claims():
     yield
-    autosave._claimed.clear()
+    recovery._claimed.clear()
 
 
 def _score(n=3, name="Piano") -> Score:
@@ -241,7 +236,7 @@ def test_corrupt_and_foreign_recovery_files_are_listed_as_unusable(recovery_dir)
     usable = [r for r in found if r.usable]
     assert usable[0].source_name == "ok.mid" and usable[0].note_count == 5
     assert found[-1] is usable[0]  # oldest last
-    with pytest.raises(autosave.ProjectError):
+    with pytest.raises(ProjectError):
         unusable[0].load()
     assert all("cannot be restored" in r.describe() for r in unusable)
 
@@ -258,7 +253,7 @@ def test_without_os_locks_the_recorded_pid_decides(recovery_dir, monkeypatch):
     def no_locking(fd):
         raise OSError(37, "No locks available")
 
-    monkeypatch.setattr(autosave, "_os_lock", no_locking)
+    monkeypatch.setattr(recovery, "_os_lock", no_locking)
     recovery_dir.mkdir()
     for stem, pid in (("autosave-1-live", os.getpid()), ("autosave-2-gone", 2**22 + 12345)):
         save_project(recovery_dir / f"{stem}{PROJECT_SUFFIX}", _score())

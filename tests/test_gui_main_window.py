@@ -105,7 +105,7 @@ def test_closing_with_unsaved_changes_asks_first(qtbot, tmp_path, monkeypatch, a
 def test_restoring_after_a_crash_brings_the_work_back_unsaved(window, monkeypatch):
     from datetime import datetime
 
-    from composer.gui.autosave import Recovery
+    from composer.io.recovery import Recovery
 
     lost = window.score.copy()
     track = lost.tracks[0]

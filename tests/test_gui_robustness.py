@@ -26,8 +26,8 @@ from PySide6.QtWidgets import QMessageBox
 from composer.core.edits import AddNotes
 from composer.core.notes import make_notes
 from composer.core.score import Score, TempoChange, TimeSignature, Track
-from composer.gui import autosave, error_log
-from composer.gui.autosave import Autosaver, RecoveryDialog, find_recoverable
+from composer.gui import error_log
+from composer.gui.autosave import Autosaver, RecoveryDialog
 from composer.gui.dialogs import APP_NAME, show_error, title_width
 from composer.gui.error_log import ErrorReporter
 from composer.gui.generation_controller import show_error as show_generation_error
@@ -39,6 +39,7 @@ from composer.gui.undo import push_edit, redo_shortcuts
 from composer.io import midi_input
 from composer.io.midi import read_midi
 from composer.io.project import ProjectError, load_project, save_project
+from composer.io.recovery import LOCK_SUFFIX, find_recoverable
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -646,4 +647,4 @@ def test_autosaver_keeps_its_copy_on_a_shutdown_by_signal(qtbot, window, tmp_pat
     saver.shutdown()  # what aboutToQuit does next: must not delete the copy
     (recovery,) = find_recoverable(tmp_path / "recovery")
     assert recovery.note_count == 1
-    assert not list((tmp_path / "recovery").glob("*" + autosave.LOCK_SUFFIX))  # left as a crash leaves it
+    assert not list((tmp_path / "recovery").glob("*" + LOCK_SUFFIX))  # left as a crash leaves it

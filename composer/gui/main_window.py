@@ -25,13 +25,7 @@ from composer.core.errors import ComposerError
 from composer.core.edits import AddNotes
 from composer.core.score import Score, Track
 from composer.gui import error_log
-from composer.gui.autosave import (
-    DEFAULT_INTERVAL_S,
-    INTERVAL_SETTING,
-    Autosaver,
-    choose_recovery,
-    find_recoverable,
-)
+from composer.gui.autosave import DEFAULT_INTERVAL_S, INTERVAL_SETTING, Autosaver, choose_recovery
 from composer.gui.dialogs import show_error
 from composer.gui.generation_controller import GenerationController
 from composer.gui.generation_panel import GenerationPanel
@@ -43,6 +37,7 @@ from composer.gui.pianoroll import PianoRollEditor
 from composer.gui.pianoroll.grid import SNAP_NAMES
 from composer.gui.tracks_panel import TracksPanel
 from composer.gui.transport import PlaybackController, TransportBar
+from composer.io.recovery import find_recoverable
 
 
 MAX_RECENT = 8
