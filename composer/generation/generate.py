@@ -309,7 +309,7 @@ def _end_tick(score: Score, start_tick: int, request: GenerateRequest) -> int:
     if request.seconds is not None:
         beats = request.seconds * score.tempo_map.qpm_at(start_tick) / 60
         return start_tick + max(int(round(beats * score.ppq)), 1)
-    return start_tick + max(int(round(request.bars * score.bar_ticks_at(start_tick))), 1)
+    return start_tick + max(int(round(request.length_bars() * score.bar_ticks_at(start_tick))), 1)
 
 
 def _assemble(primer: Score, source: Track | None, continuations: list[np.ndarray],

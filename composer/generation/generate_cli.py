@@ -5,23 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .controls import add_control_options
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="a checkpoint path or a model name (see composer models)")
     parser.add_argument("--primer", type=Path, help="MIDI file to continue (default: start from silence)")
     parser.add_argument("--track", type=int, help="1-based track of the primer to continue (default: all pitched)")
     length = parser.add_mutually_exclusive_group()
-    length.add_argument("--bars", type=float, help="length to generate in bars (default 8)")
-    length.add_argument("--seconds", type=float, help="length to generate in seconds")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--sampling", choices=["bernoulli", "threshold"], default=None,
-                        help="default: the family's (bernoulli, threshold for multitrack_vae)")
-    parser.add_argument("--threshold", type=float, default=None,
-                        help="default: the family's (0.5; 0.3 for multitrack_vae)")
-    parser.add_argument("--top-p", type=float, default=1.0)
-    parser.add_argument("--noise", type=float, default=None,
-                        help="latent families (multitrack_vae): size of the Gaussian noise added to "
-                             "each bar's latent (default: the family's)")
+    add_control_options(length, ("bars", "seconds"))
+    add_control_options(parser, ("temperature", "sampling", "threshold", "top_p", "noise"))
     parser.add_argument("--start-token", help="token families without a primer: the first note or "
                         "chord, e.g. C4 or C4.E4.G4 (default: one of the most frequent)")
     parser.add_argument("--from-bar", type=int, metavar="N",
@@ -29,14 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interpolate", action="store_true",
                         help="multitrack_vae: fill the bars from --from-bar on (--bars of them) with "
                              "points between the bar before and the bar after them")
-    parser.add_argument("--missing-slots", choices=["silence", "prior"], default="silence",
-                        help="multitrack_vae: instruments silent in the primer's last bar stay silent "
-                             "(with --free: until the lead brings them in) or start from a random latent")
+    add_control_options(parser, ("missing_slots",))
     parser.add_argument("--program", action="append", default=[], metavar="SLOT=N",
                         help="multitrack_vae: the General MIDI program of a slot's new track, e.g. "
                              "guitar=27 (default: piano 0, guitar 24, bass 32, strings 48); repeatable")
-    parser.add_argument("--variations", type=int, default=1, help="how many different continuations")
-    parser.add_argument("--seed", type=int, default=0)
+    add_control_options(parser, ("variations", "seed"))
     parser.add_argument("--key", help="key of a scale constraint, e.g. D or Bb; auto: the primer's key "
                         "(its major or minor scale, found from the primer's notes)")
     parser.add_argument("--scale", help="scale of the constraint: major, minor, dorian, ... (not with "
@@ -91,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) is not None:
             sampling[name] = getattr(args, name)
     request = GenerateRequest(
-        primer=primer, track_id=track_id, bars=None if args.seconds else (args.bars or 8),
+        primer=primer, track_id=track_id, bars=None if args.seconds else args.bars,
         seconds=args.seconds, temperature=args.temperature, sampling=sampling["sampling"],
         threshold=sampling["threshold"], top_p=args.top_p, noise=sampling["noise"], variations=args.variations,
         seed=args.seed,

@@ -18,6 +18,7 @@ import numpy as np
 from composer.core.edits import AddTrack, Edit, EditGroup, ReplaceRegion
 from composer.core.errors import ComposerError
 from composer.core.score import Score, Track
+from composer.generation.controls import CONTROLS
 from composer.generation.request import PRIMER_KEY, GenerateRequest, is_primer_key
 from composer.representations.continuation import continuation_measures, seam_for
 from composer.representations.keys import Key
@@ -108,7 +109,7 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
         if track.is_drum:
             raise ComposerError(f"{track.name or 'This track'} is a drum track; pick a pitched "
                                 f"track or a new track as the target")
-    bars = float(settings.request.bars or 4)
+    bars = float(settings.request.length_bars() or CONTROLS["bars"].default)
     primer: Score = score.copy()
     mode = settings.mode
     if mode in ("playhead", "scratch"):

@@ -11,6 +11,8 @@ from composer.core.notes import empty_notes
 from composer.core.score import Score
 from composer.representations.keys import MODE_STEPS, TONIC_NAMES, Key, find_key
 
+from .controls import CONTROLS
+
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 #: Key names as musicians write them (Bb major, not A# major); any spelling is accepted.
 KEY_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -73,8 +75,6 @@ def primer_notes(primer: Score | None, track_id: int | None = None, start_tick: 
     notes = np.concatenate(parts)
     return notes[np.argsort(notes["start"], kind="stable")]
 
-#: What multitrack families do with slots the primer leaves silent.
-MISSING_SLOTS = ("silence", "prior")
 
 
 @dataclass
@@ -84,7 +84,8 @@ class GenerateRequest:
     ``primer`` is the score to continue; notes from ``start_tick`` on are ignored (default: the
     end of the primer). ``track_id`` picks the primer track to continue and receive the result
     (default: every pitched track merged, result in a new track). Length is ``bars`` (in the
-    primer's meter) or ``seconds``; 4 bars when neither is given.
+    primer's meter) or ``seconds``; :meth:`length_bars` when neither is given. The settings'
+    defaults and ranges are :data:`~composer.generation.controls.CONTROLS`.
     """
 
     primer: Score | None = None
@@ -92,14 +93,14 @@ class GenerateRequest:
     start_tick: int | None = None
     bars: float | None = None
     seconds: float | None = None
-    temperature: float = 1.0
+    temperature: float = CONTROLS["temperature"].default
     #: "bernoulli" or "threshold" for piano-roll families.
-    sampling: str = "bernoulli"
-    threshold: float = 0.5
-    top_p: float = 1.0
-    noise: float = 0.0
-    variations: int = 1
-    seed: int = 0
+    sampling: str = CONTROLS["sampling"].default
+    threshold: float = CONTROLS["threshold"].default
+    top_p: float = CONTROLS["top_p"].default
+    noise: float = CONTROLS["noise"].default
+    variations: int = CONTROLS["variations"].default
+    seed: int = CONTROLS["seed"].default
     key: str | None = None
     scale: str | None = None
     pitch_min: int | None = None
@@ -111,7 +112,7 @@ class GenerateRequest:
     interpolate: bool = False
     #: Multitrack families: instrument slots silent in the primer's last bar start from
     #: "silence" or from a draw of the "prior".
-    missing_slots: str = "silence"
+    missing_slots: str = CONTROLS["missing_slots"].default
     #: Multitrack families: GM programs for the instrument slots' new tracks, by slot name
     #: (e.g. {"guitar": 27}); the others get their slot's default (piano 0, guitar 24, ...).
     slot_programs: dict[str, int] | None = None
@@ -119,24 +120,21 @@ class GenerateRequest:
     #: lets the model write in its own.
     follow_primer: bool = True
 
+    def length_bars(self) -> float | None:
+        """The length in bars: ``bars``, the default length when neither bars nor seconds is
+        given, None when the length is in seconds."""
+        if self.seconds is not None:
+            return None
+        return CONTROLS["bars"].default if self.bars is None else self.bars
+
     def validate(self) -> None:
+        """A ComposerError for the first setting out of its range or in conflict; changes nothing."""
         if self.bars is not None and self.seconds is not None:
             raise ComposerError("give the length in bars or in seconds, not both")
-        if self.bars is None and self.seconds is None:
-            self.bars = 4
-        length = self.bars if self.bars is not None else self.seconds
-        if not 0 < length <= 600:
-            raise ComposerError(f"generation length must be above 0 and at most 600, not {length}")
-        if not 1 <= self.variations <= 16:
-            raise ComposerError(f"variations must be between 1 and 16, not {self.variations}")
-        if not 0.05 <= self.temperature <= 5:
-            raise ComposerError(f"temperature must be between 0.05 and 5, not {self.temperature}")
-        if self.sampling not in ("bernoulli", "threshold"):
-            raise ComposerError(f"sampling must be bernoulli or threshold, not {self.sampling!r}")
-        if not 0 < self.threshold < 1 or not 0 < self.top_p <= 1:
-            raise ComposerError("threshold must be in (0, 1) and top-p in (0, 1]")
-        if self.missing_slots not in MISSING_SLOTS:
-            raise ComposerError(f"missing_slots must be {' or '.join(MISSING_SLOTS)}, not {self.missing_slots!r}")
+        for control in CONTROLS.values():
+            value = getattr(self, control.name)
+            if value is not None:
+                control.check(value)
         for slot, program in (self.slot_programs or {}).items():
             if isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127:
                 raise ComposerError(f"the program for {slot} must be a General MIDI program 0-127, not {program!r}")

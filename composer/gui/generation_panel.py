@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 from superqt import QLabeledDoubleSlider
 
+from composer.generation.controls import CONTROLS
 from composer.generation.plan import MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
 from composer.generation.request import KEY_NAMES, PRIMER_KEY, SCALES, GenerateRequest, sampling_defaults
 from composer.representations.music_metrics import METRICS
@@ -66,12 +67,28 @@ class _KeyBox(QComboBox):
         super().showPopup()
 
 
-def _slider(lo: float, hi: float, value: float, decimals: int = 2) -> QLabeledDoubleSlider:
+def _slider(name: str) -> QLabeledDoubleSlider:
+    """A slider for the control ``name``, with its range, default and help."""
+    control = CONTROLS[name]
     slider = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
-    slider.setRange(lo, hi)
-    slider.setDecimals(decimals)
-    slider.setValue(value)
+    slider.setRange(*control.panel_range())
+    slider.setDecimals(control.decimals)
+    slider.setValue(control.start_value())
+    slider.setToolTip(control.help[0].upper() + control.help[1:] + ".")
     return slider
+
+
+def _spin_box(name: str, parent, **extra):
+    """A spin box for the control ``name`` (whole numbers, or decimals), with its range and help."""
+    control = CONTROLS[name]
+    lo, hi = control.panel_range()
+    if control.is_int:
+        box = QSpinBox(parent, minimum=int(lo), maximum=int(hi), value=int(control.start_value()), **extra)
+    else:
+        box = QDoubleSpinBox(parent, decimals=control.decimals, minimum=lo, maximum=hi, singleStep=control.step,
+                             value=float(control.start_value()), **extra)
+    box.setToolTip(control.help[0].upper() + control.help[1:] + ".")
+    return box
 
 
 class GenerationPanel(QWidget):
@@ -100,21 +117,17 @@ class GenerationPanel(QWidget):
                               Qt.ItemDataRole.ToolTipRole)
         self.mode.setItemData(2, "Ignores the notes before it. With the playhead at the start, the "
                                  "new part begins after the last note.", Qt.ItemDataRole.ToolTipRole)
-        self.bars = QDoubleSpinBox(self, decimals=1, minimum=0.5, maximum=64, singleStep=1, value=4,
-                                   suffix=" bars")
-        self.temperature = _slider(0.1, 3.0, 1.0)
-        self.temperature.setToolTip("Higher is more adventurous, lower more predictable.")
+        self.bars = _spin_box("bars", self, suffix=" bars")
+        self.temperature = _slider("temperature")
         self.sampling = QComboBox(self)
         self.sampling.addItems(list(_SAMPLING))
         self.sampling.setToolTip("Sample draws each note at random by its probability; Threshold "
                                  "plays every note more likely than the threshold.")
-        self.threshold = _slider(0.05, 0.95, 0.5)
-        self.top_p = _slider(0.05, 1.0, 1.0)
-        self.top_p.setToolTip("Leave out the least likely choices that together have 1 - top-p.")
-        self.noise = _slider(0.0, 2.0, 0.0)
-        self.noise.setToolTip("Gaussian noise added to the latent code before decoding.")
-        self.variations = QSpinBox(self, minimum=1, maximum=8, value=3)
-        self.seed = QSpinBox(self, minimum=0, maximum=2**31 - 1, value=1)
+        self.threshold = _slider("threshold")
+        self.top_p = _slider("top_p")
+        self.noise = _slider("noise")
+        self.variations = _spin_box("variations", self)
+        self.seed = _spin_box("seed", self)
         self.seed.setToolTip("The random seed of the last Generate; lock it to get the same "
                              "variations again")
         self.seed_lock = QCheckBox("Lock", self)
