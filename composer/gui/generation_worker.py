@@ -69,7 +69,20 @@ def _preload_torch_libraries() -> None:
         pass
 
 
-class ModelWorker(QObject):
+class _ModelSignals(QObject):
+    """The signals the worker emits and the service re-emits on the GUI thread (see
+    :class:`ModelWorker`)."""
+
+    model_loaded = Signal(object)
+    model_failed = Signal(str, str)
+    started = Signal(int)
+    progress = Signal(int, float)
+    finished = Signal(int, object, object)
+    failed = Signal(int, str)
+    cancelled = Signal(int)
+
+
+class ModelWorker(_ModelSignals):
     """Loads models and generates, in the thread it was moved to.
 
     Signals
@@ -79,14 +92,6 @@ class ModelWorker(QObject):
     finished(int job_id, GenerationJob, GenerationResult), failed(int job_id, str message),
     cancelled(int job_id)
     """
-
-    model_loaded = Signal(object)
-    model_failed = Signal(str, str)
-    started = Signal(int)
-    progress = Signal(int, float)
-    finished = Signal(int, object, object)
-    failed = Signal(int, str)
-    cancelled = Signal(int)
 
     def __init__(self, device: str = "auto"):
         super().__init__()
@@ -150,20 +155,13 @@ class ModelWorker(QObject):
         self.finished.emit(job.job_id, job, result)
 
 
-class ModelService(QObject):
+class ModelService(_ModelSignals):
     """The GUI-side handle: owns the worker thread and forwards requests to it.
 
     Its signals are the worker's (see :class:`ModelWorker`), re-emitted on the GUI thread, so
     slots and tests never run on the worker's thread.
     """
 
-    model_loaded = Signal(object)
-    model_failed = Signal(str, str)
-    started = Signal(int)
-    progress = Signal(int, float)
-    finished = Signal(int, object, object)
-    failed = Signal(int, str)
-    cancelled = Signal(int)
     _load_requested = Signal(str)
     _generate_requested = Signal(object)
 

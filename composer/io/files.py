@@ -46,6 +46,16 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         raise FileWriteError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
+def read_problem(path, exc: OSError, kind: str) -> str:
+    """Why ``path`` could not be read, in one line: not found, a folder rather than ``kind``
+    (e.g. "a MIDI file"), or the system's words."""
+    if isinstance(exc, FileNotFoundError):
+        return f"{path}: file not found"
+    if isinstance(exc, IsADirectoryError):
+        return f"{path}: is a folder, not {kind}"
+    return f"{path}: cannot be read ({exc.strerror or exc})"
+
+
 def user_folder(name: str, env: str) -> Path:
     """The app's folder ``name`` in the platform's user data folder, or the path in the
     environment variable ``env`` when it is set (tests and portable installs use that)."""

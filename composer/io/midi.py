@@ -14,7 +14,6 @@ MIDI track per Track with its program change, drums on channel 10.
 
 from __future__ import annotations
 
-import io
 import os
 import warnings
 from pathlib import Path
@@ -22,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from composer.core.errors import ComposerError, ComposerWarning
-from composer.core.notes import NOTE_DTYPE, empty_notes, sort_notes
+from composer.core.notes import empty_notes, sort_notes
 from composer.core.score import Score, Track, repaired, score_problems
 from composer.core.timing import TempoChange, TimeSignature
 
-from .files import atomic_write_bytes
+from .files import atomic_write_bytes, read_problem
 
 DRUM_CHANNEL = 9
 MELODIC_CHANNELS = [c for c in range(16) if c != DRUM_CHANNEL]
@@ -63,12 +62,8 @@ def read_midi(path: str | os.PathLike) -> Score:
         data = path.read_bytes()
     except MidiReadError:
         raise
-    except IsADirectoryError:
-        raise MidiReadError(f"{path}: is a folder, not a MIDI file") from None
-    except FileNotFoundError:
-        raise MidiReadError(f"{path}: file not found") from None
     except OSError as exc:
-        raise MidiReadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise MidiReadError(read_problem(path, exc, "a MIDI file")) from None
     return parse_midi(data, path.name)
 
 

@@ -18,7 +18,7 @@ from composer.core.notes import MAX_PITCH, MAX_VELOCITY, MIN_PITCH, MIN_VELOCITY
 from composer.core.score import Score, Track, reserve_track_ids, score_problems
 from composer.core.timing import DENOMINATORS, MAX_NUMERATOR, MAX_QPM, MIN_QPM, TempoChange, TimeSignature
 
-from .files import atomic_write_bytes
+from .files import atomic_write_bytes, read_problem
 
 FORMAT = "composer-project"
 FORMAT_VERSION = 1
@@ -278,12 +278,10 @@ def load_project(path: str | os.PathLike) -> tuple[Score, dict]:
         raise ProjectError(f"{path}: is a folder, not a Composer project")
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProjectError(f"{path}: file not found") from None
     except UnicodeDecodeError:
         raise ProjectError(f"{path.name}: not a Composer project (not a text file)") from None
     except OSError as exc:
-        raise ProjectError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise ProjectError(read_problem(path, exc, "a Composer project")) from None
     except json.JSONDecodeError as exc:
         if not exc.doc.strip():
             raise ProjectError(f"{path.name}: not a Composer project (the file is empty)") from None

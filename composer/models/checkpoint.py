@@ -21,7 +21,7 @@ from pathlib import Path
 
 from composer import __version__
 from composer.core.errors import ComposerError
-from composer.io.files import atomic_write_bytes
+from composer.io.files import atomic_write_bytes, read_problem
 
 FORMAT = "composer-model"
 FORMAT_VERSION = 1
@@ -80,12 +80,8 @@ def read_metadata(path: str | os.PathLike) -> dict:
             raw = handle.read(size)
             if len(raw) < size:
                 raise CheckpointError(f"{path.name} is truncated (the header is incomplete)")
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise CheckpointError(f"{path}: is a folder, not a checkpoint") from None
     except OSError as exc:
-        raise CheckpointError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise CheckpointError(read_problem(path, exc, "a checkpoint")) from None
     try:
         header = json.loads(raw)
         meta = json.loads(header["__metadata__"][METADATA_KEY])
