@@ -263,3 +263,11 @@ def test_the_score_says_how_long_bars_and_beats_are_at_any_tick():
     assert score.bar_ticks_at(1920 + 2 * 1680) == 1440 and score.beat_ticks_at(10**9) == 480
     assert score.bar_lengths() == [1920, 1680, 1440]
     assert Score(ppq=96).bar_lengths() == [384]
+
+
+def test_a_track_being_built_takes_notes_under_new_ids():
+    track = Track("Built", 0)
+    first = track.add_new_notes(make_notes([480, 0], [960, 480], [62, 60]))
+    again = track.add_new_notes(make_notes([0], [480], [64]))
+    assert len(track) == 3 and set(first["id"]).isdisjoint(again["id"])
+    assert track.notes["start"].tolist() == [0, 0, 480]  # kept in (start, pitch) order

@@ -139,6 +139,15 @@ class Track:
         """Copies of the notes with the given ids, in the order of ``ids``."""
         return self.notes[self.index_of(ids)].copy()
 
+    def add_new_notes(self, notes: np.ndarray) -> np.ndarray:
+        """Add copies of ``notes`` (NOTE_DTYPE, (n,)) under new ids and return them. For a
+        score being built (a generated variation, a file being read): no undo step and no
+        signal; a document's tracks change through edits (composer.core.edits)."""
+        added = np.array(notes, dtype=NOTE_DTYPE, copy=True)
+        added["id"] = self.new_note_ids(len(added))
+        self._insert(added)
+        return added
+
     # Low-level mutation; edits call these and the Score emits the signals.
     def _insert(self, notes: np.ndarray) -> None:
         if len(notes) and np.isin(notes["id"], self.notes["id"]).any():

@@ -270,9 +270,7 @@ def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, star
             else:
                 destination = Track(track.name, track.program, track.is_drum)
                 score.tracks.append(destination)
-            added = notes.copy()
-            added["id"] = destination.new_note_ids(len(added))
-            destination._insert(added)
+            destination.add_new_notes(notes)
         pitched = [t.notes for t in generated if not t.is_drum]
         merged = np.concatenate(pitched) if pitched else empty_notes()
         continuations.append(sort_notes(merged))
@@ -326,8 +324,6 @@ def _assemble(primer: Score, source: Track | None, continuations: list[np.ndarra
             target = Track("Generated", 0)
             score.tracks.append(target)
             index = len(score.tracks) - 1
-        added = notes.copy()
-        added["id"] = target.new_note_ids(len(added))
-        target._insert(added)
+        target.add_new_notes(notes)
         scores.append(score)
     return GenerationResult(scores, continuations, start_tick, index if scores else 0)

@@ -237,9 +237,7 @@ def accept_edit(score: Score, plan: Plan, parts: list[CandidatePart],
     for part in parts:
         if part.track_id is None:
             track = Track(part.name or new_track_name, part.program, part.is_drum)
-            placed = part.notes.copy()
-            placed["id"] = track.new_note_ids(len(placed))
-            track.notes = placed
+            track.add_new_notes(part.notes)
             edits.append(AddTrack(track, text="Accept Generated Track"))
         else:
             edits.append(ReplaceRegion(part.track_id, plan.start, plan.end, part.notes.copy(),
