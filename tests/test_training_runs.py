@@ -48,7 +48,7 @@ def test_train_args_leave_unset_fields_to_the_preset(tmp_path):
 
 def test_train_args_carry_every_setting(tmp_path):
     s = settings(tmp_path, preset="tiny", name="My model", recursive=False, epochs=7, batch_size=3,
-                 learning_rate=0.002, seq_len=32, valid_split=0.2, test_split=0.05, augment=False,
+                 learning_rate=0.002, seq_len=32, valid_fraction=0.2, test_fraction=0.05, augment=False,
                  patience=4, device="cpu", seed=9, overrides={"slots": "lpd5", "dropout": "0.5"})
     args = s.train_args()
     assert args[:6] == ["--family", "pianoroll_lstm", "--data", s.data, "--preset", "tiny"]
@@ -69,16 +69,16 @@ def test_train_args_carry_every_setting(tmp_path):
     add_arguments(parser)
     parsed = parser.parse_args(args)
     assert parsed.epochs == 7 and parsed.learning_rate == 0.002 and parsed.no_augment and parsed.no_recursive
-    assert parsed.set == ["slots=lpd5", "dropout=0.5"] and parsed.valid_split == 0.2
+    assert parsed.set == ["slots=lpd5", "dropout=0.5"] and parsed.valid_fraction == 0.2
 
 
 def test_preprocess_args_read_the_data_as_training_will(tmp_path):
-    s = settings(tmp_path, preset="tiny", recursive=False, valid_split=0.25, test_split=0.1, epochs=3,
+    s = settings(tmp_path, preset="tiny", recursive=False, valid_fraction=0.25, test_fraction=0.1, epochs=3,
                  overrides={"slots": "lpd5"})
     args = s.preprocess_args()
     assert args[0] == s.data and "--data" not in args and "--out" not in args and "--epochs" not in args
     assert args[1:] == ["--family", "pianoroll_lstm", "--preset", "tiny", "--set", "slots=lpd5",
-                        "--no-recursive", "--valid-fraction", "0.25", "--test-fraction", "0.1"]
+                        "--no-recursive", "--valid-split", "0.25", "--test-split", "0.1"]
     import argparse
 
     from composer.training.preprocess_cli import add_arguments
@@ -287,3 +287,32 @@ def test_start_refuses_a_running_trainer(tmp_path):
     finally:
         fake.kill()
         fake.wait()
+
+
+def test_one_description_of_the_numeric_settings_serves_both_commands_and_old_runs(tmp_path):
+    """The wizard's settings, composer train and composer preprocess share composer.training.
+    options: the same names, both spellings of the split flags, and runs saved under the old
+    names still load."""
+    import argparse
+    import json
+
+    from composer.training import preprocess_cli, train_cli
+    from composer.training.options import TRAIN_OPTIONS
+    from composer.training.runs import TrainingRun, TrainSettings
+    from composer.training.trainer import TrainRequest
+
+    fields = set(TrainRequest.__dataclass_fields__) & set(TrainSettings.__dataclass_fields__)
+    assert {option.field for option in TRAIN_OPTIONS} <= fields
+    train = argparse.ArgumentParser()
+    train_cli.add_arguments(train)
+    common = ["--family", "bar_lstm", "--data", "d", "--out", "o.safetensors"]
+    assert train.parse_args(common + ["--valid-fraction", "0.3"]).valid_fraction == 0.3
+    assert train.parse_args(common + ["--valid-split", "0.3"]).valid_fraction == 0.3
+    prep = argparse.ArgumentParser()
+    preprocess_cli.add_arguments(prep)
+    assert prep.parse_args(["d", "--family", "bar_lstm", "--valid-split", "0.3"]).valid_fraction == 0.3
+    run = TrainingRun.create(settings(tmp_path, valid_fraction=0.25), root=tmp_path / "runs")
+    record = json.loads(run.record_path.read_text())
+    record["settings"]["valid_split"] = record["settings"].pop("valid_fraction")  # as saved before
+    run.record_path.write_text(json.dumps(record))
+    assert run.settings.valid_fraction == 0.25

@@ -19,6 +19,8 @@ from pathlib import Path
 from composer.data.dataset import SPLITS, EncodedSet, encode_folder
 from composer.models.registry import FAMILIES
 
+from .options import DATA_OPTIONS
+
 _NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
 
@@ -56,10 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override a field of the preset's configuration, as for composer train")
     parser.add_argument("--no-recursive", action="store_true", help="do not read subfolders")
-    parser.add_argument("--valid-fraction", type=float, default=None, metavar="X",
-                        help="share of files for validation (default: the preset's)")
-    parser.add_argument("--test-fraction", type=float, default=0.1, metavar="X",
-                        help="share of files for test (default 0.1)")
+    for option in DATA_OPTIONS:
+        option.add_to(parser)
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help="worker processes (default: one per CPU core)")
     parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",

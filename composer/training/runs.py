@@ -26,6 +26,8 @@ from composer.core.errors import ComposerError
 from composer.launcher import composer_command, is_frozen
 from composer.io.files import user_folder
 
+from .options import DATA_OPTIONS, TRAIN_OPTIONS
+
 RUNS_ENV = "COMPOSER_RUNS"
 #: How much of the end of a progress file is read first to tell a run's status.
 STATUS_TAIL_BYTES = 64 * 1024
@@ -72,8 +74,8 @@ class TrainSettings:
     batch_size: int | None = None
     learning_rate: float | None = None
     seq_len: int | None = None
-    valid_split: float | None = None
-    test_split: float | None = None
+    valid_fraction: float | None = None
+    test_fraction: float | None = None
     augment: bool = True
     patience: int | None = None
     #: Batches an epoch; 0: one pass over the training examples (the trainer counts them).
@@ -101,13 +103,8 @@ class TrainSettings:
         args = ["--family", self.family, "--data", self.data, *self._model_options(), "--out", self.out]
         if self.name:
             args += ["--name", self.name]
-        for flag, value in (("--epochs", self.epochs), ("--batch-size", self.batch_size),
-                            ("--lr", self.learning_rate), ("--seq-len", self.seq_len),
-                            ("--valid-split", self.valid_split), ("--test-split", self.test_split),
-                            ("--patience", self.patience), ("--steps-per-epoch", self.steps_per_epoch),
-                            ("--minutes", self.minutes)):
-            if value is not None:
-                args += [flag, str(value)]
+        for option in TRAIN_OPTIONS:
+            args += option.args(getattr(self, option.field))
         if not self.augment:
             args.append("--no-augment")
         return args + ["--device", self.device, "--seed", str(self.seed)]
@@ -115,10 +112,8 @@ class TrainSettings:
     def preprocess_args(self) -> list[str]:
         """The arguments after ``composer preprocess`` that read the data as training will."""
         args = [self.data, "--family", self.family, *self._model_options()]
-        if self.valid_split is not None:
-            args += ["--valid-fraction", str(self.valid_split)]
-        if self.test_split is not None:
-            args += ["--test-fraction", str(self.test_split)]
+        for option in DATA_OPTIONS:
+            args += option.args(getattr(self, option.field))
         return args
 
     def command(self) -> str:
@@ -128,6 +123,10 @@ class TrainSettings:
     def torchrun_command(self) -> str:
         """The same training on every GPU of one machine."""
         return shlex.join(["torchrun", "--nproc_per_node=gpu", "-m", "composer.cli", "train", *self.train_args()])
+
+
+#: Settings renamed since runs were first saved: old name -> new.
+_RENAMED_SETTINGS = {"valid_split": "valid_fraction", "test_split": "test_fraction"}
 
 
 class TrainingRun:
@@ -188,7 +187,11 @@ class TrainingRun:
 
     @property
     def settings(self) -> TrainSettings:
-        return TrainSettings(**self._read_record()["settings"])
+        saved = dict(self._read_record()["settings"])
+        for old, new in _RENAMED_SETTINGS.items():  # run.json from before the names were one
+            if old in saved:
+                saved[new] = saved.pop(old)
+        return TrainSettings(**saved)
 
     def update_settings(self, **changes) -> None:
         """Change fields of the run's settings (e.g. more epochs, to continue it)."""

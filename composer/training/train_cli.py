@@ -7,6 +7,8 @@ from pathlib import Path
 
 from composer.models.registry import FAMILIES
 
+from .options import TRAIN_OPTIONS
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--family", required=True, choices=sorted(FAMILIES), help="model family")
@@ -18,18 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--name", default="", help="a display name for the model")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="override any field of the preset's configuration, e.g. --set dropout=0.5")
-    parser.add_argument("--epochs", type=int,
-                        help="how many epochs (default: the preset's; the default presets plan the epochs, "
-                             "steps an epoch and batch size from the size of the data)")
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float)
-    parser.add_argument("--seq-len", type=int, help="training window length in frames or tokens")
-    parser.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass)")
-    parser.add_argument("--valid-split", type=float, help="share of files for validation (default: the preset's)")
-    parser.add_argument("--test-split", type=float, default=0.1, help="share of files held out for testing")
-    parser.add_argument("--minutes", type=_positive_minutes, metavar="M",
-                        help="stop after M minutes of training, keeping the best model (default: no limit)")
-    parser.add_argument("--patience", type=int, help="early stopping: epochs without improvement")
+    for option in TRAIN_OPTIONS:
+        option.add_to(parser)
     parser.add_argument("--no-key-normalize", action="store_true",
                         help="keep every piece in its own key (by default each is transposed to C major / "
                              "A minor, and at generation the primer too and the result back, so the model "
@@ -50,16 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="terminal progress bar, JSON lines (for the GUI), or nothing")
 
 
-def _positive_minutes(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of minutes: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"the time limit must be more than 0 minutes, not {text}")
-    return value
-
-
 def _overrides(args: argparse.Namespace) -> dict[str, str]:
     """``--set`` pairs, with ``--no-key-normalize`` as ``key_normalize=false``."""
     from .trainer import parse_overrides
@@ -75,13 +57,12 @@ def run(args: argparse.Namespace) -> int:
     from .trainer import TrainRequest, command_line, train
 
     request = TrainRequest(
-        family=args.family, data=args.data, out=args.out, preset=args.preset, epochs=args.epochs,
-        batch_size=args.batch_size, learning_rate=args.learning_rate, seq_len=args.seq_len,
-        patience=args.patience, steps_per_epoch=args.steps_per_epoch, valid_fraction=args.valid_split,
-        test_fraction=args.test_split, augment=not args.no_augment, device=args.device, seed=args.seed,
+        family=args.family, data=args.data, out=args.out, preset=args.preset,
+        **{option.field: getattr(args, option.field) for option in TRAIN_OPTIONS},
+        augment=not args.no_augment, device=args.device, seed=args.seed,
         resume=args.resume, workers=args.workers, stop_file=args.stop_file, name=args.name,
-        measure_steps=args.measure, minutes=args.minutes,
-        command=command_line(), overrides=_overrides(args), recursive=not args.no_recursive)
+        measure_steps=args.measure, command=command_line(), overrides=_overrides(args),
+        recursive=not args.no_recursive)
     progress = Progress(args.progress)
     try:
         train(request, progress)

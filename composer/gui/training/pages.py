@@ -493,7 +493,7 @@ class SettingsPage(QWizardPage):
                        out=str(free_path(folder, model_file_name(self.name.text()))),
                        epochs=self.epochs.value(), batch_size=self.batch_size.value(),
                        learning_rate=round(self.learning_rate.value(), 6), seq_len=self.seq_len.value(),
-                       valid_split=round(self.valid_split.value(), 3), augment=self.augment.isChecked(),
+                       valid_fraction=round(self.valid_split.value(), 3), augment=self.augment.isChecked(),
                        patience=self.patience.value() if self.early_stop.isChecked() else self.epochs.value(),
                        device=self.device.currentData() or "auto", seed=self.seed.value(),
                        minutes=self.minutes.value() or None)
@@ -527,7 +527,7 @@ class SettingsPage(QWizardPage):
     @staticmethod
     def _estimate_key(settings) -> tuple:
         """The settings a time estimate depends on."""
-        return settings.batch_size, settings.seq_len, settings.device, settings.valid_split
+        return settings.batch_size, settings.seq_len, settings.device, settings.valid_fraction
 
     def _show_estimate(self, settings) -> None:
         if self.measured is None:
