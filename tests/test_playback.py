@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from composer.core import Score, TempoChange, Track, make_notes
-from composer.io import audio, playback
-from composer.io.playback import NoAudioDevice, Player
+from composer.io import audio, fluidsynth_driver
+from composer.io.fluidsynth_driver import NoAudioDevice
+from composer.io.playback import Player
 
 SR = audio.DEFAULT_SAMPLE_RATE
 PPQ = 480  # at 120 BPM a quarter note (480 ticks) is 0.5 s
@@ -355,10 +356,10 @@ def test_device_that_cannot_open_says_why(tmp_path):
 
 def test_no_device_on_this_machine_or_a_working_one():
     # Whatever this machine has, the default either starts a driver or says why in one line.
-    known = {d for drivers in playback.PLATFORM_DRIVERS.values() for d in drivers}
+    known = {d for drivers in fluidsynth_driver.PLATFORM_DRIVERS.values() for d in drivers}
     try:
         with Player() as p:
-            assert p.driver in known | set(playback._OTHER_PLATFORM_DRIVERS)
+            assert p.driver in known | set(fluidsynth_driver.OTHER_PLATFORM_DRIVERS)
             assert 0 < p.latency < 1
     except NoAudioDevice as exc:
         assert str(exc).startswith("no sound device: ") and "\n" not in str(exc)

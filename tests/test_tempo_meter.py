@@ -144,12 +144,12 @@ def test_midi_export_writes_the_changes_and_reads_back_the_same(tmp_path):
 
 # ------------------------------------------------------------------------------ playback
 def test_playback_times_notes_with_the_tempo_map():
-    from composer.io.playback import _audible_notes
+    from composer.io.playback_timeline import audible_notes
 
     score = Score([Track("t", notes=make_notes(np.arange(5) * Q, np.arange(5) * Q + 10, [60] * 5))],
                   ppq=Q)
     SetTempo(2 * Q, 60).apply(score)  # two beats at 120 BPM, then 60 BPM
-    starts = _audible_notes(score, lambda *_: None)[0]
+    starts = audible_notes(score, lambda *_: None)[0]
     np.testing.assert_allclose(starts, [0.0, 0.5, 1.0, 2.0, 3.0])
 
 

@@ -12,7 +12,7 @@ edit, a mute or solo change, a new loop or a jump only has to replace that windo
 are removed from the sequencer and the window is scheduled again from the current position.
 Playback survives a GUI stall shorter than the lookahead without a gap.
 
-Timeline model: playback is *anchored* at a synth time ``anchor_ms`` where score time
+Timeline model (composer.io.playback_timeline): playback is *anchored* at a synth time ``anchor_ms`` where score time
 ``anchor_sec`` sounds. From there a first segment plays up to the loop end (or the score's end);
 with a loop, passes over ``[loop_start, loop_end)`` follow back to back. Every change re-anchors
 at the current position, so tempo edits never make the playhead jump.
@@ -29,31 +29,23 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
-import ctypes.util
 import os
-import sys
 import weakref
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..core import Score
-from ..core.timing import TempoMap
-from .native import quiet_native_stderr
 from .audio import (
     DEFAULT_SAMPLE_RATE,
     AudioUnavailable,
-    _fluidsynth,
-    assign_channels,
-    audible_tracks,
     check_sample_rate,
     find_soundfont,
-    key_events,
     new_synth,
     select_program,
 )
+from .fluidsynth_driver import fluid_api, start_driver
+from .playback_timeline import SEQ_TICKS_PER_SECOND, Timeline, audible_notes, segment
 
 #: Seconds of music scheduled ahead of the synth. Longer survives longer GUI stalls; every
 #: change re-schedules this window, so its length does not delay edits.
@@ -64,346 +56,11 @@ START_LEAD_MS = 10
 #: After a re-schedule, keys the old schedule may have started while it was being replaced (the
 #: audio thread runs on) are released; this is how far ahead (ms) that looks.
 RACE_MS = 50
-#: Sequencer time unit: ticks per second (1 ms; FluidSynth applies events per 64-frame block,
-#: 1.45 ms at 44.1 kHz, anyway).
-SEQ_TICKS_PER_SECOND = 1000
 #: Note previews sound on the last channel (tracks take channels from the first) for this long.
 PREVIEW_CHANNEL = 15
 PREVIEW_SECONDS = 0.4
 
-#: Audio drivers tried in this order when none is named, by platform; only those the FluidSynth
-#: library was built with are tried.
-PLATFORM_DRIVERS = {
-    "linux": ("pulseaudio", "pipewire", "alsa", "jack", "sdl2", "oss"),
-    "darwin": ("coreaudio", "portaudio", "sdl2", "jack"),
-    "win32": ("wasapi", "dsound", "waveout", "sdl2", "portaudio"),
-}
-_OTHER_PLATFORM_DRIVERS = ("pulseaudio", "sndio", "oss", "portaudio", "sdl2", "jack")
-
 PLAYING, PAUSED, STOPPED = "playing", "paused", "stopped"
-
-# Probing for a device must not launch a JACK server, which would take over the sound card (set
-# here, at import on the main thread, because changing the environment while other threads run is
-# unsafe in C). A JACK user starts their server anyway.
-os.environ.setdefault("JACK_NO_START_SERVER", "1")
-
-
-class NoAudioDevice(AudioUnavailable):
-    """No audio driver could be started; the message says which were tried and why each failed."""
-
-
-# --------------------------------------------------------------------------------------------
-# The parts of the FluidSynth C API pyfluidsynth does not wrap (or wraps slowly)
-
-
-class _Api:
-    """ctypes prototypes of the sequencer, event, driver and log functions.
-
-    Declared here rather than through pyfluidsynth's wrappers: those allocate a new event per
-    note and parse keyword flags on every call, several times slower when scheduling thousands
-    of notes.
-    """
-
-    LOG_FUNCTION = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
-    OPTION_FUNCTION = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
-
-    def __init__(self, lib):
-        vp, i, s, u = ctypes.c_void_p, ctypes.c_int, ctypes.c_short, ctypes.c_uint
-
-        def f(name, restype, *argtypes):
-            fn = getattr(lib, name)
-            fn.restype, fn.argtypes = restype, list(argtypes)
-            return fn
-
-        self.new_sequencer = f("new_fluid_sequencer2", vp, i)
-        self.delete_sequencer = f("delete_fluid_sequencer", None, vp)
-        self.register_synth = f("fluid_sequencer_register_fluidsynth", s, vp, vp)
-        self.get_tick = f("fluid_sequencer_get_tick", u, vp)
-        self.send_at = f("fluid_sequencer_send_at", i, vp, vp, u, i)
-        self.remove_events = f("fluid_sequencer_remove_events", None, vp, s, s, i)
-        self.new_event = f("new_fluid_event", vp)
-        self.delete_event = f("delete_fluid_event", None, vp)
-        self.event_set_source = f("fluid_event_set_source", None, vp, s)
-        self.event_set_dest = f("fluid_event_set_dest", None, vp, s)
-        self.event_noteon = f("fluid_event_noteon", None, vp, i, s, s)
-        self.event_noteoff = f("fluid_event_noteoff", None, vp, i, s)
-        self.all_notes_off = f("fluid_synth_all_notes_off", i, vp, i)
-        self.new_audio_driver = f("new_fluid_audio_driver", vp, vp, vp)
-        self.delete_audio_driver = f("delete_fluid_audio_driver", None, vp)
-        self.set_log_function = f("fluid_set_log_function", vp, i, vp, vp)
-        self.foreach_option = f("fluid_settings_foreach_option", None, vp, ctypes.c_char_p, vp,
-                                self.OPTION_FUNCTION)
-
-
-_api_cache: _Api | None = None
-
-
-def _api() -> _Api:
-    global _api_cache
-    if _api_cache is None:
-        fs = _fluidsynth()
-        try:
-            _api_cache = _Api(fs._fl)
-        except AttributeError as exc:  # a FluidSynth 1.x library, or a pyfluidsynth without _fl
-            raise AudioUnavailable(f"Audio is unavailable: this FluidSynth library lacks {exc}; "
-                                   "FluidSynth 2.2 or newer is needed.") from exc
-    return _api_cache
-
-
-# --------------------------------------------------------------------------------------------
-# Audio drivers
-
-
-def _driver_options(api: _Api, settings) -> list[str]:
-    """The audio drivers this FluidSynth library was built with."""
-    names: list[str] = []
-    callback = _Api.OPTION_FUNCTION(lambda _data, _name, option: names.append(option.decode()))
-    api.foreach_option(settings, b"audio.driver", None, callback)
-    return names
-
-
-# One C callback for the life of the process: FluidSynth may still be inside a log call from
-# another thread when capturing ends, so the callback must never be freed.
-_log_sink: list[list[str]] = []
-
-
-def _log_to_sink(_level, message, _data) -> None:
-    if _log_sink and message:
-        _log_sink[-1].append(message.decode(errors="replace").strip().rstrip("."))
-
-
-_log_callback = _Api.LOG_FUNCTION(_log_to_sink)
-
-
-@contextlib.contextmanager
-def _fluid_log_captured():
-    """Collect FluidSynth's error and warning messages (a list of str) instead of printing them,
-    so a failed driver can say why in one line. Restores the previous log functions."""
-    api = _api()
-    messages: list[str] = []
-    _log_sink.append(messages)
-    levels = (0, 1, 2)  # FLUID_PANIC, FLUID_ERR, FLUID_WARN
-    previous = [api.set_log_function(level, ctypes.cast(_log_callback, ctypes.c_void_p), None)
-                for level in levels]
-    try:
-        yield messages
-    finally:
-        for level, function in zip(levels, previous):
-            api.set_log_function(level, function, None)
-        _log_sink.remove(messages)
-
-
-def _init_sdl2() -> str | None:
-    """FluidSynth's SDL2 driver needs SDL's audio subsystem started by the application; returns
-    None when it is, else why not."""
-    name = ctypes.util.find_library("SDL2") or ctypes.util.find_library("SDL2-2.0")
-    if name is None:
-        return "the SDL2 library was not found"
-    try:
-        sdl = ctypes.CDLL(name)
-        sdl.SDL_InitSubSystem.argtypes = [ctypes.c_uint32]
-        if sdl.SDL_InitSubSystem(0x10) != 0:  # SDL_INIT_AUDIO
-            sdl.SDL_GetError.restype = ctypes.c_char_p
-            return f"SDL2 audio could not be started ({sdl.SDL_GetError().decode(errors='replace')})"
-    except (OSError, AttributeError) as exc:
-        return f"SDL2 could not be loaded ({exc})"
-    return None
-
-
-def _start_driver(api: _Api, synth, driver: str | None, device: str | None):
-    """Start an audio driver on ``synth``; returns ``(driver name, driver handle)``.
-
-    Raises
-    ------
-    NoAudioDevice
-        When the named driver (or, with none named, every usual driver of the platform) fails.
-    """
-    available = _driver_options(api, synth.settings)
-    if driver:
-        if driver not in available:
-            raise NoAudioDevice(f"no sound device: this FluidSynth has no {driver!r} audio driver "
-                                f"(it has {', '.join(available) or 'none'})")
-        candidates = [driver]
-    else:
-        preferred = PLATFORM_DRIVERS.get(sys.platform, _OTHER_PLATFORM_DRIVERS)
-        candidates = [d for d in preferred if d in available] or available
-    failures = []
-    for name in candidates:
-        if name == "sdl2":
-            with quiet_native_stderr():
-                problem = _init_sdl2()
-            if problem:
-                failures.append(f"sdl2: {problem}")
-                continue
-        synth.setting("audio.driver", name)
-        if device:
-            synth.setting(f"audio.{name}.device", device)
-        with _fluid_log_captured() as messages, quiet_native_stderr():
-            handle = api.new_audio_driver(synth.settings, synth.synth)
-        if handle:
-            return name, handle
-        failures.append(f"{name}: {'; '.join(messages) or 'failed to start'}")
-    raise NoAudioDevice("no sound device: " + "; ".join(failures or ["no audio driver to try"]))
-
-
-# --------------------------------------------------------------------------------------------
-# The timeline: what to play when
-
-
-@dataclass
-class _Segment:
-    """The note events of score time ``[start, start + length)``, in ms from its start.
-
-    All arrays have shape (n_events,) and are in playing order (offs before ons at equal times).
-    ``length`` is None for a segment that runs to the end of the score. Every note is released
-    by the segment's end, so consecutive passes never leave a key held. ``drum`` marks events of
-    drum tracks.
-    """
-
-    start: float  # score seconds at time 0 of the segment
-    length: int | None  # ms
-    time: np.ndarray  # int64 ms from the segment start
-    is_on: np.ndarray  # int64 0/1
-    channel: np.ndarray
-    pitch: np.ndarray
-    velocity: np.ndarray
-    drum: np.ndarray  # bool
-
-    def columns(self, lo: int, hi: int, offset: int) -> tuple[np.ndarray, ...]:
-        return (self.time[lo:hi] + offset, self.is_on[lo:hi], self.channel[lo:hi],
-                self.pitch[lo:hi], self.velocity[lo:hi])
-
-
-def _empty_columns() -> tuple[np.ndarray, ...]:
-    return tuple(np.zeros(0, dtype=np.int64) for _ in range(5))
-
-
-def _audible_notes(score: Score, select) -> tuple[np.ndarray, ...]:
-    """``(start_sec, end_sec, channel, pitch, velocity, drum)`` of the notes heard, each of
-    shape (n,); ``drum`` is bool.
-
-    ``select(channel, program, is_drum)`` is called once per heard track, so the caller can give
-    the track's channel its instrument.
-    """
-    tracks = audible_tracks(score)
-    channels = assign_channels(tracks)
-    cols = []
-    for track, channel in zip(tracks, channels):
-        select(channel, int(track.program), bool(track.is_drum))
-        notes = track.notes[(track.notes["pitch"] >= 0) & (track.notes["pitch"] <= 127)]
-        if len(notes):
-            cols.append((notes["start"], notes["end"], np.full(len(notes), channel),
-                         notes["pitch"], notes["velocity"], np.full(len(notes), track.is_drum)))
-    if not cols:
-        return (np.zeros(0), np.zeros(0), *(np.zeros(0, dtype=np.int64) for _ in range(3)),
-                np.zeros(0, dtype=bool))
-    start, end, channel, pitch, velocity = (np.concatenate(c).astype(np.int64)
-                                            for c in list(zip(*cols))[:5])
-    drum = np.concatenate([c[5] for c in cols]).astype(bool)
-    seconds = score.tempo_map.tick_to_seconds(np.concatenate([start, end]))
-    n = len(start)
-    return seconds[:n], seconds[n:], channel, pitch, velocity, drum
-
-
-def _segment(notes: tuple[np.ndarray, ...], start: float, end: float | None) -> _Segment:
-    """The segment of score seconds ``[start, end)`` (``end`` None: to the end of the score).
-
-    Notes sounding at ``start`` begin there (chasing), except drum notes; notes still sounding
-    at ``end`` are released there.
-    """
-    note_start, note_end, channel, pitch, velocity, drum = notes
-    length = None if end is None else max(int(round((end - start) * SEQ_TICKS_PER_SECOND)), 1)
-    keep = (note_end > start) & ((note_start >= start) | ~drum)
-    if end is not None:
-        keep &= note_start < end
-    on = np.rint((np.maximum(note_start[keep], start) - start) * SEQ_TICKS_PER_SECOND)
-    off_sec = note_end[keep] if end is None else np.minimum(note_end[keep], end)
-    off = np.rint((off_sec - start) * SEQ_TICKS_PER_SECOND)
-    channel, pitch, velocity, drum = channel[keep], pitch[keep], velocity[keep], drum[keep]
-    if length is not None:  # a note rounded onto the end would start after the wrap
-        inside = on < length
-        on, off, channel, pitch, velocity, drum = (a[inside] for a in (on, off, channel, pitch,
-                                                                       velocity, drum))
-        off = np.minimum(off, length)
-    time, is_on, channel, pitch, velocity, drum = key_events(
-        on.astype(np.int64), off.astype(np.int64), channel, pitch, velocity, drum)
-    return _Segment(start, length, time, is_on, channel, pitch, velocity, drum)
-
-
-class _Timeline:
-    """Maps synth time (ms) to score time and to the note events to send.
-
-    Playback is anchored at synth time ``anchor_ms``, where score second ``first.start`` sounds;
-    ``first`` plays once, then ``loop`` (if any) repeats forever. ``before`` is the timeline this
-    one replaced, used only to report positions just before ``anchor_ms`` (the driver latency
-    makes the heard position lag behind).
-    """
-
-    def __init__(self, anchor_ms: int, tempo_map: TempoMap, first: _Segment,
-                 loop: _Segment | None, end_sec: float, before: "_Timeline | None" = None):
-        self.anchor_ms = int(anchor_ms)
-        self.tempo_map = tempo_map
-        self.first = first
-        self.loop = loop
-        self.before = before
-        # Without a loop playback ends when the score does.
-        self.end_ms = None if loop is not None else (
-            self.anchor_ms + max(end_sec - first.start, 0.0) * SEQ_TICKS_PER_SECOND)
-
-    def _pass_at(self, ms: int) -> tuple[_Segment, int]:
-        """The segment playing at synth time ``ms`` (>= anchor) and the synth time it began."""
-        first_len = self.first.length
-        if first_len is None or ms < self.anchor_ms + first_len or self.loop is None:
-            return self.first, self.anchor_ms
-        k = (ms - self.anchor_ms - first_len) // self.loop.length
-        return self.loop, self.anchor_ms + first_len + k * self.loop.length
-
-    def window(self, w0: int, w1: int) -> tuple[np.ndarray, ...]:
-        """Events with synth times in ``[w0, w1)``: ``(time, is_on, channel, pitch, velocity)``,
-        each of shape (n,), in playing order."""
-        w0 = max(int(w0), self.anchor_ms)
-        if w1 <= w0:
-            return _empty_columns()
-        # Start from the pass holding w0 - 1: its releases at its very end fall on w0.
-        segment, start = self._pass_at(max(w0 - 1, self.anchor_ms))
-        parts = []
-        while start < w1:
-            lo, hi = np.searchsorted(segment.time, [w0 - start, w1 - start], side="left")
-            if hi > lo:
-                parts.append(segment.columns(lo, hi, start))
-            if segment.length is None or self.loop is None:
-                break
-            start += segment.length
-            segment = self.loop
-        if not parts:
-            return _empty_columns()
-        return tuple(np.concatenate(c) for c in zip(*parts))
-
-    def sounding(self, ms: int) -> tuple[np.ndarray, ...]:
-        """``(channel, pitch, velocity, drum)`` of the keys held at synth time ``ms``, shape (n,)
-        each: those whose latest event at or before ``ms`` is a note-on."""
-        if ms < self.anchor_ms:
-            return (*_empty_columns()[:3], np.zeros(0, dtype=bool))
-        segment, start = self._pass_at(ms)
-        n = int(np.searchsorted(segment.time, ms - start, side="right"))
-        key = segment.channel[:n] * 128 + segment.pitch[:n]
-        _, from_end = np.unique(key[::-1], return_index=True)
-        last = n - 1 - from_end
-        held = last[segment.is_on[last] == 1]
-        return segment.channel[held], segment.pitch[held], segment.velocity[held], segment.drum[held]
-
-    def seconds_at(self, ms: float) -> float:
-        """Score seconds sounding at synth time ``ms``."""
-        if ms < self.anchor_ms:
-            if self.before is not None:
-                return self.before.seconds_at(ms)
-            return self.first.start
-        segment, start = self._pass_at(int(ms))
-        return segment.start + (ms - start) / SEQ_TICKS_PER_SECOND
-
-    def tick_at(self, ms: float) -> int:
-        return max(int(self.tempo_map.seconds_to_tick(self.seconds_at(ms))), 0)
-
 
 def _keys(channel: np.ndarray, pitch: np.ndarray) -> np.ndarray:
     return np.asarray(channel, dtype=np.int64) * 128 + np.asarray(pitch, dtype=np.int64)
@@ -433,7 +90,8 @@ class Player:
         The user's SoundFont setting; see :func:`composer.io.audio.find_soundfont`.
     driver : str, optional
         A FluidSynth audio driver ("pulseaudio", "alsa", "coreaudio", "wasapi", "file", ...).
-        None tries the platform's usual drivers in turn (:data:`PLATFORM_DRIVERS`).
+        None tries the platform's usual drivers in turn
+        (:data:`~composer.io.fluidsynth_driver.PLATFORM_DRIVERS`).
     file : str or path-like, optional
         Use the ``file`` driver and write what would be heard to this WAV file, in real time
         (for tests and benchmarks on machines without a sound device). The file is complete
@@ -454,8 +112,8 @@ class Player:
     ------
     AudioUnavailable
         FluidSynth is missing (install hint in the message); :class:`SoundFontError` when no
-        SoundFont is usable; :class:`NoAudioDevice` ("no sound device: ...") when no audio driver
-        starts.
+        SoundFont is usable; :class:`~composer.io.fluidsynth_driver.NoAudioDevice` ("no sound
+        device: ...") when no audio driver starts.
     """
 
     def __init__(self, soundfont: str | os.PathLike | None = None, driver: str | None = None,
@@ -474,7 +132,7 @@ class Player:
         self.soundfont: Path = find_soundfont(soundfont)
         self.file = None if file is None else Path(file)
         self.lookahead = float(lookahead)
-        api = self._api = _api()
+        api = self._api = fluid_api()
         extra = dict(settings or {})
         if self.file is not None:
             extra["audio.file.name"] = str(self.file)
@@ -492,7 +150,7 @@ class Player:
             self._event = api.new_event()  # reused: send_at copies it
             api.event_set_source(self._event, -1)
             api.event_set_dest(self._event, self._dest)
-            self.driver, self._driver = _start_driver(api, self._synth, driver, device)
+            self.driver, self._driver = start_driver(api, self._synth, driver, device)
         except BaseException:
             self._free()
             raise
@@ -509,7 +167,7 @@ class Player:
         self._loop: tuple[int, int] | None = None
         self._start_tick = 0
         self._paused_tick = 0
-        self._timeline: _Timeline | None = None
+        self._timeline: Timeline | None = None
         self._scheduled_until = 0
         self._dirty = False
         _live_players.add(self)
@@ -749,22 +407,22 @@ class Player:
         self._schedule(anchor - START_LEAD_MS)
         return anchor
 
-    def _build(self, anchor_ms: int, tick: int, before: _Timeline | None = None) -> _Timeline:
+    def _build(self, anchor_ms: int, tick: int, before: Timeline | None = None) -> Timeline:
         """The timeline playing score tick ``tick`` at synth time ``anchor_ms``; selects each
         heard track's instrument on its channel."""
         score = self._score
-        notes = _audible_notes(score, lambda ch, program, drum: select_program(
+        notes = audible_notes(score, lambda ch, program, drum: select_program(
             self._synth, self._sfid, ch, program, drum))
         tempo_map = score.tempo_map
         anchor_sec = float(tempo_map.tick_to_seconds(tick))
         loop = None
         if self._loop is not None and tick < self._loop[1]:
             loop = tuple(float(s) for s in tempo_map.tick_to_seconds(np.array(self._loop)))
-        first = _segment(notes, anchor_sec, None if loop is None else loop[1])
-        repeat = None if loop is None else _segment(notes, loop[0], loop[1])
+        first = segment(notes, anchor_sec, None if loop is None else loop[1])
+        repeat = None if loop is None else segment(notes, loop[0], loop[1])
         if before is not None:
             before.before = None  # keep one step of history only
-        return _Timeline(anchor_ms, tempo_map, first, repeat, score.duration_seconds, before)
+        return Timeline(anchor_ms, tempo_map, first, repeat, score.duration_seconds, before)
 
     def _silence(self) -> None:
         """Drop pending events and release every sounding note."""
