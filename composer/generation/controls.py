@@ -76,6 +76,11 @@ class Control:
         """The panel widget's range: the control's, one step inside an open end."""
         return (self.lo + self.step if self.lo_open else self.lo, self.hi - self.step if self.hi_open else self.hi)
 
+    @property
+    def tooltip(self) -> str:
+        """The help as a sentence."""
+        return self.help[0].upper() + self.help[1:] + "."
+
     def start_value(self):
         """What the panel shows first."""
         return self.default if self.panel_default is None else self.panel_default

@@ -74,7 +74,7 @@ def _slider(name: str) -> QLabeledDoubleSlider:
     slider.setRange(*control.panel_range())
     slider.setDecimals(control.decimals)
     slider.setValue(control.start_value())
-    slider.setToolTip(control.help[0].upper() + control.help[1:] + ".")
+    slider.setToolTip(control.tooltip)
     return slider
 
 
@@ -87,7 +87,7 @@ def _spin_box(name: str, parent, **extra):
     else:
         box = QDoubleSpinBox(parent, decimals=control.decimals, minimum=lo, maximum=hi, singleStep=control.step,
                              value=float(control.start_value()), **extra)
-    box.setToolTip(control.help[0].upper() + control.help[1:] + ".")
+    box.setToolTip(control.tooltip)
     return box
 
 
