@@ -101,6 +101,10 @@ class FamilyModel(nn.Module):
     #: Its datasets honour ``config.normalized_shifts`` (small transpositions of key-normalised
     #: data); other families refuse the setting rather than transpose through every key.
     takes_normalized_shifts: ClassVar[bool] = False
+    #: What ``composer eval`` measures: "frames" (NLL of each piano-roll frame, through
+    #: :meth:`frame_predictions`) or "tokens" (accuracy and perplexity, through the token
+    #: families' ``sequence_predictions``).
+    evaluated_by: ClassVar[str] = "frames"
 
     def __init__(self, config, info: dict):
         super().__init__()

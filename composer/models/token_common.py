@@ -204,6 +204,7 @@ class TokenModel(FamilyModel):
     (ids -> the codec's arrays), ``make_guard`` and ``content_units``."""
 
     codec_kind: str = ""
+    evaluated_by = "tokens"
 
     # ------------------------------------------------------------------------- network
     def embed(self, ids: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         raise ComposerError(f"{args.data} has no {args.split} split")
     family = meta["family"]
     print(f"model: {meta.get('name')} ({family}, {meta.get('preset')})")
-    if hasattr(model, "sequence_predictions"):  # a token family
+    if model.evaluated_by == "tokens":
         result = token_metrics(model, pieces)
         print(f"data: {args.data} [{args.split}] {len(pieces)} pieces, {result['tokens']} predicted tokens")
         shown = {"accuracy": "accuracy", "perplexity": "perplexity", "nll_per_token": "nll_per_token"}
