@@ -94,6 +94,21 @@ class SamplingOptions:
     primer_voices: int | None = None
 
 
+class TrainingExamples(torch.utils.data.Dataset):
+    """A family's training examples (:meth:`FamilyModel.make_dataset`): ``len()`` fixed
+    examples, which validation walks, and random batches for training drawn with ``rng`` (the
+    trainer seeds it per process, so each process of a torchrun run draws its own)."""
+
+    def __init__(self, seed: int = 0):
+        self.rng = np.random.default_rng(seed)
+
+    def sample_batch(self, size: int) -> torch.Tensor:
+        """``size`` random examples stacked, (size, ...). Families override it to draw windows
+        at random positions of whole pieces at once."""
+        index = self.rng.integers(0, max(len(self), 1), size)
+        return torch.stack([self[int(i)] for i in index])
+
+
 class FamilyModel(nn.Module):
     """Base class of a family's model. Subclasses set ``family`` and implement the hooks."""
 
@@ -128,8 +143,8 @@ class FamilyModel(nn.Module):
         """What the model must know about its data before it is built (JSON-safe)."""
         raise NotImplementedError
 
-    def make_dataset(self, pieces: list[np.ndarray], augment: bool, training: bool) -> torch.utils.data.Dataset:
-        """A torch Dataset of training examples from encoded pieces."""
+    def make_dataset(self, pieces: list[np.ndarray], augment: bool, training: bool) -> TrainingExamples:
+        """The training (or, with ``training`` false, validation) examples of encoded pieces."""
         raise NotImplementedError
 
     def loss(self, batch, metrics: bool = True) -> tuple[torch.Tensor, dict[str, float]]:

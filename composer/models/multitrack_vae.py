@@ -35,7 +35,7 @@ from composer.representations.codecs import codec_from_params
 from composer.representations.multitrack import N_PITCHES, MultitrackBarCodec, bar_window, note_grid
 from composer.representations.pianoroll import snap_to_grid
 
-from .base import FamilyModel, SamplingOptions, TrainConfig
+from .base import FamilyModel, SamplingOptions, TrainConfig, TrainingExamples
 from .pianoroll_common import allowed_pitch_mask
 
 STAGES = ("vae", "predictors")
@@ -154,7 +154,7 @@ class ConditionalNN(nn.Module):
         return self.net(torch.cat([previous, lead_next], dim=-1))
 
 
-class BarPairs(torch.utils.data.Dataset):
+class BarPairs(TrainingExamples):
     """Pairs of consecutive bars of every slot, float32 (2, slots, steps, 128).
 
     Training draws pairs at random (``sample_batch``); validation walks every pair in order."""

@@ -24,7 +24,7 @@ from composer.representations.pianoroll import crop_range, snap_to_grid
 
 from composer.representations.codecs import PianoRollCodec, codec_from_params
 
-from .base import FamilyModel, SamplingOptions
+from .base import FamilyModel, SamplingOptions, TrainingExamples
 from .metric_info import PIANO_KEYS
 
 
@@ -178,7 +178,7 @@ def augment_shifts(model) -> tuple[int, int]:
     return (-small, small) if model.key_normalized and small > 0 else DEFAULT_SHIFTS
 
 
-class RollWindows(torch.utils.data.Dataset):
+class RollWindows(TrainingExamples):
     """Windows of ``length`` frames from cropped rolls, as float32 tensors of shape (length, P).
 
     Training draws each window at a random position (a multiple of ``align``, weighted by piece

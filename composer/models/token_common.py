@@ -26,7 +26,7 @@ from composer.core.score import Score
 from composer.representations.codecs import SkipFile, codec_from_params
 from composer.representations.continuation import GRID_COVER, primer_grid
 
-from .base import FamilyModel, SamplingOptions
+from .base import FamilyModel, SamplingOptions, TrainingExamples
 from .pianoroll_common import MIN_GRID_ONSETS, register_margin
 
 PAD = -1
@@ -42,7 +42,7 @@ TOP_P_CANDIDATES = (256, 2048)
 # ----------------------------------------------------------------------------- training windows
 
 
-class TokenWindows(torch.utils.data.Dataset):
+class TokenWindows(TrainingExamples):
     """Windows of ``length`` ids from id pieces; (length,) int64 tensors.
 
     Training draws each window at a random position (paper 003; weighted by piece length) with

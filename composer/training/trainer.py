@@ -261,16 +261,10 @@ def check_data_size(family: str, config, data: EncodedSet, valid_fraction: float
     return {"train_examples": n, "valid_examples": len(valid_set), "warning": warning, "config": config}
 
 
-def _batches(dataset, batch_size: int, steps: int, generator: torch.Generator):
-    """``steps`` batches of random training examples (the dataset samples positions itself)."""
-    if hasattr(dataset, "sample_batch"):  # the dataset assembles whole batches at once
-        for _ in range(steps):
-            yield dataset.sample_batch(batch_size)
-        return
-    n = len(dataset)
+def _batches(dataset, batch_size: int, steps: int):
+    """``steps`` batches of random training examples (composer.models.base.TrainingExamples)."""
     for _ in range(steps):
-        index = torch.randint(0, max(n, 1), (batch_size,), generator=generator).tolist()
-        yield torch.stack([dataset[i] for i in index])
+        yield dataset.sample_batch(batch_size)
 
 
 def _evaluate(model: FamilyModel, dataset, batch_size: int, device) -> dict[str, float]:
@@ -357,8 +351,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         valid_set = model.make_dataset(valid_pieces, augment=False, training=False) if valid_pieces else None
     except ValueError as exc:
         raise TrainingError(f"the data is too small for this preset: {exc}") from None
-    if hasattr(train_set, "rng"):  # each process draws its own windows
-        train_set.rng = np.random.default_rng(request.seed + 1000 * dist.rank)
+    train_set.rng = np.random.default_rng(request.seed + 1000 * dist.rank)  # each process its own
 
     # 4. The optimizer, on the stage to run, and a resumed run's weights and state.
     # Staged families: the stage of the first epoch to run (or of the epoch a resume ends on,
@@ -388,7 +381,6 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         run = RunState.from_resume(resume_state)
         torch.set_rng_state(resume_state["torch_rng"])
 
-    generator = torch.Generator().manual_seed(request.seed * 7919 + start_epoch + 1000 * dist.rank)
     n_params = sum(p.numel() for p in model.parameters())
     emit("start", family=request.family, preset=preset, device=str(device), world_size=dist.world_size,
          epochs=config.epochs, steps_per_epoch=steps_per_epoch, parameters=n_params,
@@ -399,7 +391,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
 
     if request.measure_steps:
         return _measure(request.measure_steps, wrapped, model, optimizer, scheduler, train_set, config,
-                        device, generator, steps_per_epoch, emit)
+                        device, steps_per_epoch, emit)
 
     previous_name = (resume_state or {}).get("metadata", {}).get("name")
     metadata_base = {
@@ -431,7 +423,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         model.train()
         total, count, epoch_start = 0.0, 0, time.monotonic()
         deadline = deadlines[stage]
-        for step, batch in enumerate(_batches(train_set, config.batch_size, steps_per_epoch, generator), 1):
+        for step, batch in enumerate(_batches(train_set, config.batch_size, steps_per_epoch), 1):
             total += _train_step(wrapped, model, optimizer, scheduler, batch.to(device, non_blocking=True),
                                  config.grad_clip)
             count += 1
@@ -579,11 +571,11 @@ def _train_step(wrapped, model, optimizer, scheduler, batch, grad_clip) -> float
     return loss.item()
 
 
-def _measure(steps: int, wrapped, model, optimizer, scheduler, train_set, config, device, generator,
+def _measure(steps: int, wrapped, model, optimizer, scheduler, train_set, config, device,
              steps_per_epoch: int, emit) -> dict:
     """Time ``steps`` training steps after a warm-up step; emit and return the ``measure`` figures."""
     model.train()
-    batches = _batches(train_set, config.batch_size, steps + 1, generator)
+    batches = _batches(train_set, config.batch_size, steps + 1)
     _train_step(wrapped, model, optimizer, scheduler, next(batches).to(device), config.grad_clip)
     started = time.monotonic()
     for batch in batches:
