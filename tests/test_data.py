@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import composer.data.cache as data_cache
 import composer.data.dataset as dataset_module
 from composer.core import ComposerError, Score, Track, make_notes
 from composer.data import (
@@ -334,10 +335,10 @@ def test_packbits_round_trip_is_exact(tmp_path, tail):
     pieces = [(rng.random((t,) + tail) < 0.3).astype(np.uint8) for t in (0, 1, 7, 33)]
     enc = EncodedSet(pieces, ["a", "b", "c", "d"], ["train", "valid", "test", "train"],
                      {"kind": "test"}, [("e", "no notes")], {"files_found": 5}, "src")
-    arrays = dataset_module._cache_arrays(enc)
+    arrays = data_cache.cache_arrays(enc)
     assert arrays["data"].shape == (41, -(-int(np.prod(tail)) // 8))  # 8 columns per byte
     path = tmp_path / "set.npz"
-    dataset_module._write_cache(enc, path)
+    data_cache.save_cache(enc, path)
     back = load_cache(path)
     assert back.from_cache and back.skipped == [("e", "no notes")]
     same_sets(enc, back)
@@ -346,7 +347,7 @@ def test_packbits_round_trip_is_exact(tmp_path, tail):
 def test_non_binary_pieces_round_trip(tmp_path):
     pieces = [np.arange(12, dtype=np.uint8).reshape(4, 3), np.full((2, 3), 200, np.uint8)]
     enc = EncodedSet(pieces, ["a", "b"], ["train", "test"], {"kind": "v"}, [], {}, "src")
-    dataset_module._write_cache(enc, tmp_path / "v.npz")
+    data_cache.save_cache(enc, tmp_path / "v.npz")
     same_sets(enc, load_source(tmp_path / "v.npz"))
 
 

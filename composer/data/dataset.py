@@ -9,9 +9,10 @@
    any unexpected error); one bad file never stops the run and a user never sees a traceback.
 3. Every usable file goes to ``train``, ``valid`` or ``test`` by a hash of its relative path, so a
    file keeps its split when other files are added or removed.
-4. The result is cached as one ``.npz`` file: binary rolls bit-packed along their last axis (8x
-   smaller), the metadata as a JSON string. Nothing in it is pickled. A second run over an
-   unchanged folder loads the cache instead of reading the files.
+4. The result is cached as one ``.npz`` file (:mod:`composer.data.cache`: binary rolls
+   bit-packed, the metadata as a JSON string, nothing pickled). A second run over an unchanged
+   folder loads the cache instead of reading the files. The result is an
+   :class:`~composer.data.encoded.EncodedSet`.
 
 :func:`load_benchmark_mat` reads the Boulanger-Lewandowski piano-roll benchmarks (JSB Chorales,
 Nottingham, MuseData, Piano-midi.de) with their standard split, and :func:`load_source` picks the
@@ -22,30 +23,37 @@ numpy only: no torch, no Qt, so it runs in worker processes and in the command l
 
 from __future__ import annotations
 
-import hashlib
-import json
 import multiprocessing
 import os
 import sys
-import tempfile
 import threading
 import warnings
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from composer import __version__
-from composer.core.errors import ComposerError, ComposerWarning
+from composer.core.errors import ComposerWarning
 from composer.io.midi import MidiReadError, read_midi
 from composer.representations.codecs import PianoRollCodec, SkipFile, codec_from_params
 from composer.representations.instruments import program_name
 from composer.representations.music_metrics import measure, summarize
 
+from .cache import (
+    CACHE_FORMAT,
+    CACHE_VERSION,
+    cache_file,
+    load_cache,
+    pack,
+    read_cache_file,
+    save_cache,
+    unpack_all,
+)
+from .encoded import SPLITS, EncodedSet, check_fractions, columns_used, split_of
 from .errors import DataError, NoUsableFilesError
 from .keynorm import normalize_roll, normalize_score
 from .scan import is_midi_name, scan_midi_files
@@ -55,8 +63,6 @@ __all__ = [
     "load_source", "load_cache", "split_of", "default_cache_dir",
 ]
 
-#: Bump when the cache layout or what goes into an encoded set changes; old caches are rebuilt.
-CACHE_VERSION = 3  # 2: the summary has the training files' music_metrics; 3: of a sample
 #: At most this many files of a folder are measured (composer.representations.music_metrics).
 MEASURED_FILES = 100
 #: Files per task sent to a worker process (amortises the cost of a task).
@@ -64,179 +70,8 @@ CHUNK_FILES = 32
 #: No more workers than one per this many files (a process costs more than reading a few files),
 #: so a handful of files is read in this process.
 MIN_FILES_PER_WORKER = 8
-SPLITS = ("train", "valid", "test")
-_CACHE_FORMAT = "composer-encoded-set"
 
 Progress = Callable[[int, int], None]
-
-
-# ----------------------------------------------------------------------------- the encoded set
-
-
-@dataclass
-class EncodedSet:
-    """Encoded pieces of one data source, their split and what was left out.
-
-    Attributes
-    ----------
-    pieces : list of np.ndarray
-        One array per usable file, shape (T_i, F...): (T_i, 128) binary uint8 rolls for the
-        piano-roll codec (bit-packed in the cache), (N_i, 4) int64 chord rows or (N_i,) int16
-        pitch symbols for the token codecs (stored flat). The first axis is time steps, tokens or
-        symbols; the summary's ``total_frames`` and ``split_frames`` count it. Pieces may be
-        views into one shared buffer.
-    names : list of str
-        Per piece, the file's path relative to the folder ("/"-separated), or a name such as
-        "JSB_Chorales/train/0" for benchmark data.
-    split : list of str
-        Per piece, "train", "valid" or "test".
-    codec : dict
-        The codec's ``params()`` (JSON-safe); :func:`~composer.representations.codecs.codec_from_params`
-        rebuilds the codec.
-    skipped : list of (str, str)
-        (file, reason) of every file that could not be used.
-    summary : dict
-        files_found, files_used, files_skipped, total_frames, total_notes, duration_seconds (of the
-        used files; None when unknown), pitch_min, pitch_max (from the arrays: the lowest and
-        highest column with any 1; None without notes), instruments ({GM program name or "Drums":
-        number of tracks with notes in the used files}), split_pieces and split_frames (per split).
-    source : str
-        The folder or file the set came from.
-    warnings : list of (str, str)
-        (file, message) of repairs made while reading (absurd tempos, out-of-range notes...).
-    cache_path : str or None
-        The cache file written or loaded, if any.
-    from_cache : bool
-        True when the set was loaded from the cache instead of reading the files.
-    key_normalized : bool
-        True when every piece with a clear key was transposed to C major / A minor before
-        encoding (:mod:`composer.data.keynorm`); the summary's ``no_clear_key`` counts the
-        pieces left as they were.
-    """
-
-    pieces: list[np.ndarray]
-    names: list[str]
-    split: list[str]
-    codec: dict
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
-    source: str = ""
-    warnings: list[tuple[str, str]] = field(default_factory=list)
-    cache_path: str | None = None
-    from_cache: bool = False
-    key_normalized: bool = False
-
-    def __len__(self) -> int:
-        return len(self.pieces)
-
-    def split_pieces(self, name: str) -> list[np.ndarray]:
-        """The pieces of split ``name`` ("train", "valid" or "test"), in file order."""
-        if name not in SPLITS:
-            raise DataError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
-        return [p for p, s in zip(self.pieces, self.split) if s == name]
-
-    def split_names(self, name: str) -> list[str]:
-        """The names of the pieces of split ``name``, in the order of :meth:`split_pieces`."""
-        if name not in SPLITS:
-            raise DataError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
-        return [n for n, s in zip(self.names, self.split) if s == name]
-
-    def pitch_span(self) -> tuple[int, int]:
-        """(lo, hi) with hi exclusive: the MIDI pitches any piece uses (the columns of rolls; for
-        token codecs, the pitches their values hold, through the codec's ``pitches_used``).
-
-        Raises DataError when no piece has a note.
-        """
-        used = _pitches_used(self.codec, self.pieces)
-        cols = np.flatnonzero(used) if used is not None else np.zeros(0, np.int64)
-        if len(cols) == 0:
-            raise DataError(f"{self.source or 'the data'}: no piece has any note")
-        return int(cols[0]), int(cols[-1]) + 1
-
-    def report(self) -> str:
-        """Multi-line text for people: what was used, and every skipped file with its reason."""
-        s = self.summary
-        lines = [f"Data source: {self.source}"]
-        found = s.get("files_found", len(self.pieces) + len(self.skipped))
-        lines.append(f"Files: {found} found, {s.get('files_used', len(self.pieces))} used, "
-                     f"{s.get('files_skipped', len(self.skipped))} skipped")
-        counts = Counter(self.split)
-        lines.append("Split: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in SPLITS))
-        lines.append(f"Codec: {json.dumps(self.codec, sort_keys=True)}")
-        if self.key_normalized:
-            lines.append(f"Keys: normalised to C major / A minor "
-                         f"({self.summary.get('no_clear_key', 0)} pieces without a clear key left as they were)")
-        if self.cache_path:
-            lines.append(f"Cache: {self.cache_path}" + (" (loaded)" if self.from_cache else ""))
-        if self.skipped:
-            lines.append("")
-            lines.append(f"Skipped files ({len(self.skipped)}):")
-            lines.extend(f"  {name}: {reason}" for name, reason in self.skipped)
-            lines.append("")
-            lines.append("Reasons:")
-            lines.extend(f"  {n:>6}  {reason}" for reason, n in
-                         Counter(r for _, r in self.skipped).most_common())
-        if self.warnings:
-            lines.append("")
-            lines.append(f"Repaired while reading ({len(self.warnings)} warnings):")
-            lines.extend(f"  {name}: {message}" for name, message in self.warnings)
-        lines.append("")
-        lines.append(f"Used files ({len(self.names)}):")
-        lines.extend(f"  {name}  [{split}]" for name, split in zip(self.names, self.split))
-        return "\n".join(lines) + "\n"
-
-
-def _pitches_used(codec_params: dict, pieces: list[np.ndarray]) -> np.ndarray | None:
-    """Bool (128,) of pitches used, asking the codec when it reads pitches from values."""
-    try:
-        codec = codec_from_params(codec_params)
-    except ComposerError:
-        codec = None
-    if codec is None or not hasattr(codec, "pitches_used") or isinstance(codec, PianoRollCodec):
-        return _columns_used(pieces)
-    used = np.zeros(128, dtype=bool)
-    for piece in pieces:
-        if len(piece):
-            used |= codec.pitches_used(piece)
-    return used
-
-
-def _columns_used(pieces: list[np.ndarray]) -> np.ndarray | None:
-    """Bool per column (axis 1) with any nonzero value in any piece; None without 2-D pieces."""
-    used = None
-    for piece in pieces:
-        if piece.ndim < 2 or piece.shape[0] == 0:
-            continue
-        axes = (0,) + tuple(range(2, piece.ndim))
-        cols = piece.any(axis=axes)
-        used = cols if used is None or len(used) != len(cols) else used | cols
-    return used
-
-
-def split_of(name: str, valid_fraction: float = 0.1, test_fraction: float = 0.1) -> str:
-    """The split of a file from a hash of its relative path: stable when other files change.
-
-    sha1 of the UTF-8 name gives a number u in [0, 1); u < test_fraction is "test",
-    u < test_fraction + valid_fraction is "valid", anything else "train".
-    """
-    u = int.from_bytes(hashlib.sha1(name.encode("utf-8")).digest()[:8], "big") / 2.0 ** 64
-    if u < test_fraction:
-        return "test"
-    if u < test_fraction + valid_fraction:
-        return "valid"
-    return "train"
-
-
-def _check_fractions(valid_fraction: float, test_fraction: float) -> tuple[float, float]:
-    try:
-        v, t = float(valid_fraction), float(test_fraction)
-    except (TypeError, ValueError):
-        raise DataError(f"split fractions must be numbers, not {valid_fraction!r} and "
-                        f"{test_fraction!r}") from None
-    if not (0.0 <= v < 1.0 and 0.0 <= t < 1.0 and v + t < 1.0):
-        raise DataError(f"the validation ({v:g}) and test ({t:g}) fractions must each be at least 0 "
-                        "and together less than 1, so some files are left to train on")
-    return v, t
 
 
 # ----------------------------------------------------------------------------- worker side
@@ -249,14 +84,6 @@ def _reason(exc: Exception, path: str) -> str:
         if text.startswith(prefix + ": "):
             return text[len(prefix) + 2:]
     return text
-
-
-def _pack(piece: np.ndarray):
-    """(stored array, packed flag): binary uint8/bool pieces bit-packed along a flattened last axis."""
-    if piece.dtype in (np.uint8, np.bool_) and piece.ndim >= 2 and (piece.size == 0 or piece.max() <= 1):
-        flat = piece.reshape(piece.shape[0], -1)
-        return np.packbits(flat, axis=-1), True
-    return piece, False
 
 
 def _encode_one(path: str, codec, with_measures: bool = False, key_normalize: bool = False) -> tuple:
@@ -282,7 +109,7 @@ def _encode_one(path: str, codec, with_measures: bool = False, key_normalize: bo
         return ("skip", f"unexpected error: {type(exc).__name__}: {exc}", _warning_texts(caught, path))
     if piece.ndim == 0:
         return ("skip", "unexpected error: the codec returned a scalar", _warning_texts(caught, path))
-    stored, packed = _pack(piece)
+    stored, packed = pack(piece)
     if hasattr(codec, "pitches_used") and not isinstance(codec, PianoRollCodec):  # token codecs: pitches are in the values, not the columns
         cols = np.asarray(codec.pitches_used(piece), dtype=bool)
     elif packed:
@@ -464,7 +291,7 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
     DataError
         Invalid fractions.
     """
-    valid_fraction, test_fraction = _check_fractions(valid_fraction, test_fraction)
+    valid_fraction, test_fraction = check_fractions(valid_fraction, test_fraction)
     folder = Path(folder).expanduser()
     found = scan_midi_files(folder, recursive=recursive)
     root = folder.resolve()
@@ -474,15 +301,15 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
 
     cache_path = None
     if use_cache or write_cache:
-        key_settings = {"format": _CACHE_FORMAT, "version": CACHE_VERSION, "composer": __version__,
+        key_settings = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "composer": __version__,
                         "folder": str(root), "recursive": bool(recursive), "codec": codec_params,
                         "valid_fraction": valid_fraction, "test_fraction": test_fraction}
         if key_normalize:  # (absent when off, so caches written before the setting stay valid)
             key_settings["key_normalize"] = True
-        cache_path = _cache_file(Path(cache_dir) if cache_dir else default_cache_dir(),
+        cache_path = cache_file(Path(cache_dir) if cache_dir else default_cache_dir(),
                                  key_settings, files, rel_names)
     if use_cache and cache_path is not None and cache_path.is_file():
-        cached = _load_cache_file(cache_path)
+        cached = read_cache_file(cache_path)
         if cached is not None and cached.source == str(root) and cached.key_normalized == bool(key_normalize):
             if progress:
                 progress(len(files), len(files))
@@ -493,7 +320,7 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
     encoded, packed = _assemble(results, rel_names, codec_params, str(root), valid_fraction,
                                 test_fraction, bool(key_normalize))
     if write_cache and cache_path is not None:
-        _write_cache(encoded, cache_path, packed)
+        save_cache(encoded, cache_path, packed)
     return encoded
 
 
@@ -535,7 +362,7 @@ def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, so
         instruments.update(instr)
     if not names:
         raise NoUsableFilesError(_nothing_usable_message(len(rel_names), source, skipped))
-    pieces, packed = _unpack_all(stored, packed_flags, tails)
+    pieces, packed = unpack_all(stored, packed_flags, tails)
     summary = {
         "files_found": len(rel_names), "files_used": len(names), "files_skipped": len(skipped),
         "total_frames": frames, "total_notes": notes, "duration_seconds": seconds,
@@ -574,183 +401,6 @@ def _nothing_usable_message(n_files: int, source: str, skipped: list[tuple[str, 
     if len(reasons) > 8:
         lines.append(f"  ... and {len(reasons) - 8} other reasons")
     return "\n".join(lines)
-
-
-def _unpack_all(stored: list[np.ndarray], packed: list[bool], tails: list[tuple]):
-    """The pieces as (T_i, F...) arrays, and their cache arrays (or None).
-
-    When every piece is packed with one shape, the packed rows are concatenated once (that is the
-    cache's data) and unpacked once into one buffer; each piece is a view into it.
-    """
-    if stored and all(packed) and len(set(tails)) == 1:
-        tail = tails[0]
-        width = int(np.prod(tail))
-        lengths = [a.shape[0] for a in stored]
-        data = np.concatenate(stored) if len(stored) > 1 else stored[0]
-        big = np.unpackbits(data, axis=-1, count=width).reshape((data.shape[0],) + tail)
-        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        cache = {"data": data, "offsets": offsets,
-                 "layout": _json_bytes({"kind": "packed", "tail": list(tail), "dtype": "uint8"})}
-        return _split_rows(big, lengths), cache
-    out = []
-    for array, is_packed, tail in zip(stored, packed, tails):
-        if is_packed:
-            width = int(np.prod(tail))
-            array = np.unpackbits(array, axis=-1, count=width).reshape((array.shape[0],) + tail)
-        out.append(array)
-    return out, None
-
-
-def _split_rows(big: np.ndarray, lengths: list[int]) -> list[np.ndarray]:
-    ends = np.cumsum(lengths)
-    starts = ends - np.asarray(lengths)
-    return [big[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
-
-
-# ----------------------------------------------------------------------------- the cache
-
-
-def _cache_file(cache_dir: Path, settings: dict, files: list[str], rel_names: list[str]) -> Path:
-    """``<settings hash>-<content hash>.npz``: the first part names the folder and settings (older
-    caches with it are replaced), the second the files' names, sizes and modification times."""
-    text = json.dumps(settings, sort_keys=True)
-    settings_hash = hashlib.sha1(text.encode("utf-8")).hexdigest()
-    content = hashlib.sha1(text.encode("utf-8"))
-    for path, name in zip(files, rel_names):
-        try:
-            st = os.stat(path)
-            size, mtime = st.st_size, st.st_mtime_ns
-        except OSError:
-            size = mtime = -1
-        content.update(f"\n{name}\t{size}\t{mtime}".encode("utf-8", "surrogateescape"))
-    return cache_dir / f"{settings_hash[:16]}-{content.hexdigest()[:24]}.npz"
-
-
-def _metadata(encoded: EncodedSet) -> dict:
-    return {"format": _CACHE_FORMAT, "version": CACHE_VERSION, "composer": __version__,
-            "names": encoded.names, "split": encoded.split, "codec": encoded.codec,
-            "skipped": [list(x) for x in encoded.skipped], "summary": encoded.summary,
-            "source": encoded.source, "warnings": [list(x) for x in encoded.warnings],
-            "key_normalized": encoded.key_normalized}
-
-
-def _cache_arrays(encoded: EncodedSet) -> dict[str, np.ndarray]:
-    """data, offsets and layout of the pieces: packed bits when every piece is binary with one
-    shape, else the flattened pieces with their shapes."""
-    pieces = encoded.pieces
-    lengths = np.array([p.shape[0] for p in pieces], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    tails = {p.shape[1:] for p in pieces}
-    binary = len(tails) == 1 and all(p.ndim >= 2 and p.dtype in (np.uint8, np.bool_) for p in pieces)
-    if binary:
-        tail = next(iter(tails))
-        whole = np.concatenate(pieces).reshape(int(offsets[-1]), -1)
-        binary = whole.size == 0 or whole.max() <= 1
-    if binary:
-        layout = {"kind": "packed", "tail": list(tail), "dtype": "uint8"}
-        data = np.packbits(whole, axis=-1)
-    else:
-        layout = {"kind": "flat", "shapes": [list(p.shape) for p in pieces],
-                  "dtype": str(np.result_type(*pieces)) if pieces else "uint8"}
-        data = np.concatenate([p.ravel() for p in pieces]) if pieces else np.zeros(0, np.uint8)
-    return {"data": data, "offsets": offsets, "layout": _json_bytes(layout)}
-
-
-def _json_bytes(obj) -> np.ndarray:
-    return np.frombuffer(json.dumps(obj, separators=(",", ":")).encode("utf-8"), dtype=np.uint8)
-
-
-def _write_cache(encoded: EncodedSet, path: Path, arrays: dict | None = None) -> None:
-    """Write the set atomically (temp file, then rename), then delete older caches of the same
-    folder and settings. A crash leaves the old file or a new one whose zip checksums fail (and
-    which is then rebuilt), never a wrong set. Failures are warnings."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = dict(arrays) if arrays is not None else _cache_arrays(encoded)
-        arrays["meta"] = _json_bytes(_metadata(encoded))
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        warnings.warn(f"could not write the data cache {path} ({exc.strerror or exc}); the files "
-                      "will be read again next time", ComposerWarning, stacklevel=3)
-        return
-    encoded.cache_path = str(path)
-    prefix = path.name.split("-")[0] + "-"
-    for old in path.parent.glob(prefix + "*.npz"):
-        if old.name != path.name:
-            try:
-                old.unlink()
-            except OSError:
-                pass
-
-
-def _load_cache_file(path: Path) -> EncodedSet | None:
-    """The cached set, or None when the file is missing, corrupt or from another version."""
-    try:
-        return load_cache(path)
-    except Exception:  # any damage means: rebuild
-        return None
-
-
-def load_cache(path: str | os.PathLike) -> EncodedSet:
-    """Load a cache file written by :func:`encode_folder` (never unpickles anything).
-
-    Raises
-    ------
-    DataError
-        The file is missing, not a Composer data cache, from another cache version, or damaged.
-    """
-    path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if not {"meta", "data", "offsets", "layout"} <= set(z.files):
-                raise DataError(f"{path}: not a Composer data cache")
-            meta = json.loads(z["meta"].tobytes().decode("utf-8"))
-            layout = json.loads(z["layout"].tobytes().decode("utf-8"))
-            if meta.get("format") != _CACHE_FORMAT:
-                raise DataError(f"{path}: not a Composer data cache")
-            if meta.get("version") != CACHE_VERSION:
-                raise DataError(f"{path}: a data cache of format version {meta.get('version')}; "
-                                f"this Composer reads version {CACHE_VERSION}")
-            data = z["data"]
-            offsets = z["offsets"]
-    except DataError:
-        raise
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except Exception as exc:
-        raise DataError(f"{path}: damaged or not a Composer data cache ({type(exc).__name__}: "
-                        f"{exc})") from None
-    names = meta["names"]
-    if len(offsets) != len(names) + 1 or len(meta["split"]) != len(names):
-        raise DataError(f"{path}: damaged data cache (piece counts disagree)")
-    lengths = np.diff(offsets).tolist()
-    if layout["kind"] == "packed":
-        tail = tuple(int(x) for x in layout["tail"])
-        width = int(np.prod(tail))
-        if offsets[-1] != data.shape[0] or data.ndim != 2 or data.shape[1] != -(-width // 8):
-            raise DataError(f"{path}: damaged data cache (array sizes disagree)")
-        big = np.unpackbits(data, axis=-1, count=width).reshape((data.shape[0],) + tail)
-        pieces = _split_rows(big, lengths)
-    elif layout["kind"] == "flat":
-        shapes = [tuple(s) for s in layout["shapes"]]
-        sizes = [int(np.prod(s)) for s in shapes]
-        if sum(sizes) != data.size or len(shapes) != len(names):
-            raise DataError(f"{path}: damaged data cache (array sizes disagree)")
-        ends = np.cumsum(sizes).tolist()
-        pieces = [data[e - n:e].reshape(s) for e, n, s in zip(ends, sizes, shapes)]
-    else:
-        raise DataError(f"{path}: unknown data cache layout {layout['kind']!r}")
-    return EncodedSet(pieces, list(names), list(meta["split"]), meta["codec"],
-                      [tuple(x) for x in meta["skipped"]], meta["summary"], meta["source"],
-                      [tuple(x) for x in meta.get("warnings", [])], str(path), True,
-                      bool(meta.get("key_normalized", False)))
 
 
 # ----------------------------------------------------------------------------- benchmarks (.mat)
@@ -818,7 +468,7 @@ def load_benchmark_mat(path: str | os.PathLike, steps_per_beat: int | None = Non
             pieces.append(wide)
             names.append(f"{stem}/{split_name}/{i}")
             split.append(split_name)
-    used = _columns_used(pieces)
+    used = columns_used(pieces)
     cols = np.flatnonzero(used) if used is not None else []
     notes = sum(int((np.diff(p.astype(np.int8), axis=0, prepend=0) > 0).sum()) for p in pieces)
     summary = {"files_found": len(pieces), "files_used": len(pieces), "files_skipped": 0,
