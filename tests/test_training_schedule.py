@@ -73,14 +73,19 @@ def test_preprocess_shows_the_plan_training_uses(songs, tmp_path):
 
 def test_a_time_limit_ends_the_run_saved_and_offers_to_continue(songs, tmp_path):
     out = tmp_path / "m.safetensors"
-    result = run(train_cmd("pianoroll_lstm", songs, out, "--epochs", "100000", "--minutes", "0.05",
-                           "--patience", "1000", "--progress", "json", preset="2x256-beat"))
+    # Epochs of 400 steps: the limit (1.2 s) ends the first one early, and the header counts the
+    # steps taken, not the epoch's 400.
+    result = run(train_cmd("pianoroll_lstm", songs, out, "--epochs", "100000", "--minutes", "0.02",
+                           "--steps-per-epoch", "400", "--patience", "1000", "--progress", "json",
+                           preset="2x256-beat"))
     assert result.returncode == 0, result.stderr
     seen = events(result.stdout)
     done = seen[-1]
-    assert done["event"] == "done" and done["reason"] == "time limit: 0.05 minutes of training"
+    assert done["event"] == "done" and done["reason"] == "time limit: 0.02 minutes of training"
     assert seen[-1]["time"] < 60 and out.exists()
-    # A few seconds of a tiny model is under-trained: the command says so and how to go on.
+    steps = read_metadata(out)["training"]["steps"]
+    assert 0 < steps < 400
+    # A second of training is under-trained: the command says so and how to go on.
     assert done["undertrained"].startswith("Probably under-trained")
     assert done["continue_command"].endswith(f"--resume --epochs {done['continue_epochs']}")
     assert "To train on from where it ended" in result.stderr

@@ -20,6 +20,8 @@ from composer.representations.codecs import PianoRollCodec, codec_from_params
 from .errors import DataError
 
 SPLITS = ("train", "valid", "test")
+#: At most this many files of a folder are measured (composer.representations.music_metrics).
+MEASURED_FILES = 100
 
 
 
@@ -187,3 +189,19 @@ def check_fractions(valid_fraction: float, test_fraction: float) -> tuple[float,
         raise DataError(f"the validation ({v:g}) and test ({t:g}) fractions must each be at least 0 "
                         "and together less than 1, so some files are left to train on")
     return v, t
+
+
+def key_fields(key_normalized: bool, no_clear_key: int) -> dict:
+    """The summary's record of key normalisation (the pieces without a clear key stay put)."""
+    return {"key_normalized": True, "no_clear_key": int(no_clear_key)} if key_normalized else \
+        {"key_normalized": False}
+
+
+def split_counts(pieces: list[np.ndarray], split: list[str]) -> dict:
+    """The summary's pieces and frames (steps) in each split."""
+    counts = {k: 0 for k in SPLITS}
+    steps = {k: 0 for k in SPLITS}
+    for piece, s in zip(pieces, split):
+        counts[s] += 1
+        steps[s] += int(piece.shape[0])
+    return {"split_pieces": counts, "split_frames": steps}

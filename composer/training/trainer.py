@@ -91,10 +91,14 @@ class RunState:
     bad_epochs: int = 0
     #: One dict per finished epoch: its number, training loss and validation metrics.
     history: list = field(default_factory=list)
+    #: Optimizer steps taken, every start of the run together (a time limit ends an epoch early).
+    steps: int = 0
 
     @classmethod
-    def from_resume(cls, saved: dict) -> "RunState":
-        return cls(saved["best_valid"], saved["best_epoch"], saved["bad_epochs"], saved["history"])
+    def from_resume(cls, saved: dict, steps_per_epoch: int) -> "RunState":
+        """The state a resume file holds (one from before steps were counted: full epochs)."""
+        steps = saved.get("steps", saved["epoch"] * steps_per_epoch)
+        return cls(saved["best_valid"], saved["best_epoch"], saved["bad_epochs"], saved["history"], steps)
 
 
 @dataclass(frozen=True)
@@ -378,7 +382,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         if scheduler is not None and resume_state.get("scheduler"):
             scheduler.load_state_dict(resume_state["scheduler"])
         start_epoch = resume_state["epoch"] + 1
-        run = RunState.from_resume(resume_state)
+        run = RunState.from_resume(resume_state, steps_per_epoch)
         torch.set_rng_state(resume_state["torch_rng"])
 
     n_params = sum(p.numel() for p in model.parameters())
@@ -427,6 +431,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
             total += _train_step(wrapped, model, optimizer, scheduler, batch.to(device, non_blocking=True),
                                  config.grad_clip)
             count += 1
+            run.steps += 1
             if step % max(steps_per_epoch // 20, 1) == 0 or step == steps_per_epoch:
                 elapsed = time.monotonic() - epoch_start
                 per_step = elapsed / step
@@ -459,7 +464,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
                 save_model(out, model, {**metadata_base, "metrics": {"epoch": epoch, "train_loss": train_loss,
                                                                      **{f"valid_{k}": v for k, v in valid.items()}},
                                         "training": _training_meta(request, device, dist, epoch, started,
-                                                                   epoch * steps_per_epoch,
+                                                                   run.steps,
                                                                    _stage_losses(model, run.history, stage),
                                                                    augment)})
             _save_resume(record, model, optimizer, scheduler, epoch, run)
@@ -484,7 +489,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         if not out.exists():  # stopped before the first epoch ended: keep what was learned
             save_model(out, model, {**metadata_base, "metrics": {},
                                     "training": _training_meta(request, device, dist, epoch, started,
-                                                               epoch * steps_per_epoch, augment=augment)})
+                                                               run.steps, augment=augment)})
         if stopped_mid_epoch:
             _save_resume(record, model, optimizer, scheduler, epoch, run)
         final = read_metadata(out)
