@@ -32,6 +32,7 @@ from composer.core.errors import ComposerError, ComposerWarning
 from composer.core.score import Score, Track
 from composer.data.dataset import EncodedSet
 from composer.representations.codecs import codec_from_params
+from composer.representations.keys import MODE_STEPS
 from composer.representations.multitrack import N_PITCHES, MultitrackBarCodec, bar_window, note_grid
 from composer.representations.pianoroll import snap_to_grid
 
@@ -84,8 +85,6 @@ PRESETS = {
 }
 
 
-#: Pitch classes of C major (and A minor), the key a key-normalised model works in.
-C_MAJOR_CLASSES = frozenset((0, 2, 4, 5, 7, 9, 11))
 #: How much less likely (in logits) the decoder's off-scale pitches are when following the primer.
 KEY_PRIOR = 1.0
 
@@ -394,7 +393,8 @@ class Model(FamilyModel):
         offset is soft, not a scale lock: a chromatic note the decoder is sure of still sounds."""
         if not (options.follow_primer and self.key_normalized):
             return None
-        off_scale = torch.tensor([(p % 12) not in C_MAJOR_CLASSES for p in range(N_PITCHES)], device=device)
+        # C major / A minor: the key a key-normalised model works in.
+        off_scale = torch.tensor([(p % 12) not in MODE_STEPS["major"] for p in range(N_PITCHES)], device=device)
         return off_scale.float() * -KEY_PRIOR
 
     def _bars_from(self, z: torch.Tensor, options: SamplingOptions, mask, generator) -> torch.Tensor:
