@@ -442,7 +442,8 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
             if dist.any(stop.requested()):
                 stopped_mid_epoch = True
                 break
-            if dist.any(time.monotonic() >= deadline):  # a short last epoch, validated as any other
+            # (Asked only with a time limit: under torchrun each question is an all-reduce.)
+            if request.minutes and dist.any(time.monotonic() >= deadline):  # a short last epoch
                 break
         train_loss = dist.all_mean(total / max(count, 1))
         if stopped_mid_epoch:
@@ -475,7 +476,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         if run.bad_epochs >= config.patience and stage == last_stage:
             status, reason = "done", f"early stop: no improvement for {config.patience} epochs"
             break
-        if dist.any(time.monotonic() >= deadline):
+        if request.minutes and dist.any(time.monotonic() >= deadline):
             if stage == last_stage:
                 status, reason = "done", f"time limit: {request.minutes:g} minutes of training"
                 break
