@@ -20,9 +20,13 @@ from composer.core.edits import (
     MoveNotes,
     MoveTrack,
     RemoveNotes,
+    RemoveTempo,
+    RemoveTimeSignature,
     RemoveTrack,
     ReplaceRegion,
     ResizeNotes,
+    SetTempo,
+    SetTimeSignature,
     SetTrackProperties,
     SetVelocity,
 )
@@ -176,7 +180,7 @@ def test_rescale_ppq_keeps_musical_time():
 def score_and_log():
     score = build([(0, Q, 60), (Q, 2 * Q, 62), (2 * Q, 3 * Q, 64)])
     log = []
-    for name in ("notes_added", "notes_removed", "notes_changed", "tracks_changed"):
+    for name in ("notes_added", "notes_removed", "notes_changed", "tracks_changed", "timing_changed"):
         getattr(score.events, name).connect(lambda *args, n=name: log.append((n, args)))
     return score, log
 
@@ -253,6 +257,139 @@ def test_edit_group_reverts_in_reverse_order(score_and_log):
     ids = track.notes["id"][:1]
     group = EditGroup([MoveNotes(track.id, ids, d_ticks=Q), SetVelocity(track.id, ids, velocity=10)])
     _round_trip(score, group)
+
+
+# ------------------------------------------------------ the score's change methods and signals
+
+def _signals(log) -> list:
+    """The log as (signal, track id, note ids as a list) for note signals, (signal,) otherwise."""
+    return [(name, args[0], args[1].tolist()) if args else (name,) for name, args in log]
+
+
+def test_add_notes_stores_copies_and_says_which_ids_once(score_and_log):
+    score, log = score_and_log
+    track = score.tracks[0]
+    new = make_notes([3 * Q, 4 * Q], [4 * Q, 5 * Q], [67, 69], ids=track.new_note_ids(2))
+    assert score.add_notes(track.id, new) is None
+    assert _signals(log) == [("notes_added", track.id, new["id"].tolist())]
+    assert log[0][1][1].dtype == np.int64
+    new["pitch"] = 0  # the track holds copies
+    assert rows(track)[-2:] == [(3 * Q, 4 * Q, 67), (4 * Q, 5 * Q, 69)]
+    log.clear()
+    with pytest.raises(ScoreError):  # notes need ids, and ids already in the track are refused
+        score.add_notes(track.id, make_notes([0], [Q], [60]))
+    with pytest.raises(ScoreError):
+        score.add_notes(track.id, track.notes[:1])
+    assert log == [] and len(track) == 5
+
+
+def test_delete_notes_returns_what_it_removed_and_says_so_once(score_and_log):
+    score, log = score_and_log
+    track = score.tracks[0]
+    ids = track.notes["id"][[2, 0]]
+    removed = score.delete_notes(track.id, ids)
+    assert removed.dtype == track.notes.dtype and removed["id"].tolist() == ids.tolist()
+    assert rows(track) == [(Q, 2 * Q, 62)]
+    assert _signals(log) == [("notes_removed", track.id, ids.tolist())]
+    score.add_notes(track.id, removed)  # what it returns puts the notes back, same ids
+    assert rows(track) == [(0, Q, 60), (Q, 2 * Q, 62), (2 * Q, 3 * Q, 64)]
+    log.clear()
+    with pytest.raises(ScoreError):
+        score.delete_notes(track.id, [999])
+    assert log == []
+
+
+def test_replace_notes_overwrites_by_id_and_says_so_once(score_and_log):
+    score, log = score_and_log
+    track = score.tracks[0]
+    changed = track.get(track.notes["id"][:1])
+    changed["start"], changed["end"], changed["pitch"] = 4 * Q, 5 * Q, 72
+    score.replace_notes(track.id, changed)
+    assert rows(track) == [(Q, 2 * Q, 62), (2 * Q, 3 * Q, 64), (4 * Q, 5 * Q, 72)]  # kept sorted
+    assert _signals(log) == [("notes_changed", track.id, changed["id"].tolist())]
+
+
+def test_track_changes_return_what_undoes_them_and_say_so_once(score_and_log):
+    score, log = score_and_log
+    lead = score.tracks[0]
+    bass, drums = Track("bass", 33), Track("drums", 0, True)
+    assert score.insert_track(bass) == 1 and score.insert_track(drums, 0) == 0
+    assert [t.name for t in score.tracks] == ["drums", "t0", "bass"]
+    assert _signals(log) == [("tracks_changed",)] * 2
+    log.clear()
+    assert score.move_track(bass.id, 0) == 2
+    assert [t.name for t in score.tracks] == ["bass", "drums", "t0"]
+    assert score.set_track_properties(lead.id, name="Lead", muted=True) == {"name": "t0", "muted": False}
+    assert (lead.name, lead.muted) == ("Lead", True)
+    assert score.remove_track(drums.id) == (1, drums)
+    assert [t.name for t in score.tracks] == ["bass", "Lead"]
+    assert _signals(log) == [("tracks_changed",)] * 3
+    log.clear()
+    with pytest.raises(ScoreError):  # a track is in a score once
+        score.insert_track(bass)
+    with pytest.raises(ScoreError):
+        score.set_track_properties(lead.id, tempo=1)
+    with pytest.raises(ScoreError):
+        score.remove_track(drums.id)
+    assert log == [] and [t.name for t in score.tracks] == ["bass", "Lead"]
+
+
+def test_set_timing_says_so_once(score_and_log):
+    score, log = score_and_log
+    score.set_timing(tempos=[TempoChange(0, 90.0)], time_signatures=[TimeSignature(0, 3, 4)])
+    assert score.tempo_map.qpm_at(0) == 90.0 and score.bar_ticks_at(0) == 3 * Q
+    assert _signals(log) == [("timing_changed",)]
+
+
+def _edit_cases(score):
+    """(edit, the signals its apply emits, those its revert emits) for every kind of edit."""
+    track = score.tracks[0]
+    tid, ids = track.id, track.notes["id"]
+    new = make_notes([3 * Q], [4 * Q], [67], ids=track.new_note_ids(1))
+    added, removed, changed = [("notes_added", tid)], [("notes_removed", tid)], [("notes_changed", tid)]
+    tracks, timing = [("tracks_changed",)], [("timing_changed",)]
+    return [
+        (AddNotes(tid, new), added, removed),
+        (RemoveNotes(tid, ids[:2]), removed, added),
+        (MoveNotes(tid, ids[:1], d_ticks=Q), changed, changed),
+        (ResizeNotes(tid, ids[:1], new_ends=2 * Q), changed, changed),
+        (SetVelocity(tid, ids[:1], velocity=10), changed, changed),
+        (ReplaceRegion(tid, Q, 3 * Q, make_notes([Q], [2 * Q], [72])), removed + added, removed + added),
+        (AddTrack(Track("bass", 33), 0), tracks, tracks),
+        (RemoveTrack(tid), tracks, tracks),
+        (MoveTrack(tid, 1), tracks, tracks),
+        (SetTrackProperties(tid, {"muted": True, "program": 5}), tracks, tracks),
+        (SetTempo(2 * Q, 90), timing, timing),
+        (RemoveTempo(4 * Q), timing, timing),
+        (SetTimeSignature(4 * Q, 3, 4), timing, timing),
+        (RemoveTimeSignature(8 * Q), timing, timing),
+    ]
+
+
+@pytest.mark.parametrize("case", range(14))
+def test_each_edit_undoes_and_redoes_through_the_score_and_its_signals(case):
+    score = build([(0, Q, 60), (Q, 2 * Q, 62), (2 * Q, 3 * Q, 64)], [(0, Q, 36)], drums=(1,),
+                  tempos=[TempoChange(0, 120.0), TempoChange(4 * Q, 100.0)],
+                  time_signatures=[TimeSignature(0), TimeSignature(8 * Q, 6, 8)])
+    cases = _edit_cases(score)
+    assert len(cases) == 14
+    edit, on_apply, on_revert = cases[case]
+    log = []
+    for name in ("notes_added", "notes_removed", "notes_changed", "tracks_changed", "timing_changed"):
+        getattr(score.events, name).connect(lambda *args, n=name: log.append((n, args[:1])))
+    before = score.copy()
+    edit.apply(score)
+    after = score.copy()
+    assert not after.same_content(before)
+    assert [(n, *a) for n, a in log] == on_apply
+    log.clear()
+    edit.revert(score)  # undo
+    assert score.same_content(before) and [(n, *a) for n, a in log] == on_revert
+    if isinstance(edit, SetTrackProperties):  # mixer state is not "content": check it here
+        assert score.tracks[0].muted is False
+    log.clear()
+    edit.apply(score)  # redo: the same score again, ids included, and the same signals
+    assert score.same_content(after) and [(n, *a) for n, a in log] == on_apply
 
 
 def test_the_score_says_how_long_bars_and_beats_are_at_any_tick():

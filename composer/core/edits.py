@@ -2,7 +2,9 @@
 
 An edit holds a track id, note ids and plain values, never graphics items, so the GUI wraps each in
 a thin QUndoCommand and tests can drive them without Qt. ``apply`` after ``revert`` gives back the
-exact score (same ids), which is what redo needs. Each edit emits the Score's change signals.
+exact score (same ids), which is what redo needs. Edits change the score only through its change
+methods (``Score.add_notes``, ``Score.insert_track``, ...), which emit the signals; an edit only
+remembers what it needs to undo.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 
 from .errors import ScoreError
 from .notes import NOTE_DTYPE
-from .score import Score, Track
+from .score import TRACK_PROPERTIES, Score, Track
 from .timing import TempoChange, TimeSignature, meter_problem, tempo_problem
 
 
@@ -36,22 +38,6 @@ def _ids(notes_or_ids) -> np.ndarray:
     return arr.astype(np.int64).reshape(-1)
 
 
-def _add(score: Score, track_id: int, notes: np.ndarray) -> None:
-    score.track(track_id)._insert(notes.copy())
-    score.events.notes_added.emit(track_id, _ids(notes))
-
-
-def _remove(score: Score, track_id: int, ids: np.ndarray) -> np.ndarray:
-    removed = score.track(track_id)._delete(ids)
-    score.events.notes_removed.emit(track_id, ids.copy())
-    return removed
-
-
-def _replace(score: Score, track_id: int, notes: np.ndarray) -> None:
-    score.track(track_id)._replace(notes.copy())
-    score.events.notes_changed.emit(track_id, _ids(notes))
-
-
 @dataclass
 class AddNotes(Edit):
     """Add notes to a track. The notes must carry ids from ``track.new_note_ids``."""
@@ -65,10 +51,10 @@ class AddNotes(Edit):
             raise ScoreError("AddNotes needs notes with ids (use track.new_note_ids)")
 
     def apply(self, score: Score) -> None:
-        _add(score, self.track_id, self.notes)
+        score.add_notes(self.track_id, self.notes)
 
     def revert(self, score: Score) -> None:
-        _remove(score, self.track_id, _ids(self.notes))
+        score.delete_notes(self.track_id, _ids(self.notes))
 
 
 @dataclass
@@ -81,10 +67,10 @@ class RemoveNotes(Edit):
     _removed: np.ndarray | None = field(default=None, repr=False)
 
     def apply(self, score: Score) -> None:
-        self._removed = _remove(score, self.track_id, _ids(self.ids))
+        self._removed = score.delete_notes(self.track_id, _ids(self.ids))
 
     def revert(self, score: Score) -> None:
-        _add(score, self.track_id, self._removed)
+        score.add_notes(self.track_id, self._removed)
 
 
 @dataclass
@@ -100,10 +86,10 @@ class _ChangeNotes(Edit):
 
     def apply(self, score: Score) -> None:
         self._before = score.track(self.track_id).get(_ids(self.ids))
-        _replace(score, self.track_id, self.changed(self._before.copy()))
+        score.replace_notes(self.track_id, self.changed(self._before.copy()))
 
     def revert(self, score: Score) -> None:
-        _replace(score, self.track_id, self._before)
+        score.replace_notes(self.track_id, self._before)
 
 
 @dataclass
@@ -173,12 +159,12 @@ class ReplaceRegion(Edit):
             self.notes = self.notes.copy()
             self.notes["id"] = track.new_note_ids(len(self.notes))
         inside = (track.notes["start"] >= self.start) & (track.notes["start"] < self.end)
-        self._removed = _remove(score, self.track_id, track.notes["id"][inside])
-        _add(score, self.track_id, self.notes)
+        self._removed = score.delete_notes(self.track_id, track.notes["id"][inside])
+        score.add_notes(self.track_id, self.notes)
 
     def revert(self, score: Score) -> None:
-        _remove(score, self.track_id, _ids(self.notes))
-        _add(score, self.track_id, self._removed)
+        score.delete_notes(self.track_id, _ids(self.notes))
+        score.add_notes(self.track_id, self._removed)
 
 
 @dataclass
@@ -190,13 +176,10 @@ class AddTrack(Edit):
     text: str = "Add Track"
 
     def apply(self, score: Score) -> None:
-        index = len(score.tracks) if self.index is None else self.index
-        score.tracks.insert(index, self.track)
-        score.events.tracks_changed.emit()
+        score.insert_track(self.track, self.index)
 
     def revert(self, score: Score) -> None:
-        score.tracks.remove(score.track(self.track.id))
-        score.events.tracks_changed.emit()
+        score.remove_track(self.track.id)
 
 
 @dataclass
@@ -207,13 +190,10 @@ class RemoveTrack(Edit):
     _index: int = 0
 
     def apply(self, score: Score) -> None:
-        self._index = score.track_index(self.track_id)
-        self._track = score.tracks.pop(self._index)
-        score.events.tracks_changed.emit()
+        self._index, self._track = score.remove_track(self.track_id)
 
     def revert(self, score: Score) -> None:
-        score.tracks.insert(self._index, self._track)
-        score.events.tracks_changed.emit()
+        score.insert_track(self._track, self._index)
 
 
 @dataclass
@@ -224,16 +204,10 @@ class MoveTrack(Edit):
     _old_index: int = 0
 
     def apply(self, score: Score) -> None:
-        self._old_index = score.track_index(self.track_id)
-        score.tracks.insert(self.new_index, score.tracks.pop(self._old_index))
-        score.events.tracks_changed.emit()
+        self._old_index = score.move_track(self.track_id, self.new_index)
 
     def revert(self, score: Score) -> None:
-        score.tracks.insert(self._old_index, score.tracks.pop(score.track_index(self.track_id)))
-        score.events.tracks_changed.emit()
-
-
-TRACK_PROPERTIES = ("name", "program", "is_drum", "color", "muted", "solo")
+        score.move_track(self.track_id, self._old_index)
 
 
 @dataclass
@@ -246,22 +220,16 @@ class SetTrackProperties(Edit):
     _before: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
+        # Checked here too so that a bad edit fails where it is made, not on first apply.
         unknown = set(self.values) - set(TRACK_PROPERTIES)
         if unknown:
             raise ScoreError(f"unknown track properties: {sorted(unknown)}")
 
     def apply(self, score: Score) -> None:
-        track = score.track(self.track_id)
-        self._before = {k: getattr(track, k) for k in self.values}
-        for key, value in self.values.items():
-            setattr(track, key, value)
-        score.events.tracks_changed.emit()
+        self._before = score.set_track_properties(self.track_id, **self.values)
 
     def revert(self, score: Score) -> None:
-        track = score.track(self.track_id)
-        for key, value in self._before.items():
-            setattr(track, key, value)
-        score.events.tracks_changed.emit()
+        score.set_track_properties(self.track_id, **self._before)
 
 
 def _checked_tick(tick) -> int:

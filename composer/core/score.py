@@ -1,8 +1,9 @@
 """The score model: a Score holds Tracks of notes, a tempo map and time signatures.
 
 Everything is integer ticks at the score's PPQ (ticks per quarter note); seconds appear only at the
-MIDI and audio boundaries. The Score emits Qt-free change signals (psygnal) so an editor can follow
-edits without the model knowing about the editor.
+MIDI and audio boundaries. The Score changes itself (``insert_track``, ``add_notes``, ``set_timing``,
+...) and emits Qt-free change signals (psygnal) so an editor can follow edits without the model
+knowing about the editor.
 """
 
 from __future__ import annotations
@@ -148,7 +149,8 @@ class Track:
         self._insert(added)
         return added
 
-    # Low-level mutation; edits call these and the Score emits the signals.
+    # Low-level mutation without signals (a track does not know its score): only the Score's
+    # change methods (Score.add_notes, ...) call these, and they emit the signals.
     def _insert(self, notes: np.ndarray) -> None:
         if len(notes) and np.isin(notes["id"], self.notes["id"]).any():
             raise ScoreError(f"track {self.name!r}: note ids already present")
@@ -166,6 +168,10 @@ class Track:
         rows = self.index_of(notes["id"])
         self.notes[rows] = notes
         self.notes = sort_notes(self.notes)
+
+
+#: The track fields :meth:`Score.set_track_properties` may change.
+TRACK_PROPERTIES = ("name", "program", "is_drum", "color", "muted", "solo")
 
 
 class ScoreEvents:
@@ -285,6 +291,94 @@ class Score:
     def track_index(self, track_id: int) -> int:
         return self.tracks.index(self.track(track_id))
 
+    # ---------------------------------------------------------------------------- changes
+    # A document's tracks, notes and timing change only through these methods. Each changes the
+    # score and then emits exactly one signal, so no caller can forget one and the editor never
+    # misses a change; undoable edits (composer.core.edits) call them and only remember what to
+    # undo, as Orange's undo commands call the scheme's methods. A score being built (a file
+    # read, a generated result) may fill ``tracks`` and use ``Track.add_new_notes`` directly:
+    # nothing listens to it yet.
+
+    def insert_track(self, track: Track, index: int | None = None) -> int:
+        """Insert ``track`` at ``index`` (the end when None; ``list.insert`` rules otherwise),
+        emit ``tracks_changed`` and return the index it is at. Raises ScoreError when a track
+        with its id is already in the score."""
+        if any(t.id == track.id for t in self.tracks):
+            raise ScoreError(f"the score already has a track with id {track.id}")
+        self.tracks.insert(len(self.tracks) if index is None else index, track)
+        self.events.tracks_changed.emit()
+        return self.track_index(track.id)
+
+    def remove_track(self, track_id: int) -> tuple[int, Track]:
+        """Remove track ``track_id``, emit ``tracks_changed`` and return ``(index, track)`` (what
+        :meth:`insert_track` needs to put it back)."""
+        index = self.track_index(track_id)
+        track = self.tracks.pop(index)
+        self.events.tracks_changed.emit()
+        return index, track
+
+    def move_track(self, track_id: int, new_index: int) -> int:
+        """Move track ``track_id`` to ``new_index`` (``list.insert`` rules, counted without the
+        track), emit ``tracks_changed`` and return its old index (moving back there undoes it)."""
+        old_index = self.track_index(track_id)
+        self.tracks.insert(new_index, self.tracks.pop(old_index))
+        self.events.tracks_changed.emit()
+        return old_index
+
+    def set_track_properties(self, track_id: int, **values) -> dict:
+        """Set fields of track ``track_id`` by name (any of :data:`TRACK_PROPERTIES`, e.g.
+        ``name="Lead", muted=True``), emit ``tracks_changed`` and return the old values as a
+        dict (passing it back undoes it). Raises ScoreError for another name."""
+        unknown = set(values) - set(TRACK_PROPERTIES)
+        if unknown:
+            raise ScoreError(f"unknown track properties: {sorted(unknown)}")
+        track = self.track(track_id)
+        before = {key: getattr(track, key) for key in values}
+        for key, value in values.items():
+            setattr(track, key, value)
+        self.events.tracks_changed.emit()
+        return before
+
+    def add_notes(self, track_id: int, notes: np.ndarray) -> None:
+        """Add copies of ``notes`` (NOTE_DTYPE, shape (n,)) to track ``track_id`` and emit
+        ``notes_added(track_id, ids)`` with their ids (int64, shape (n,)). The notes carry ids
+        reserved with ``Track.new_note_ids`` (or removed earlier); raises ScoreError for a
+        missing (negative) id or one the track already has."""
+        notes = np.asarray(notes)
+        if notes.dtype != NOTE_DTYPE or (notes["id"] < 0).any():
+            raise ScoreError("add_notes needs NOTE_DTYPE notes with ids (use track.new_note_ids)")
+        self.track(track_id)._insert(notes.copy())
+        self.events.notes_added.emit(track_id, notes["id"].copy())
+
+    def delete_notes(self, track_id: int, ids) -> np.ndarray:
+        """Remove the notes with ``ids`` (int, shape (n,)) from track ``track_id``, emit
+        ``notes_removed(track_id, ids)`` (int64, shape (n,)) and return the removed notes
+        (NOTE_DTYPE, shape (n,), in the order of ``ids``). Raises ScoreError for an unknown id."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        removed = self.track(track_id)._delete(ids)
+        self.events.notes_removed.emit(track_id, ids.copy())
+        return removed
+
+    def replace_notes(self, track_id: int, notes: np.ndarray) -> None:
+        """Overwrite the notes of track ``track_id`` that have the ids of ``notes`` (NOTE_DTYPE,
+        shape (n,)) with copies of ``notes`` and emit ``notes_changed(track_id, ids)`` (int64,
+        shape (n,)). Raises ScoreError for an unknown id."""
+        notes = np.asarray(notes)
+        if notes.dtype != NOTE_DTYPE:
+            raise ScoreError("replace_notes needs NOTE_DTYPE notes")
+        self.track(track_id)._replace(notes.copy())
+        self.events.notes_changed.emit(track_id, notes["id"].copy())
+
+    def set_timing(self, tempos: list[TempoChange] | None = None,
+                   time_signatures: list[TimeSignature] | None = None) -> None:
+        """Replace the tempo changes and/or the time signatures (None keeps them) and emit
+        ``timing_changed``; undoable edits (``SetTempo``, ``SetTimeSignature``, ...) call this."""
+        if tempos is not None:
+            self.tempo_map = TempoMap(tempos, self.ppq)
+        if time_signatures is not None:
+            self.time_signatures = sorted(time_signatures or [TimeSignature(0)], key=lambda s: s.tick)
+        self.events.timing_changed.emit()
+
     def copy(self) -> "Score":
         """A deep copy with the same track and note ids (signal connections are not copied)."""
         return Score(
@@ -304,16 +398,6 @@ class Score:
             and len(self.tracks) == len(other.tracks)
             and all(a.same_content(b) for a, b in zip(self.tracks, other.tracks))
         )
-
-    def set_timing(self, tempos: list[TempoChange] | None = None,
-                   time_signatures: list[TimeSignature] | None = None) -> None:
-        """Replace the tempo changes and/or the time signatures (None keeps them) and emit
-        ``timing_changed``; undoable edits (``SetTempo``, ``SetTimeSignature``, ...) call this."""
-        if tempos is not None:
-            self.tempo_map = TempoMap(tempos, self.ppq)
-        if time_signatures is not None:
-            self.time_signatures = sorted(time_signatures or [TimeSignature(0)], key=lambda s: s.tick)
-        self.events.timing_changed.emit()
 
     def validate(self) -> None:
         """Raise :class:`ScoreError` naming the first problem found; return None when valid."""

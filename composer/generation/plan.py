@@ -91,8 +91,9 @@ def _next_beat(score: Score, tick: int) -> int:
     return int(math.ceil(tick / beat) * beat)
 
 
-def _timing_only(score: Score) -> Score:
-    return Score(ppq=score.ppq, tempos=score.tempos, time_signatures=score.time_signatures)
+def _timing_only(score: Score, tracks: list[Track] | None = None) -> Score:
+    """A new score with ``score``'s timing and ``tracks`` (none by default)."""
+    return Score(tracks, ppq=score.ppq, tempos=score.tempos, time_signatures=score.time_signatures)
 
 
 def plan_generation(score: Score, settings: GenerationSettings, editor: EditorState) -> Plan:
@@ -123,10 +124,9 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
             raise ComposerError("Select the notes to continue first (Select tool, or Ctrl+A)")
         track_id, notes = editor.selection
         start = _next_beat(score, int(notes["end"].max()))
-        primer = _timing_only(score)
         source = score.track(track_id).copy()
         source.notes = notes.copy()
-        primer.tracks = [source]
+        primer = _timing_only(score, [source])
     elif mode in ("fill", "interpolate"):
         if mode == "interpolate":
             start, end = _interpolation_gap(score, editor.loop)
