@@ -76,7 +76,7 @@ def main() -> None:
     if not args.folder.is_dir():
         sys.exit(f"folder not found: {args.folder}")
     module, config = family_config(args.family, None, {})
-    codec = module.Model.default_codec(config)
+    codec = module.Model.adapter_class.default_codec(config)
     print(f"folder: {args.folder}, codec {codec.params()}, {args.workers} workers, "
           f"{os.cpu_count()} cores, median of {args.repeat} runs")
 

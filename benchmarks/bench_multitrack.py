@@ -46,7 +46,8 @@ from composer.core.score import Score, Track
 from composer.core.timing import TempoChange, TimeSignature
 from composer.generation.request import GenerateRequest
 from composer.models.base import build_model, preset_config
-from composer.models.multitrack_vae import PRESETS, codec_for
+from composer.models.multitrack_adapter import codec_for
+from composer.models.multitrack_vae import PRESETS
 from summary import report
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -95,7 +96,7 @@ def _bars_of(model, request: GenerateRequest) -> int:
     score = request.primer if request.primer is not None else Score()
     start = score.end_tick if request.primer is not None else 0
     request.validate()
-    return model.steps_for(score, start, generation._end_tick(score, start, request))
+    return model.adapter.steps_for(score, start, generation._end_tick(score, start, request))
 
 
 def _threads(n: int):

@@ -261,7 +261,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     model, meta = load_model(args.model, expected_family="multitrack_vae")
-    data = load_source(args.data, model.codec())
+    data = load_source(args.data, model.adapter.codec)
     test, train = data.split_pieces("test"), data.split_pieces("train")
     config = model.config
     print(f"{Path(args.model).name}: {meta.get('name')} ({meta.get('preset')}; slots "

@@ -83,7 +83,7 @@ def main() -> None:
     if not files:
         sys.exit(f"no MIDI files under {args.folder}")
     config = preset_config("chord_token_lstm", "paper")
-    codec = load_family("chord_token_lstm").Model.default_codec(config)
+    codec = load_family("chord_token_lstm").Model.adapter_class.default_codec(config)
     print(f"folder: {args.folder}, first {len(files)} files; music21 {music21.__version__}; "
           f"Composer codec {codec.params()}; {os.cpu_count()} cores")
 

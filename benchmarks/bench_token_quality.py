@@ -20,6 +20,7 @@ import torch
 from composer.data.dataset import load_source
 from composer.generation.generate import cpu_threads
 from composer.models.base import SamplingOptions, load_model
+from composer.models.token_adapter import TokenAdapter
 from composer.models.library import BUNDLED
 from composer.representations.metrics import token_check
 
@@ -29,7 +30,7 @@ N_TOKENS, N_VARIATIONS = 500, 4
 
 
 def figures(model, ids: np.ndarray) -> dict:
-    return token_check(model.content_units(ids))
+    return token_check(model.adapter.content_units(ids))
 
 
 def summary(rows: list[dict]) -> str:
@@ -45,7 +46,7 @@ def real_data(model, meta: dict) -> str:
     data = load_source(source, model.default_codec(model.config), workers=1)
     rows = []
     for piece in data.split_pieces("valid")[:40]:
-        ids = model.piece_ids(piece)
+        ids = model.adapter.piece_ids(piece)
         if len(ids) >= 100:  # chorales are shorter than 500 tokens: take what there is
             rows.append(figures(model, ids[:N_TOKENS]))
     return summary(rows) if rows else "(no valid piece of 100 tokens or more)"
@@ -55,7 +56,7 @@ def main(paths: list[str]) -> None:
     paths = paths or [str(p) for p in sorted(BUNDLED.glob("*.safetensors"))]
     for path in paths:
         model, meta = load_model(path)
-        if not hasattr(model, "content_units"):
+        if not isinstance(model.adapter, TokenAdapter):
             continue
         print(f"{Path(path).name} ({meta['family']}, {meta.get('preset')}), max_repeat {model.info.get('max_repeat')}")
         print(f"  real pieces (up to 500 tokens of each valid piece): {real_data(model, meta)}")

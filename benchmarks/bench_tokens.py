@@ -41,14 +41,14 @@ def bench_tokenization() -> dict:
                            ("note_symbol_lstm", "paper"), ("note_symbol_lstm", "grid")):
         module = load_family(family)
         config = preset_config(family, preset)
-        codec = module.Model.default_codec(config)
+        codec = module.Model.adapter_class.default_codec(config)
         start = time.perf_counter()
         data = encode_folder(POP909, codec, use_cache=False, write_cache=False)
         took = time.perf_counter() - start
         start = time.perf_counter()
-        info = module.Model.data_info(data, config)
+        info = module.Model.adapter_class.data_info(data, config)
         model = build_model(family, config, info)
-        ids = [model.piece_ids(p) for p in data.pieces]
+        ids = [model.adapter.piece_ids(p) for p in data.pieces]
         vocab_took = time.perf_counter() - start
         print(f"tokenize POP909 {family}/{preset}: {len(data)} files in {took:.2f} s = "
               f"{len(data) / took:.0f} files/s (goal >= 500); {sum(len(i) for i in ids):,} tokens, "
@@ -88,18 +88,17 @@ def bench_generation(info: dict, repeats: int = 5, model=None, label: str = "unt
 
 
 def _trainer_loop(model, dataset, batch: int, steps: int) -> float:
-    """The steps of composer.training.trainer._train's inner loop, tokens per second."""
+    """The steps of the trainer's inner loop (composer.training.epochs), tokens per second."""
     from torch import nn
 
-    from composer.training.trainer import _batches, _LossModule
+    from composer.training.epochs import LossModule, batches
 
-    wrapped = _LossModule(model)
+    wrapped = LossModule(model)
     optimizer = model.make_optimizer(model.config.learning_rate)
     scheduler = model.make_scheduler(optimizer, steps)
-    generator = torch.Generator().manual_seed(0)
     model.train()
     start = time.perf_counter()
-    for b in _batches(dataset, batch, steps, generator):
+    for b in batches(dataset, batch, steps):
         loss, _ = wrapped(b.to("cpu", non_blocking=True))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -77,12 +77,13 @@ def models(songs, tmp_path_factory):
 
 
 class Spy:
-    """Turns a real model into a recording one: the part :meth:`encode_primer` receives and the
-    notes :meth:`decode_continuation` / :meth:`decode_slots` give, around the real methods."""
+    """Turns a real model's adapter into a recording one: the part ``encode_primer`` receives
+    and the notes ``decode_continuation`` / ``decode_slots`` give, around the real methods (the
+    lists are also the model's ``parts`` and ``decoded``)."""
 
     @staticmethod
     def attach(model):
-        base = type(model)
+        base = type(model.adapter)
 
         class Recording(base):
             def encode_primer(self, part, primer, start_tick):
@@ -100,8 +101,9 @@ class Spy:
                     self.decoded.append([(t.is_drum, t.notes.copy()) for t, _ in slots])
                 return slots
 
-        model.__class__ = Recording
+        model.adapter.__class__ = Recording
         model.parts, model.decoded = [], []
+        model.adapter.parts, model.adapter.decoded = model.parts, model.decoded
         return model
 
 
@@ -174,11 +176,11 @@ def test_benchmark_mat_rolls_are_normalised(tmp_path):
 def test_token_vocabularies_shrink_not_grow(songs, tmp_path):
     module = load_family("chord_token_lstm")
     config = module.PRESETS["tiny"]
-    codec = module.Model.default_codec(config)
+    codec = module.Model.adapter_class.default_codec(config)
     sizes = {}
     for flag in (False, True):
         data = encode_folder(songs, codec, workers=1, key_normalize=flag, cache_dir=tmp_path)
-        sizes[flag] = len(module.Model.data_info(data, config)["vocab"])
+        sizes[flag] = len(module.Model.adapter_class.data_info(data, config)["vocab"])
     assert sizes[True] < sizes[False]
 
 
@@ -278,14 +280,14 @@ def test_an_old_header_without_the_flag_generates_as_before(models, tmp_path):
 
     plain = load_model(old)[0]
     start = primer.end_tick
-    steps = plain.steps_for(primer, start, start + 8 * PPQ)
-    inputs = plain.encode_primer(primer, primer, start)
+    steps = plain.adapter.steps_for(primer, start, start + 8 * PPQ)
+    inputs = plain.adapter.encode_primer(primer, primer, start)
     generator = torch.Generator().manual_seed(5)
     options = SamplingOptions()
     with torch.inference_mode():
         frames = [x for x in plain.generate(inputs, steps, 2, options, generator) if isinstance(x, np.ndarray)][-1]
     for row, continuation in zip(frames[:, len(inputs):], result.continuations):
-        direct = plain.decode_continuation(row, primer, start)
+        direct = plain.adapter.decode_continuation(row, primer, start)
         assert np.array_equal(cropped(direct, start + 8 * PPQ), cropped(continuation, start + 8 * PPQ))
 
 

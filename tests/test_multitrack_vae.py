@@ -17,6 +17,7 @@ from composer.generation.generate import generate, key_shift
 from composer.generation.request import GenerateRequest
 from composer.io.midi import read_midi, write_midi
 from composer.models.base import SamplingOptions, load_model, preset_config
+from composer.models.multitrack_adapter import codec_for
 from composer.models.registry import FROM_SCRATCH, INTERPOLATE, MULTITRACK, family_spec, load_family
 from composer.representations.codecs import CODECS, MultitrackBarCodec, SkipFile, codec_from_params
 from composer.representations.instruments import LPD5
@@ -271,7 +272,7 @@ def test_interpolation_fills_the_bars_between_two_bars(satb_model, datasets):
     moved_back = [[Track(t.name, t.program, t.is_drum, shift_notes(t.notes, shift))] for t in tracks]
     first_gap_bar = SATB.encode_bars(moved_back, np.array([bar, 2 * bar]))[0]
     # Decoding snaps every voice's notes to the training data's grid.
-    grid, shortest = model.note_grid_ticks(song.ppq)
+    grid, shortest = model.adapter.note_grid_ticks(song.ppq)
     lines = np.array([bar, 2 * bar])
     snapped = [[Track("", 0, False, snap_to_grid(notes, grid, origin=bar, min_length=shortest))]
                for notes in SATB.decode_notes(expected[None], lines)]
@@ -307,7 +308,7 @@ def test_missing_voices_start_silent_or_from_the_prior(satb_model, datasets):
     assert all(len(t.notes) == 0 for t in silence.slot_tracks[0][1:])
     # The decoded bars of "prior" fill the other voices (the tiny model's notes are slivers that
     # snapping to the primer's grid drops, so this looks before the notes are made).
-    primer_bar = model.encode_primer(soprano_only, soprano_only, start)
+    primer_bar = model.adapter.encode_primer(soprano_only, soprano_only, start)
     options = SamplingOptions(mode="threshold", threshold=0.3, missing_slots="prior")
     bars = [item for item in model.generate(primer_bar, 2, 1, options, torch.Generator().manual_seed(5))][-1]
     assert bars[:, len(primer_bar):, 1:].any()
@@ -337,7 +338,7 @@ def test_generation_across_a_meter_change_follows_the_bar_lines(satb_model, data
     song = Score(song.tracks, song.ppq, song.tempos, [TimeSignature(0, 4, 4), TimeSignature(start + four, 3, 4)])
     model.info.update(grid_beats=0.25, min_note_beats=0.25)
     result = generate(model, GenerateRequest(primer=song, start_tick=start, bars=3, sampling="bernoulli", seed=2))
-    assert model.steps_for(song, start, start + 3 * four) == 4  # 4/4, then 3/4 bars starting before the end
+    assert model.adapter.steps_for(song, start, start + 3 * four) == 4  # 4/4, then 3/4 bars starting before the end
     onsets = np.concatenate([t.notes["start"] for t in result.slot_tracks[0]])
     ends = np.concatenate([t.notes["end"] for t in result.slot_tracks[0]])
     assert onsets.min() >= start and ends.max() <= start + 3 * four
@@ -561,7 +562,7 @@ def test_fewer_tracks_than_voices_go_to_the_voices_of_their_register():
     old = codec_from_params({"kind": "multitrack_bars", "slots": "order", "names": ["S", "A", "T", "B"],
                              "steps_per_bar": 32, "lead": "S"})
     assert [g[0].name if g else None for g in old.assign(Score([bass, tune]))] == ["Bass", "Tune", None, None]
-    assert load_family("multitrack_vae").codec_for(preset_config("multitrack_vae", "satb")).register_voices
+    assert codec_for(preset_config("multitrack_vae", "satb")).register_voices
 
 
 def test_following_the_primer_favours_the_key_softly(satb_model):
@@ -587,7 +588,7 @@ def test_following_the_primer_snaps_to_its_grid_where_the_data_has_a_finer_one(s
     steps = np.zeros((2, len(model.slot_names), model.config.steps_per_bar, 128), dtype=np.uint8)
     steps[:, 0, 3:9, 74] = 1  # starts a 32nd after the bar's third sixteenth: off the eighths
     steps[:, 0, 12:20, 76] = 1
-    own = [t.notes for t, _ in model.decode_slots(steps, primer, 1920)][0]
+    own = [t.notes for t, _ in model.adapter.decode_slots(steps, primer, 1920)][0]
     assert (own["start"] % 240).any()  # the data's grid keeps the off-beat onset
-    snapped = [t.notes for t, _ in model.decode_slots(steps, primer, 1920, primer_grid=240)][0]
+    snapped = [t.notes for t, _ in model.adapter.decode_slots(steps, primer, 1920, primer_grid=240)][0]
     assert len(snapped) and not (snapped["start"] % 240).any() and not (snapped["end"] % 240).any()

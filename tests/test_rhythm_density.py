@@ -18,6 +18,7 @@ from composer.core.timing import TimeSignature
 from composer.generation.generate import generate
 from composer.generation.request import GenerateRequest
 from composer.models.base import SamplingOptions, build_model, preset_config
+from composer.models.multitrack_adapter import codec_for
 from composer.models.pianoroll_common import fit_to_primer, keep_voices, primer_grid_steps
 from composer.models.registry import family_spec, load_family
 from composer.representations.codecs import PianoRollCodec
@@ -46,7 +47,7 @@ def eager_model(family: str, **config):
     it writes thick chords all over its range."""
     module = load_family(family)
     base = dataclasses.replace(module.PRESETS["tiny"], **config)
-    codec = module.Model.default_codec(base)
+    codec = module.Model.adapter_class.default_codec(base)
     torch.manual_seed(0)
     model = build_model(family, base, {"codec": codec.params(), "pitch_range": [36, 96]})
     with torch.no_grad():
@@ -80,9 +81,9 @@ def test_default_presets_are_tied_to_the_beat_and_the_papers_keep_16_fps(family,
     default = preset_config(family)
     assert spec.presets[0] == spec.default_preset and paper in spec.paper_presets
     assert default.fps is None and default.steps_per_beat == 4
-    assert module.Model.default_codec(default) == PianoRollCodec(steps_per_beat=4)
+    assert module.Model.adapter_class.default_codec(default) == PianoRollCodec(steps_per_beat=4)
     assert module.PRESETS[paper].fps == 16.0
-    assert module.Model.default_codec(module.PRESETS[paper]).fps == 16.0
+    assert module.Model.adapter_class.default_codec(module.PRESETS[paper]).fps == 16.0
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -94,12 +95,12 @@ def test_beat_tied_decoding_lands_on_the_beat_at_any_tempo(qpm):
     primer = melody_score(qpm)
     roll = np.zeros((16, 60), dtype=np.uint8)
     roll[0:3, 24] = roll[5:9, 28] = roll[9:16, 31] = 1  # C4, E4, G4 from the second bar on
-    notes = model.decode_continuation(roll, primer, 8 * PPQ)
+    notes = model.adapter.decode_continuation(roll, primer, 8 * PPQ)
     assert notes[["start", "end", "pitch"]].tolist() == [
         (8 * PPQ, 8 * PPQ + 360, 60), (8 * PPQ + 600, 8 * PPQ + 1080, 64), (8 * PPQ + 1080, 12 * PPQ, 67)]
     # From a tick between two steps (the primer's last note ended early): the roll's own steps,
     # counted from tick 0, not steps counted from that tick.
-    late = model.decode_continuation(roll, primer, 8 * PPQ + 70)
+    late = model.adapter.decode_continuation(roll, primer, 8 * PPQ + 70)
     assert late["start"].tolist() == [8 * PPQ + 120, 8 * PPQ + 720, 8 * PPQ + 1200]
 
 
@@ -111,7 +112,7 @@ def test_real_time_decoding_is_snapped_to_the_primers_grid():
     roll = np.zeros((40, 60), dtype=np.uint8)
     for k in range(8):
         roll[5 * k:5 * k + 3, 24 + 2 * k] = 1  # a note every 5 frames (0.3125 s)
-    notes = model.decode_continuation(roll, primer, 8 * PPQ)
+    notes = model.adapter.decode_continuation(roll, primer, 8 * PPQ)
     assert len(notes) >= 6
     assert ((notes["start"] % (PPQ // 2)) == 0).all() and ((notes["end"] % (PPQ // 2)) == 0).all()
 
@@ -208,7 +209,7 @@ def test_note_grid_follows_the_data():
 def test_vae_decoding_drops_slivers_and_snaps_to_the_data_grid():
     module = load_family("multitrack_vae")
     config = module.PRESETS["tiny"]
-    codec = module.codec_for(config)
+    codec = codec_for(config)
     info = {"codec": codec.params(), "slots": list(codec.slot_names)}
     model = build_model("multitrack_vae", config, info)
     bars = np.zeros((1, 4, 32, 128), dtype=np.uint8)
@@ -217,10 +218,10 @@ def test_vae_decoding_drops_slivers_and_snaps_to_the_data_grid():
     bars[0, 0, 8:16, 76] = 1    # a quarter
     bars[0, 0, 17:18, 77] = 1   # a 32nd sliver off the beat: dropped
     primer = Score([Track("S", notes=make_notes([0], [4 * PPQ], [72]))], PPQ)
-    soprano = model.decode_slots(bars, primer, 4 * PPQ)[0][0].notes
+    soprano = model.adapter.decode_slots(bars, primer, 4 * PPQ)[0][0].notes
     assert soprano[["start", "end", "pitch"]].tolist() == [(4 * PPQ, 5 * PPQ, 72), (5 * PPQ, 6 * PPQ, 76)]
     model.info.update(grid_beats=0.125, min_note_beats=0.125)  # data with 32nd notes keeps them
-    assert len(model.decode_slots(bars, primer, 4 * PPQ)[0][0].notes) == 4
+    assert len(model.adapter.decode_slots(bars, primer, 4 * PPQ)[0][0].notes) == 4
 
 
 def test_free_lets_the_model_write_its_own_texture_from_the_command_line(tmp_path):

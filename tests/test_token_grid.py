@@ -118,9 +118,9 @@ def continuations(model, primer: Score, options: SamplingOptions, variations: in
                   tokens: int = 200, seed: int = 0) -> list[np.ndarray]:
     """The model's continuations of ``primer`` (its end is the seam), straight from its hooks,
     so ``options`` (follow_primer included) reach sampling as given."""
-    ids = model.encode_primer(primer, primer, primer.end_tick)
+    ids = model.adapter.encode_primer(primer, primer, primer.end_tick)
     out = list(model.generate(ids, tokens, variations, options, torch.Generator().manual_seed(seed)))[-1]
-    return [model.decode_continuation(row[len(ids):], primer, primer.end_tick) for row in out]
+    return [model.adapter.decode_continuation(row[len(ids):], primer, primer.end_tick) for row in out]
 
 
 def offsets(notes: np.ndarray, seam: int) -> np.ndarray:
@@ -155,7 +155,7 @@ def test_a_triplet_primer_is_continued_on_triplets_where_the_codec_holds_them(mo
     # On sixteenths (4 steps a beat, the bundled models) triplets cannot be written: the primer
     # is rounded to sixteenths and its grid is every step, so nothing is constrained.
     coarse = load(models, family, steps=4)
-    ids = coarse.encode_primer(primer, primer, primer.end_tick)
+    ids = coarse.adapter.encode_primer(primer, primer, primer.end_tick)
     assert coarse.primer_fit(ids, SamplingOptions()).grid == 1
 
 
@@ -246,7 +246,7 @@ def test_the_primers_own_chords_count_not_their_nearest_known(models):
     fit takes the primer's own notes, so its continuation stays a melody."""
     model = load(models, "chord_token_lstm")
     primer = melody(np.arange(8) * EIGHTH, [48, 50, 52, 53, 55, 53, 52, 50], EIGHTH)
-    ids = model.encode_primer(primer, primer, primer.end_tick)
+    ids = model.adapter.encode_primer(primer, primer, primer.end_tick)
     assert max(len(model.vocab.chord_pitches[i]) for i in ids[0::2]) > 1  # mapped to chords
     assert model.primer_fit(ids, SamplingOptions()).voices == 1
     assert model.primer_fit(ids[2:], SamplingOptions()).voices > 1  # other ids: read as mapped
@@ -341,7 +341,7 @@ def test_odd_meters_tempos_and_tiny_primers_still_follow_or_go_free(models, fami
         onsets = np.concatenate([offsets(n, start) for n in result.continuations])
         assert len(onsets) and np.all(onsets % EIGHTH == 0)
     one = melody([0], [76], PPQ)
-    ids = model.encode_primer(one, one, one.end_tick)
+    ids = model.adapter.encode_primer(one, one, one.end_tick)
     fit = model.primer_fit(ids, SamplingOptions())
     assert fit.grid == 1 and fit.voices == 1
     result = generate(model, GenerateRequest(primer=one, bars=2, variations=2, seed=2))

@@ -94,7 +94,7 @@ def test_overfits_one_batch_and_save_load_is_identical(models, family, tmp_path)
 
 
 def _pieces(model):
-    codec = model._codec()
+    codec = model.adapter.codec
     return [codec.encode(arpeggio_song(55 + k, bars=6, seed=k)) for k in range(3)]
 
 
@@ -191,7 +191,7 @@ def test_500_tokens_do_not_collapse(models, family):
     def run(max_repeat, temperature):
         options = SamplingOptions(temperature=temperature, top_p=0.9, max_repeat=max_repeat)
         ids = list(model.generate(np.zeros(0, np.int64), 500, 2, options, torch.Generator().manual_seed(0)))[-1]
-        return [token_check(model.content_units(row)) for row in ids]
+        return [token_check(model.adapter.content_units(row)) for row in ids]
 
     for figures in run(None, 1.0) + run(None, 0.05):
         assert figures["longest_run"] <= limit

@@ -71,10 +71,11 @@ def generate(model: FamilyModel, request: GenerateRequest,
              cancel: threading.Event | None = None) -> GenerationResult:
     """Run ``request`` on ``model`` (any family); see :class:`GenerateRequest`.
 
-    The family decides through its hooks (:meth:`FamilyModel.encode_primer`,
-    :meth:`~FamilyModel.steps_for`, :meth:`~FamilyModel.decode_continuation`) how the primer
-    becomes its input, how many of its steps the requested length is, and how its output becomes
-    notes; this function picks the primer's part and track, runs the steps and builds the scores.
+    The family's adapter (:class:`~composer.models.adapter.FamilyAdapter`: ``encode_primer``,
+    ``steps_for``, ``decode_continuation`` / ``decode_slots``) decides how the primer becomes
+    its input, how many of its steps the requested length is, and how its output becomes notes;
+    its network samples the steps; this function picks the primer's part and track, runs the
+    steps and builds the scores.
 
     Raises
     ------
@@ -89,9 +90,9 @@ def generate(model: FamilyModel, request: GenerateRequest,
     part, source_track = _primer_part(primer_score, request.track_id, start_tick)
     # A key-normalised model works in C major / A minor: the primer goes there, the result back.
     shift = key_shift(model, primer_score, request.track_id, start_tick, request)
-    primer_input = model.encode_primer(_moved(part, shift), primer_score, start_tick)
+    primer_input = model.adapter.encode_primer(_moved(part, shift), primer_score, start_tick)
     end_tick = _end_tick(primer_score, start_tick, request)
-    n_steps = model.steps_for(primer_score, start_tick, end_tick)
+    n_steps = model.adapter.steps_for(primer_score, start_tick, end_tick)
     pitch_classes = request.pitch_classes()
     options = SamplingOptions(temperature=request.temperature, mode=request.sampling,
                               threshold=request.threshold, top_p=request.top_p,
@@ -125,7 +126,7 @@ def generate(model: FamilyModel, request: GenerateRequest,
         return _assemble_slots(model, result[:, len(primer_input):], primer_score, start_tick, end_tick,
                                request.slot_programs or {}, shift, grid)
     # (_cropped: token families may overshoot the length)
-    continuations = [_cropped(shift_notes(model.decode_continuation(steps, primer_score, start_tick), -shift),
+    continuations = [_cropped(shift_notes(model.adapter.decode_continuation(steps, primer_score, start_tick), -shift),
                               end_tick)
                      for steps in result[:, len(primer_input):]]
     return _assemble(primer_score, source_track, continuations, start_tick)
@@ -136,7 +137,7 @@ def _encode_bar_after(model: FamilyModel, primer: Score, track_id, tick: int, sh
     lines = primer.bar_starts(tick + 1)
     bar_end = int(lines[-1])  # the first bar line after ``tick``
     part, _ = _primer_part(primer, track_id, bar_end)
-    return model.encode_primer(_moved(part, shift), primer, bar_end)
+    return model.adapter.encode_primer(_moved(part, shift), primer, bar_end)
 
 
 # ----------------------------------------------------------------------------- key normalisation
@@ -254,7 +255,7 @@ def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, star
     for steps in results:
         score = _before(primer, start_tick)
         generated = []
-        decoded = model.decode_slots(steps, primer, start_tick, grid)
+        decoded = model.adapter.decode_slots(steps, primer, start_tick, grid)
         targets = [target for _, target in decoded]
         unknown = set(programs) - {track.name.lower() for track, _ in decoded}
         if unknown:

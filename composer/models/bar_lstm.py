@@ -21,9 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from composer.representations.codecs import PianoRollCodec
-
 from .base import SamplingOptions, TrainConfig
+from .pianoroll_adapter import BarRollAdapter
 from .pianoroll_common import (
     LSTMStepper,
     PianoRollModel,
@@ -59,6 +58,7 @@ PRESETS = {
 
 class Model(PianoRollModel):
     family = "bar_lstm"
+    adapter_class = BarRollAdapter
 
     def __init__(self, config: Config, info: dict):
         super().__init__(config, info)
@@ -67,10 +67,6 @@ class Model(PianoRollModel):
         self.lstm = nn.LSTM(self.n_pitches, config.hidden, config.layers, batch_first=True,
                             dropout=config.dropout if config.layers > 1 else 0.0)
         self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.hidden, self.n_pitches))
-
-    @classmethod
-    def default_codec(cls, config: Config) -> PianoRollCodec:
-        return PianoRollCodec(steps_per_beat=max(config.steps_per_bar // 4, 1))
 
     def make_dataset(self, pieces, augment: bool, training: bool):
         bar = self.config.steps_per_bar
@@ -120,7 +116,7 @@ class Model(PianoRollModel):
         device = next(self.parameters()).device
         bar = self.config.steps_per_bar
         fit = fit_to_primer(primer, n_steps, options, self.info["pitch_range"],
-                            self._codec().steps_per_beat, device)
+                            self.steps_per_beat, device)
         seed = torch.as_tensor(np.asarray(primer, dtype=np.float32).reshape(-1, self.n_pitches), device=device)
         current = torch.zeros(n_variations, bar, self.n_pitches, device=device)
         if len(seed):

@@ -9,6 +9,7 @@ lives in ``info``, a JSON-safe dict stored in the checkpoint next to the config.
 from __future__ import annotations
 
 import dataclasses
+from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar, Iterator
 
@@ -17,15 +18,10 @@ import torch
 from torch import nn
 
 from composer.core.errors import ComposerError
-from composer.core.score import Score
-from composer.data.dataset import EncodedSet
 
+from .adapter import FamilyAdapter
 from .checkpoint import CheckpointError, load_state_dict, read_metadata, save_checkpoint
 from .registry import family_spec, load_family
-
-
-#: The data-info entry (in the checkpoint header) of a model trained on key-normalised data.
-KEY_NORMALIZED = "key_normalized"
 
 
 @dataclass
@@ -109,10 +105,15 @@ class TrainingExamples(torch.utils.data.Dataset):
         return torch.stack([self[int(i)] for i in index])
 
 
-class FamilyModel(nn.Module):
-    """Base class of a family's model. Subclasses set ``family`` and implement the hooks."""
+class FamilyModel(nn.Module, metaclass=ABCMeta):
+    """The network of a family: what it learns (``loss``) and how it samples (``generate``).
+
+    Subclasses set ``family`` and ``adapter_class`` (the family's torch-free
+    :class:`~composer.models.adapter.FamilyAdapter`: codec, primer encoding, steps, decoding)
+    and implement the abstract hooks; the optional hooks below have working defaults."""
 
     family: ClassVar[str]
+    adapter_class: ClassVar[type[FamilyAdapter]]
     #: Its datasets honour ``config.normalized_shifts`` (small transpositions of key-normalised
     #: data); other families refuse the setting rather than transpose through every key.
     takes_normalized_shifts: ClassVar[bool] = False
@@ -125,37 +126,27 @@ class FamilyModel(nn.Module):
         super().__init__()
         self.config = config
         self.info = info
+        self.adapter = self.adapter_class(config, info)
 
     @property
     def key_normalized(self) -> bool:
-        """True when the model was trained on key-normalised data (its header says so), so
-        generation moves the primer to C major / A minor and the result back."""
-        return bool(self.info.get(KEY_NORMALIZED))
+        """True when the model was trained on key-normalised data (see the adapter)."""
+        return self.adapter.key_normalized
 
-    # ----------------------------------------------------------------- data and training hooks
-    @classmethod
-    def default_codec(cls, config):
-        """The codec that encodes training data for this family (numpy side)."""
-        raise NotImplementedError
-
-    @classmethod
-    def data_info(cls, data: EncodedSet, config) -> dict:
-        """What the model must know about its data before it is built (JSON-safe)."""
-        raise NotImplementedError
-
+    # ----------------------------------------------------------------------------- training
+    @abstractmethod
     def make_dataset(self, pieces: list[np.ndarray], augment: bool, training: bool) -> TrainingExamples:
         """The training (or, with ``training`` false, validation) examples of encoded pieces."""
-        raise NotImplementedError
 
+    @abstractmethod
     def loss(self, batch, metrics: bool = True) -> tuple[torch.Tensor, dict[str, float]]:
         """Mean loss of a batch, and metrics to report (floats; skipped when ``metrics`` is
         false, as in training steps, where they would only cost time)."""
-        raise NotImplementedError
 
     def frame_predictions(self, roll: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """For evaluation: (logits, targets), each (N, P), of the frames a whole piece
-        ``roll`` (1, T, P) lets the model predict."""
-        raise NotImplementedError
+        """Families evaluated by "frames": (logits, targets), each (N, P), of the frames a
+        whole piece ``roll`` (1, T, P) lets the model predict."""
+        raise NotImplementedError(f"{self.family} is evaluated by {self.evaluated_by}")
 
     def stage_for_epoch(self, epoch: int) -> str | None:
         """Families trained in stages (e.g. VAEs, then predictors on their latents): the name of
@@ -168,8 +159,9 @@ class FamilyModel(nn.Module):
         return None
 
     def set_stage(self, stage: str) -> None:
-        """Switch to training ``stage`` (see :meth:`stage_for_epoch`)."""
-        raise NotImplementedError
+        """Switch to training ``stage`` (see :meth:`stage_for_epoch`); one-stage families have
+        none to switch to."""
+        raise ComposerError(f"{self.family} trains in one stage, not {stage!r}")
 
     def make_optimizer(self, learning_rate: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=learning_rate,
@@ -180,49 +172,23 @@ class FamilyModel(nn.Module):
         return None
 
     # --------------------------------------------------------------------------- generation
-    # composer.generation.generate calls these three, so it works for every family: the family
-    # (through its codec) decides how a primer becomes its input, how long a request is in its
-    # steps, and how its output becomes notes.
-    def encode_primer(self, part: Score, primer: Score, start_tick: int) -> np.ndarray:
-        """The family's input for ``part`` (the primer's notes before ``start_tick``, the
-        chosen track only; it may have no notes), shape (T0, ...). ``primer`` is the whole
-        primer (for its tempo map and meter). Raises ComposerError for a primer it cannot use;
-        warns (ComposerWarning) about what it had to change."""
-        raise NotImplementedError
+    @abstractmethod
+    def generate(self, primer: np.ndarray, n_steps: int, n_variations: int, options: SamplingOptions,
+                 generator: torch.Generator) -> Iterator[float | np.ndarray]:
+        """Continue ``primer`` (the adapter's encoding of the primer) by ``n_steps``.
 
-    def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
-        """How many steps of :meth:`generate` cover ticks [start_tick, end_tick) of ``primer``."""
-        raise NotImplementedError
-
-    def decode_continuation(self, steps: np.ndarray, primer: Score, start_tick: int) -> np.ndarray:
-        """One variation's generated steps (N, ...) -> notes (NOTE_DTYPE) in ``primer``'s ticks,
-        starting at ``start_tick``."""
-        raise NotImplementedError
-
-    def decode_slots(self, steps: np.ndarray, primer: Score, start_tick: int):
-        """Multitrack families: one variation's generated steps -> a list of (Track, target), one
-        per instrument slot, the Track holding the slot's notes in ``primer``'s ticks from
-        ``start_tick`` and target the id of the primer track that continues the slot (None: the
-        Track is added as a new track). None (the default) for single-track families, whose
-        result goes through :meth:`decode_continuation` into one track."""
-        return None
+        A generator: yields progress in [0, 1] every few steps (so Cancel takes effect
+        quickly) and finally yields the result, an array of shape (n_variations, ...), which
+        the adapter decodes.
+        """
 
     def interpolate(self, before: np.ndarray, after: np.ndarray, n_steps: int, n_variations: int,
                     options: SamplingOptions, generator: torch.Generator) -> Iterator[float | np.ndarray]:
         """Families with the "interpolate" capability: ``n_steps`` steps on the way from
-        ``before`` to ``after`` (each the family's encoding of one step, as from
-        :meth:`encode_primer`). A generator like :meth:`generate`, whose last item is an array
-        (n_variations, n_steps, ...) of the new steps only."""
+        ``before`` to ``after`` (each the adapter's encoding of one step). A generator like
+        :meth:`generate`, whose last item is an array (n_variations, n_steps, ...) of the new
+        steps only."""
         raise ComposerError(f"{self.family} models cannot interpolate")
-
-    def generate(self, primer: np.ndarray, n_steps: int, n_variations: int, options: SamplingOptions,
-                 generator: torch.Generator) -> Iterator[float | np.ndarray]:
-        """Continue ``primer`` (the family's encoding of the primer) by ``n_steps``.
-
-        A generator: yields progress in [0, 1] every few steps (so Cancel takes effect
-        quickly) and finally yields the result, an array of shape (n_variations, ...).
-        """
-        raise NotImplementedError
 
 
 def config_from_dict(family_module, values: dict):

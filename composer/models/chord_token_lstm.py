@@ -39,15 +39,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from composer.data.dataset import EncodedSet
-from composer.representations.codecs import ChordTokenCodec
-from composer.representations.tokens import parse_chord
-from composer.representations.vocab import ChordVocab
-
 from .base import SamplingOptions, TrainConfig
 from .lstm_dropout import RecurrentDropoutLSTM
-from .token_common import (TokenModel, allowed_pitches, longest_runs_limit, no_fit_error, top_tokens,
-                           with_fallback)
+from .token_adapter import ChordTokenAdapter
+from .token_common import TokenModel, allowed_pitches, no_fit_error, with_fallback
 
 
 @dataclass
@@ -81,11 +76,10 @@ PRESETS = {
 
 class Model(TokenModel):
     family = "chord_token_lstm"
-    unit_name = "chord"
+    adapter_class = ChordTokenAdapter
 
     def __init__(self, config: Config, info: dict):
         super().__init__(config, info)
-        self.vocab = ChordVocab(info["vocab"])
         size = len(self.vocab)
         self.embedding = nn.Embedding(size, config.embedding) if config.embedding else None
         self.rnn = RecurrentDropoutLSTM(config.embedding or 1, config.hidden, config.layers,
@@ -104,35 +98,6 @@ class Model(TokenModel):
         return self.rnn
 
     # ------------------------------------------------------------------------------- data
-    @classmethod
-    def default_codec(cls, config: Config) -> ChordTokenCodec:
-        return ChordTokenCodec(timed=config.timed, steps_per_beat=config.steps_per_beat)
-
-    @classmethod
-    def data_info(cls, data: EncodedSet, config: Config) -> dict:
-        """Vocabulary from the training split, the tokens per beat, the repetition limit and the
-        most frequent chords (start tokens)."""
-        codec = cls.default_codec(config)
-        train = [p for p in (data.split_pieces("train") or data.pieces) if len(p)]
-        if not train:
-            raise ValueError("no training piece has a token")
-        vocab = ChordVocab.build(train, timed=codec.timed, max_chords=config.max_chords,
-                                 min_count=config.min_count)
-        ids = [vocab.encode(p)[0] for p in train]
-        chords = [i[0::2] if codec.timed else i for i in ids]
-        if codec.timed:
-            beats = sum(int(p[:, 3].sum()) for p in train) / codec.steps_per_beat
-            rate, fixed = sum(len(i) for i in ids) / max(beats, 1e-9), False
-        else:
-            rate, fixed = 1.0 / codec.untimed_beats, True
-        lo, hi = data.pitch_span()
-        return {"codec": data.codec, "vocab": vocab.tokens, "tokens_per_beat": round(rate, 4),
-                "fixed_rate": fixed, "max_repeat": longest_runs_limit(chords),
-                "start_tokens": top_tokens(chords, vocab.is_chord()), "pitch_range": [lo, hi]}
-
-    def window_align(self) -> int:
-        return 2 if self.vocab.timed else 1  # windows start on a chord
-
     def make_optimizer(self, learning_rate: float):
         # Keras' RMSprop defaults, as the paper's Keras model used.
         return torch.optim.RMSprop(self.parameters(), lr=learning_rate, alpha=0.9, eps=1e-7,
@@ -151,29 +116,6 @@ class Model(TokenModel):
         return self.out(self.drop(torch.relu(self.dense(z))))
 
     # ------------------------------------------------------------------------- generation
-    def content_units(self, ids: np.ndarray) -> list:
-        ids = np.asarray(ids)
-        return ids[ids < self.vocab.n_chords].tolist()
-
-    def token_id(self, name: str) -> int:
-        import warnings
-
-        from composer.core.errors import ComposerError, ComposerWarning
-
-        try:
-            pitches = parse_chord(name)
-        except ValueError:
-            raise ComposerError(f"{name!r} is not a note or chord token (write e.g. C4 or C4.E4.G4)") from None
-        present = np.zeros((1, 128), dtype=bool)
-        present[0, list(pitches)] = True
-        known = self.vocab._chord_index.get(tuple(pitches))
-        if known is not None:
-            return known
-        nearest = int(self.vocab.nearest_chords(present)[0])
-        warnings.warn(f"the start token {name} is not in this model's vocabulary; starting from the "
-                      f"nearest known chord {self.vocab.tokens[nearest]}", ComposerWarning, stacklevel=5)
-        return nearest
-
     def make_guard(self, primer_ids, n_variations, options: SamplingOptions, device) -> "ChordGuard":
         allowed = None
         pitches = allowed_pitches(options)

@@ -21,30 +21,21 @@ stage and the predictors of the best predictor epoch.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from composer.core.errors import ComposerError, ComposerWarning
-from composer.core.score import Score, Track
-from composer.data.dataset import EncodedSet
-from composer.representations.codecs import codec_from_params
+from composer.core.errors import ComposerError
 from composer.representations.keys import MODE_STEPS
-from composer.representations.multitrack import N_PITCHES, MultitrackBarCodec, bar_window, note_grid
-from composer.representations.pianoroll import snap_to_grid
+from composer.representations.multitrack import N_PITCHES
 
 from .base import FamilyModel, SamplingOptions, TrainConfig, TrainingExamples
+from .multitrack_adapter import MultitrackAdapter
 from .pianoroll_common import allowed_pitch_mask
 
 STAGES = ("vae", "predictors")
-#: Data-info entries: the training data's grid and shortest common note, in quarter notes
-#: (:func:`~composer.representations.multitrack.note_grid`); decoded notes are snapped to them.
-GRID_BEATS, MIN_NOTE_BEATS = "grid_beats", "min_note_beats"
-#: Both, for a checkpoint trained before they were recorded: a sixteenth note.
-DEFAULT_GRID_BEATS = 0.25
 #: Bars decoded in one batch while generating (progress is reported after each batch).
 DECODE_CHUNK_BARS = 16
 
@@ -87,13 +78,6 @@ PRESETS = {
 
 #: How much less likely (in logits) the decoder's off-scale pitches are when following the primer.
 KEY_PRIOR = 1.0
-
-
-def codec_for(config: Config) -> MultitrackBarCodec:
-    names = tuple(n.strip() for n in config.slot_names.split(",") if n.strip()) \
-        if config.slots != "lpd5" else ()
-    return MultitrackBarCodec(slots=config.slots, names=names, steps_per_bar=config.steps_per_bar,
-                              lead=config.lead, register_voices=True)
 
 
 class BarVAE(nn.Module):
@@ -179,10 +163,11 @@ class BarPairs(TrainingExamples):
 
 class Model(FamilyModel):
     family = "multitrack_vae"
+    adapter_class = MultitrackAdapter
 
     def __init__(self, config: Config, info: dict):
         super().__init__(config, info)
-        codec = self.codec()
+        codec = self.adapter.codec
         self._drum_slots = [codec.slot_is_drum(k) for k in range(len(codec.slot_names))]
         monophonic = {name.strip().lower() for name in config.monophonic.split(",") if name.strip()}
         self._monophonic = [name.lower() in monophonic for name in codec.slot_names]
@@ -195,34 +180,7 @@ class Model(FamilyModel):
                                          for _ in self.slot_names)  # the lead's entry is unused
         self.stage = STAGES[0]
 
-    def codec(self) -> MultitrackBarCodec:
-        return codec_from_params(self.info["codec"]) if "codec" in self.info else codec_for(self.config)
-
-    # ------------------------------------------------------------------ data and training hooks
-    @classmethod
-    def default_codec(cls, config: Config) -> MultitrackBarCodec:
-        return codec_for(config)
-
-    @classmethod
-    def data_info(cls, data: EncodedSet, config: Config) -> dict:
-        train = data.split_pieces("train") or data.pieces
-        bars = sum(len(p) for p in train)
-        filled = np.sum([p.reshape(len(p), p.shape[1], -1).any(axis=-1).sum(axis=0) for p in train], axis=0)
-        if config.epochs < 2:
-            raise ComposerError("multitrack_vae trains in two stages (the VAEs, then the latent "
-                                "predictors): give at least 2 epochs")
-        vae_epochs = min(max(int(round(config.epochs * config.vae_fraction)), 1), config.epochs - 1)
-        # The stage boundary is fixed here, so a resumed run with more epochs spends them on the
-        # predictors instead of moving the boundary.
-        codec = codec_for(config)
-        drums = [k for k in range(len(codec.slot_names)) if codec.slot_is_drum(k)]
-        grid, shortest = note_grid(train, config.steps_per_bar, drums)
-        beats_per_step = 4 / config.steps_per_bar  # the bars read as 4/4, the meter of most data
-        return {"codec": data.codec, "slots": list(codec.slot_names),
-                "vae_epochs": vae_epochs,
-                GRID_BEATS: round(grid * beats_per_step, 6), MIN_NOTE_BEATS: round(shortest * beats_per_step, 6),
-                "slot_fill": [round(float(f) / max(bars, 1), 4) for f in np.atleast_1d(filled)]}
-
+    # ------------------------------------------------------------------ training hooks
     def make_dataset(self, pieces, augment: bool, training: bool) -> BarPairs:
         return BarPairs(pieces)
 
@@ -308,82 +266,6 @@ class Model(FamilyModel):
         return total, ({f"mse_{name}": float(v) for name, v in losses.items()} if metrics else {})
 
     # ------------------------------------------------------------------ generation
-    def _bar_lines(self, score: Score, start_tick: int, n_bars: int) -> np.ndarray:
-        """Where ``n_bars`` generated bars start (and the last ends), shape (n_bars + 1,): the
-        score's bar lines, meter changes included, when ``start_tick`` is on one; else bars of
-        the meter at ``start_tick`` (generation started mid-bar, e.g. at the playhead)."""
-        lines = score.bar_starts(start_tick + (n_bars + 1) * max(score.bar_lengths()))
-        if start_tick in lines:
-            return lines[lines >= start_tick][:n_bars + 1]
-        return start_tick + score.bar_ticks_at(start_tick) * np.arange(n_bars + 1, dtype=np.int64)
-
-    def _bar_before(self, score: Score, start_tick: int) -> tuple[int, int]:
-        """The primer bar: (its first tick, its length), the bar that ends at ``start_tick``."""
-        lines = score.bar_starts(start_tick)
-        if start_tick in lines and start_tick > 0:
-            previous = int(lines[np.searchsorted(lines, start_tick) - 1])
-            return previous, start_tick - previous
-        bar = score.bar_ticks_at(start_tick)
-        return max(start_tick - bar, 0), bar
-
-    def encode_primer(self, part: Score, primer: Score, start_tick: int) -> np.ndarray:
-        """The primer's last bar before ``start_tick`` of every slot, shape (1, slots, steps, 128),
-        or (0, ...) without primer notes (generation from scratch). Slots no primer track fills
-        are a silent bar (what happens to them is :attr:`SamplingOptions.missing_slots`)."""
-        codec = self.codec()
-        steps = self.config.steps_per_bar
-        if part.note_count == 0 or start_tick == 0:
-            return np.zeros((0, len(self.slot_names), steps, N_PITCHES), dtype=np.uint8)
-        groups = codec.assign(part)
-        if not any(groups):
-            raise ComposerError(f"no primer track fits this model's slots ({', '.join(self.slot_names)})")
-        pitched = [t for t in part.tracks if len(t) and not t.is_drum]
-        if codec.slots == "order" and len(pitched) > len(self.slot_names):
-            warnings.warn(f"the primer has {len(pitched)} tracks with notes but the model has "
-                          f"{len(self.slot_names)} slots; the tracks after the first "
-                          f"{len(self.slot_names)} were left out", ComposerWarning, stacklevel=4)
-        first, length = self._bar_before(primer, start_tick)
-        return bar_window(codec, groups, first, length)[None]
-
-    def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
-        """The bars that start in [start_tick, end_tick) (the last one may be cut)."""
-        shortest = min(primer.bar_lengths())
-        most = -(-(end_tick - start_tick) // max(shortest, 1))
-        lines = self._bar_lines(primer, start_tick, most)
-        return max(int(np.searchsorted(lines, end_tick, side="left")), 1)
-
-    def decode_slots(self, steps: np.ndarray, primer: Score, start_tick: int, primer_grid: int | None = None):
-        """Generated bars (N, slots, steps, 128) -> one (Track, primer track id or None) per slot:
-        the primer track that continues the slot (its first track in the slot), else a new
-        track named after the slot with its GM program and drum flag.
-
-        Pitched notes are snapped to the data's grid (:meth:`note_grid_ticks`), or, following
-        the primer, to ``primer_grid`` ticks (the primer's grid) where the data's is finer: 32
-        steps a bar meet no eighth of a 6/8 or 3/4 bar, so a model trained on such music has a
-        32nd-note grid of its own and wrote off the primer's eighths (0.62 on its grid)."""
-        codec = self.codec()
-        lines = self._bar_lines(primer, start_tick, len(steps))
-        part = Score(list(primer.tracks), primer.ppq, primer.tempos, primer.time_signatures)
-        targets = [group[0].id if group else None for group in codec.assign(part)]
-        grid, shortest = self.note_grid_ticks(primer.ppq)
-        if primer_grid and primer_grid > grid:
-            grid = int(primer_grid)
-        out = []
-        for k, notes in enumerate(codec.decode_notes(steps, lines)):
-            if not codec.slot_is_drum(k):  # the data's rhythm: no slivers shorter than it has
-                notes = snap_to_grid(notes, grid, origin=int(lines[0]), min_length=shortest)
-            track = Track(codec.track_name(k), codec.slot_program(k), codec.slot_is_drum(k), notes)
-            out.append((track, targets[k]))
-        return out
-
-    def note_grid_ticks(self, ppq: int) -> tuple[int, int]:
-        """The grid decoded notes are snapped to and the shortest note kept, in ticks at ``ppq``:
-        the training data's (``info["grid_beats"]``, ``info["min_note_beats"]``), else a
-        sixteenth note for a model trained before they were recorded."""
-        grid = float(self.info.get(GRID_BEATS) or DEFAULT_GRID_BEATS)
-        shortest = float(self.info.get(MIN_NOTE_BEATS) or grid)
-        return max(int(round(grid * ppq)), 1), max(int(round(shortest * ppq)), 1)
-
     def _key_prior(self, options: SamplingOptions, device) -> torch.Tensor | None:
         """Logit offsets (128,) that favour the reference key's scale when following the primer
         with a key-normalised model (whose primer is moved to C major / A minor), else None.
@@ -486,7 +368,7 @@ class Model(FamilyModel):
         """MusicVAE's interpolation: the ``n_steps`` bars between two bars decode evenly spaced
         points on the line between their latents, per slot.
 
-        ``before``, ``after``: (1, slots, steps, 128) bars (from :meth:`encode_primer`). Bar i
+        ``before``, ``after``: (1, slots, steps, 128) bars (from the adapter's ``encode_primer``). Bar i
         of the result decodes (1 - a) z_before + a z_after with a = i / (n_steps + 1), plus
         noise of size ``options.noise``. Yields progress, then (V, n_steps, slots, steps, 128)
         uint8."""

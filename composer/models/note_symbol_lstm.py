@@ -32,14 +32,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from composer.data.dataset import EncodedSet
-from composer.representations.codecs import NoteSymbolCodec
-from composer.representations.tokens import NEXT, parse_pitch
-from composer.representations.vocab import SymbolVocab
+from composer.representations.tokens import NEXT
 
 from .base import SamplingOptions, TrainConfig
-from .token_common import (TokenModel, allowed_pitches, longest_runs_limit, no_fit_error, top_tokens,
-                           with_fallback)
+from .token_adapter import NoteSymbolAdapter
+from .token_common import TokenModel, allowed_pitches, no_fit_error, with_fallback
 
 
 @dataclass
@@ -65,68 +62,17 @@ PRESETS = {
 }
 
 
-def _step_groups(symbols: np.ndarray) -> list[tuple[int, ...]]:
-    """Symbols (N,) -> the pitch set of every closed step, in order."""
-    groups, current = [], []
-    for s in np.asarray(symbols).tolist():
-        if s < 0:
-            groups.append(tuple(sorted(current)))
-            current = []
-        else:
-            current.append(s)
-    return groups
-
-
 class Model(TokenModel):
     family = "note_symbol_lstm"
-    unit_name = "pitch"
+    adapter_class = NoteSymbolAdapter
 
     def __init__(self, config: Config, info: dict):
         super().__init__(config, info)
-        self.vocab = SymbolVocab(info["vocab"])
         size = len(self.vocab)
         self.lstm = nn.LSTM(size, config.hidden, config.layers, batch_first=True)
         self.out = nn.Linear(config.hidden, size)
 
     # ------------------------------------------------------------------------------- data
-    @classmethod
-    def default_codec(cls, config: Config) -> NoteSymbolCodec:
-        return NoteSymbolCodec(grid=config.grid, steps_per_beat=config.steps_per_beat)
-
-    @classmethod
-    def data_info(cls, data: EncodedSet, config: Config) -> dict:
-        """Alphabet from the training split, symbols per beat, the largest chord, the longest
-        rest, the repetition limit and the most frequent pitches (start notes)."""
-        codec = cls.default_codec(config)
-        train = [p for p in (data.split_pieces("train") or data.pieces) if len(p)]
-        if not train:
-            raise ValueError("no training piece has a symbol")
-        vocab = SymbolVocab.build(train)
-        ids = [vocab.encode(p)[0] for p in train]
-        steps = sum(int((p < 0).sum()) for p in train)
-        symbols = sum(len(p) for p in train)
-        if codec.grid:
-            rate = symbols / max(steps / codec.steps_per_beat, 1e-9)
-        else:
-            rate = symbols / max(steps, 1) / codec.untimed_beats
-        sizes, rests, strikes = [1], [1], []
-        for p in train:
-            groups = _step_groups(p)
-            sizes.append(max(len(g) for g in groups) if groups else 1)
-            empty = np.array([len(g) == 0 for g in groups] + [False])
-            if empty.any():  # the longest run of empty steps
-                edges = np.flatnonzero(np.diff(np.concatenate([[0], empty.astype(np.int8)])))
-                rests.append(int(np.max(edges[1::2] - edges[0::2])) if len(edges) > 1 else 1)
-            lows = [g[0] for g in groups if g]
-            strikes.append(np.array(lows, dtype=np.int64))  # runs of the same lowest pitch
-        lo, hi = data.pitch_span()
-        is_pitch = np.arange(len(vocab)) > 0
-        return {"codec": data.codec, "vocab": vocab.tokens, "tokens_per_beat": round(rate, 4),
-                "fixed_rate": False, "max_chord_notes": int(min(np.percentile(sizes, 99), 12)) or 1,
-                "max_rest_steps": int(max(np.percentile(rests, 99), 4)),
-                "max_repeat": longest_runs_limit(strikes, floor=4),
-                "start_tokens": top_tokens(ids, is_pitch), "pitch_range": [lo, hi]}
-
     def make_scheduler(self, optimizer, steps_per_epoch: int):
         half = self.config.cycle_steps or max(steps_per_epoch // 2, 1)
         return torch.optim.lr_scheduler.CyclicLR(
@@ -166,25 +112,6 @@ class Model(TokenModel):
         return self.out(h)
 
     # ------------------------------------------------------------------------- generation
-    def content_units(self, ids: np.ndarray) -> list:
-        """The pitch sets of the generated steps (a rest is an empty set)."""
-        return _step_groups(self.vocab.decode(ids))
-
-    def token_id(self, name: str) -> int:
-        import warnings
-
-        from composer.core.errors import ComposerError, ComposerWarning
-
-        try:
-            pitch = parse_pitch(name)
-        except ValueError:
-            raise ComposerError(f"{name!r} is not a note name (write e.g. C4 or F#3)") from None
-        ids, unknown = self.vocab.encode(np.array([pitch]))
-        if unknown:
-            warnings.warn(f"the start note {name} is not in this model's alphabet; starting from "
-                          f"{self.vocab.tokens[int(ids[0])]}", ComposerWarning, stacklevel=5)
-        return int(ids[0])
-
     def make_guard(self, primer_ids, n_variations, options: SamplingOptions, device) -> "StepGuard":
         allowed = None
         pitches = allowed_pitches(options)
@@ -198,7 +125,7 @@ class Model(TokenModel):
         # from the lowest, so a cap on their number cuts the melody on top (on drawn melodies with
         # a bass, a cap of two left a quarter of the notes: density ratio 0.30 against 1.23).
         fit = self.primer_fit(primer_ids, options)
-        guard = StepGuard(len(self.vocab), self._codec().grid,
+        guard = StepGuard(len(self.vocab), self.adapter.codec.grid,
                           options.max_repeat or int(self.info.get("max_repeat", 4)),
                           int(self.info.get("max_chord_notes", 6)), int(self.info.get("max_rest_steps", 16)),
                           None if allowed is None else allowed.to(device), n_variations, device,

@@ -1,159 +1,41 @@
-"""Pieces shared by the piano-roll families: pitch cropping, training windows, frame sampling.
+"""What the piano-roll families' networks share: training windows, frame sampling, following
+the primer (voices, register, grid), losses and metrics.
 
 Rolls arrive from the data layer as (T, 128) uint8 arrays; a model works on the ``P = hi - lo``
-pitches of its ``pitch_range`` (cropped to what its training data uses, as paper 002 does).
+pitches of its ``pitch_range`` (:class:`~composer.models.pianoroll_adapter.PianoRollAdapter`).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from composer.core.errors import ComposerError, ComposerWarning
-from composer.core.notes import empty_notes
-from composer.core.score import Score
-
 from composer.data.augment import DEFAULT_SHIFTS, transposition_range
-from composer.data.dataset import EncodedSet
-from composer.representations.continuation import GRID_COVER, GRID_DIVISIONS, MIN_GRID_ONSETS, primer_grid
-from composer.representations.pianoroll import crop_range, snap_to_grid
-
-from composer.representations.codecs import PianoRollCodec, codec_from_params
+from composer.representations.continuation import GRID_COVER, GRID_DIVISIONS, MIN_GRID_ONSETS
 
 from .base import FamilyModel, SamplingOptions, TrainingExamples
 from .metric_info import PIANO_KEYS
+from .pianoroll_adapter import PianoRollAdapter
 
 
 class PianoRollModel(FamilyModel):
-    """Base of the piano-roll families: the codec comes from the config's time grid, the pitch
-    range from the data."""
+    """Base of the piano-roll families' networks; frames come from :class:`PianoRollAdapter`."""
 
+    adapter_class = PianoRollAdapter
     takes_normalized_shifts = True
-
-    @classmethod
-    def default_codec(cls, config) -> PianoRollCodec:
-        if getattr(config, "fps", None):
-            return PianoRollCodec(fps=config.fps)
-        return PianoRollCodec(steps_per_beat=getattr(config, "steps_per_beat", None) or 4)
-
-    @classmethod
-    def data_info(cls, data: EncodedSet, config) -> dict:
-        lo, hi = data_pitch_range(data)
-        train = data.split_pieces("train") or data.pieces
-        frames = sum(len(p) for p in train)
-        rates = (sum(p[:, lo:hi].sum(axis=0, dtype=np.int64) for p in train) / max(frames, 1)).tolist()
-        return {"codec": data.codec, "pitch_range": [lo, hi], "pitch_rates": [round(r, 6) for r in rates]}
 
     def make_dataset(self, pieces, augment: bool, training: bool) -> "RollWindows":
         """Windows of ``seq_len + 1`` frames: ``seq_len`` inputs and the frames they predict."""
         return RollWindows(pieces, self.info["pitch_range"], self.config.seq_len + 1,
                            training=training, augment=augment, shifts=augment_shifts(self))
 
-    # ------------------------------------------------------------------------- generation
-    def _codec(self) -> PianoRollCodec:
-        return codec_from_params(self.info["codec"])
-
-    def encode_primer(self, part: Score, primer: Score, start_tick: int) -> np.ndarray:
-        """The primer as a roll over the model's pitches, shape (T0, P), T0 frames up to
-        ``start_tick`` (silence-padded)."""
-        lo, hi = self.info["pitch_range"]
-        codec = self._codec()
-        if part.note_count == 0 or start_tick == 0:
-            return np.zeros((0, hi - lo), dtype=np.uint8)
-        full = codec.encode(part)
-        end_frame = _frame_of(codec, primer, start_tick)
-        full = full[:end_frame] if len(full) >= end_frame else np.pad(full, ((0, end_frame - len(full)), (0, 0)))
-        outside = int(full[:, :lo].sum() + full[:, hi:].sum())
-        inside = int(full[:, lo:hi].sum())
-        if outside and not inside:
-            raise ComposerError(f"every primer note is outside this model's pitch range "
-                                f"{lo}-{hi - 1}; transpose the primer or pick another model")
-        if outside:
-            warnings.warn(f"primer notes outside the model's pitch range {lo}-{hi - 1} were left out "
-                          f"({outside} frames)", ComposerWarning, stacklevel=4)
-        context = getattr(self, "context_frames", None)
-        roll = full[:, lo:hi]
-        if context and len(roll) > context:
-            warnings.warn(f"the primer is longer than the model's context of {context} frames; "
-                          f"it continues from the last {context}", ComposerWarning, stacklevel=4)
-        return roll
-
-    def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
-        """Frames of [start_tick, end_tick): grid steps, or seconds through the tempo map."""
-        codec = self._codec()
-        return max(_frame_of(codec, primer, end_tick) - _frame_of(codec, primer, start_tick), 1)
-
-    def decode_continuation(self, roll: np.ndarray, primer: Score, start_tick: int) -> np.ndarray:
-        """Generated frames (N, P) -> notes from ``start_tick`` in the primer's ticks.
-
-        A beat-tied model's frames continue the primer's roll, which starts at tick 0: frame
-        ``f`` of the whole roll is tick ``f * ppq / steps_per_beat``, so notes land on the beat
-        grid at any tempo. A real-time model's frames (seconds) go through the primer's tempo
-        map and then onto the primer's grid (:func:`decode_grid`), as a quantizer would.
-        """
-        codec = self._codec()
-        decoded = codec.decode(roll, pitch_range=self.info["pitch_range"]).tracks[0].notes.copy()
-        first = _frame_of(codec, primer, start_tick)
-        if codec.fps:  # decoded at 120 BPM: ticks * 60 / (120 * 480) are seconds
-            start_seconds = first / codec.fps
-            for field in ("start", "end"):
-                seconds = start_seconds + decoded[field] / 960.0
-                decoded[field] = primer.tempo_map.seconds_to_tick(seconds)
-        else:
-            spb = codec.steps_per_beat
-            for field in ("start", "end"):  # round(frame * ppq / spb), halves up
-                frames = first + (decoded[field].astype(np.int64) * spb + 240) // 480
-                decoded[field] = (2 * frames * primer.ppq + spb) // (2 * spb)
-        step = decode_grid(codec, primer, start_tick)
-        if step:
-            decoded = snap_to_grid(decoded, step)
-        decoded["start"] = np.maximum(decoded["start"], start_tick)
-        decoded = decoded[decoded["end"] > decoded["start"]]
-        return decoded
-
-
-def decode_grid(codec: PianoRollCodec, primer: Score, start_tick: int) -> int | None:
-    """The grid (ticks) decoded notes are snapped to, or None where the model's own steps already
-    lie on the primer's grid: for a real-time (fps) model, the primer's grid
-    (:func:`~composer.representations.continuation.primer_grid`, sixteenths without primer notes);
-    for a beat-tied model, the primer's grid only when the model's steps cannot hold it (a
-    sixteenth-note model continuing a primer in triplets)."""
-    notes = _pitched_before(primer, start_tick)
-    grid = primer_grid(notes, primer.ppq) if len(notes) else max(primer.ppq // 4, 1)
-    if codec.fps:
-        return grid
-    step = primer.ppq / codec.steps_per_beat
-    return None if (grid / step).is_integer() or not len(notes) else grid
-
-
-def _pitched_before(score: Score, tick: int) -> np.ndarray:
-    """The pitched notes of ``score`` that start before ``tick``."""
-    parts = [t.notes[t.notes["start"] < tick] for t in score.tracks if not t.is_drum]
-    return np.concatenate(parts) if parts else empty_notes()
-
-
-def _frame_of(codec: PianoRollCodec, score: Score, tick: int) -> int:
-    if codec.fps:
-        return int(round(float(score.tempo_map.tick_to_seconds(tick)) * codec.fps))
-    return int(round(tick * codec.steps_per_beat / score.ppq))
-
-
-def data_pitch_range(data: EncodedSet, margin_octaves: bool = True) -> tuple[int, int]:
-    """The pitches the data uses, widened to whole octaves so transpositions and primers fit."""
-    lo, hi = data.pitch_span()
-    if hi <= lo:
-        return (0, 128)
-    return crop_range(lo, hi) if margin_octaves else (lo, hi)
-
-
-def crop(roll: np.ndarray, pitch_range) -> np.ndarray:
-    """(T, 128) -> (T, hi - lo)."""
-    lo, hi = pitch_range
-    return roll[:, lo:hi]
+    @property
+    def steps_per_beat(self) -> int | None:
+        """Frames a beat of a beat-tied model (None for real time): the primer's grid is read in them."""
+        return self.adapter.codec.steps_per_beat
 
 
 PAD = -1

@@ -3,7 +3,7 @@
 The encoder (one LSTM layer of 256) reads the last ``seq_len`` frames; its final state starts
 the decoder LSTM, which takes the last frame as input and predicts the next frame through a
 sigmoid layer. Generation slides the window one frame at a time, so the model only ever sees
-``seq_len`` frames of context (:attr:`Model.context_frames`).
+``seq_len`` frames of context (its adapter's ``context_frames``).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .base import SamplingOptions, TrainConfig
+from .pianoroll_adapter import ContextWindowAdapter
 from .pianoroll_common import (
     PianoRollModel,
     fit_to_primer,
@@ -49,12 +50,12 @@ PRESETS = {
 
 class Model(PianoRollModel):
     family = "pianoroll_seq2seq"
+    adapter_class = ContextWindowAdapter
 
     def __init__(self, config: Config, info: dict):
         super().__init__(config, info)
         lo, hi = info["pitch_range"]
         self.n_pitches = hi - lo
-        self.context_frames = config.seq_len
         self.encoder = nn.LSTM(self.n_pitches, config.encoder_hidden, batch_first=True)
         self.bridge = nn.Linear(config.encoder_hidden, config.decoder_hidden * 2)
         self.decoder = nn.LSTM(self.n_pitches, config.decoder_hidden, batch_first=True)
@@ -89,7 +90,7 @@ class Model(PianoRollModel):
         device = next(self.parameters()).device
         length = self.config.seq_len
         fit = fit_to_primer(primer, n_steps, options, self.info["pitch_range"],
-                            self._codec().steps_per_beat, device)
+                            self.steps_per_beat, device)
         seed = torch.as_tensor(np.asarray(primer, dtype=np.float32).reshape(-1, self.n_pitches), device=device)
         seed = seed[-length:]
         window = torch.zeros(n_variations, length, self.n_pitches, device=device)

@@ -1,7 +1,7 @@
-"""What the token families share: id windows for training, next-token sampling with temperature,
-top-p and a repetition guard, a fast step-by-step LSTM runner, :class:`TokenModel`, which
-turns primers into ids and generated ids into notes through the family's codec and vocabulary,
-and what sampling keeps from the primer (:func:`token_fit`: its grid, chord size and register,
+"""What the token families' networks share: id windows for training, next-token sampling with
+temperature, top-p and a repetition guard, a fast step-by-step LSTM runner, :class:`TokenModel`
+(the LSTM over ids; its adapter, :mod:`composer.models.token_adapter`, turns primers into ids and
+ids into notes), and what sampling keeps from the primer (:func:`token_fit`: its grid, chord size and register,
 as soft bans that never leave nothing to sample, :func:`with_fallback`).
 
 Shapes: a piece is a 1-D int64 array of token ids; a batch of windows is (B, L + 1) int64 where
@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -20,20 +21,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from composer.core.errors import ComposerError, ComposerWarning
+from composer.core.errors import ComposerError
 from composer.core.notes import make_notes
-from composer.core.score import Score
-from composer.representations.codecs import SkipFile, codec_from_params
 from composer.representations.continuation import GRID_COVER, primer_grid
 
 from .base import FamilyModel, SamplingOptions, TrainingExamples
 from .pianoroll_common import MIN_GRID_ONSETS, register_margin
 
 PAD = -1
-#: The primer's last this-many tokens (times seq_len) feed the network; older ones add little.
-PRIMER_CONTEXTS = 4
-#: Generated tokens per requested token of length, so timed vocabularies cover the length.
-LENGTH_MARGIN = 1.25
 #: Top-p looks at this many most likely tokens first, then more (all when these hold too
 #: little): on (4, 27,475) probabilities, topk(256) took 0.7 ms, topk(2048) 1.6 ms, a sort 9.4 ms.
 TOP_P_CANDIDATES = (256, 2048)
@@ -142,32 +137,6 @@ def _draw(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return index.clamp_(max=probs.shape[-1] - 1)
 
 
-def longest_runs_limit(sequences: list[np.ndarray], floor: int = 3, ceiling: int = 16) -> int:
-    """The repetition guard's limit from training data: the 99th percentile of the longest run
-    of one token per piece, kept within [floor, ceiling]."""
-    longest = []
-    for seq in sequences:
-        seq = np.asarray(seq)
-        if len(seq) == 0:
-            continue
-        change = np.flatnonzero(np.diff(seq) != 0)
-        bounds = np.concatenate([[-1], change, [len(seq) - 1]])
-        longest.append(int(np.diff(bounds).max()))
-    if not longest:
-        return floor
-    return int(min(max(np.percentile(longest, 99), floor), ceiling))
-
-
-def top_tokens(sequences: list[np.ndarray], candidates: np.ndarray, k: int = 16) -> list[list[int]]:
-    """[[id, count], ...] of the ``k`` most frequent ids among ``candidates`` (bool (V,))."""
-    counts = np.zeros(len(candidates), dtype=np.int64)
-    for seq in sequences:
-        counts += np.bincount(np.asarray(seq, dtype=np.int64), minlength=len(candidates))[:len(candidates)]
-    counts[~candidates] = 0
-    order = np.argsort(-counts, kind="stable")[:k]
-    return [[int(i), int(counts[i])] for i in order if counts[i] > 0]
-
-
 # ----------------------------------------------------------------------------- step runner
 
 
@@ -199,21 +168,24 @@ class TokenStepper:
 
 
 class TokenModel(FamilyModel):
-    """Base of the token families. Subclasses build ``self.vocab`` (from ``info["vocab"]``) and
-    ``self.lstm`` (an ``nn.LSTM``), and implement ``embed``, ``head``, ``codec_rows``
-    (ids -> the codec's arrays), ``make_guard`` and ``content_units``."""
+    """Base of the token families' networks. Subclasses name a
+    :class:`~composer.models.token_adapter.TokenAdapter` (whose vocabulary is ``self.vocab``),
+    build ``self.lstm`` (an ``nn.LSTM``) and implement ``embed``, ``head`` and ``make_guard``."""
 
-    codec_kind: str = ""
     evaluated_by = "tokens"
 
+    def __init__(self, config, info: dict):
+        super().__init__(config, info)
+        self.vocab = self.adapter.vocab
+
     # ------------------------------------------------------------------------- network
+    @abstractmethod
     def embed(self, ids: torch.Tensor) -> torch.Tensor:
         """ids (B, T), PAD allowed -> inputs (B, T, input_size)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def head(self, h: torch.Tensor) -> torch.Tensor:
         """LSTM outputs (N, H) -> logits (N, V)."""
-        raise NotImplementedError
 
     def recurrent(self):
         """The module that runs the sequence (``nn.LSTM`` or a dropout wrapper around one)."""
@@ -250,113 +222,37 @@ class TokenModel(FamilyModel):
         return logits[0], x[0, 1:]
 
     # ------------------------------------------------------------------------- data
-    def _codec(self):
-        return codec_from_params(self.info["codec"])
-
-    def piece_ids(self, piece: np.ndarray) -> np.ndarray:
-        """The codec's array of one piece -> token ids (1-D int64); unknown tokens are mapped to
-        their nearest (see :mod:`composer.representations.vocab`)."""
-        return self.vocab.encode(piece)[0]
-
-    def window_align(self) -> int:
-        return 1
-
     def make_dataset(self, pieces, augment: bool, training: bool) -> TokenWindows:
         """Windows of ``seq_len + 1`` ids (``seq_len`` inputs and the tokens they predict)."""
-        ids = [self.piece_ids(p) for p in pieces]
-        return TokenWindows(ids, self.config.seq_len + 1, training=training, align=self.window_align(),
+        ids = [self.adapter.piece_ids(p) for p in pieces]
+        return TokenWindows(ids, self.config.seq_len + 1, training=training, align=self.adapter.window_align(),
                             transpose=self.transposer() if augment and training else None)
 
     def transposer(self):
         """``transpose(ids, rng) -> ids`` for augmentation, or None (no augmentation)."""
         return None
 
-    # ------------------------------------------------------------------------- generation hooks
-    def encode_primer(self, part: Score, primer: Score, start_tick: int) -> np.ndarray:
-        """The primer's ids (T0,), at most the last ``PRIMER_CONTEXTS * seq_len`` of them.
-        Unknown tokens become their nearest known ones with a ComposerWarning; a primer without
-        pitched notes (none, or only drums) gives no ids: generation starts from a start token."""
-        if part.note_count == 0 or start_tick <= 0:
-            return np.zeros(0, dtype=np.int64)
-        try:
-            array = self._codec().encode(part, end_tick=start_tick)
-        except SkipFile as exc:
-            warnings.warn(f"the primer cannot be used ({exc}); starting from a start token instead",
-                          ComposerWarning, stacklevel=4)
-            return np.zeros(0, dtype=np.int64)
-        ids, unknown = self.vocab.encode(array)
-        if unknown:
-            warnings.warn(f"{unknown} primer {self.unit_name}{'s' if unknown != 1 else ''} this model "
-                          f"never saw in training {'were' if unknown != 1 else 'was'} replaced by the "
-                          f"nearest known {self.unit_name}", ComposerWarning, stacklevel=4)
-        keep = PRIMER_CONTEXTS * self.config.seq_len
-        if len(ids) > keep:
-            keep -= keep % self.window_align()
-            ids = ids[-keep:]
-        self._encoded_primer = (ids.copy(), array)
-        return ids
-
-    unit_name = "token"
-
-    def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
-        """Tokens for [start_tick, end_tick): the training data's tokens per beat (with a margin
-        where token durations vary; the result is cut to the length afterwards)."""
-        beats = (end_tick - start_tick) / primer.ppq
-        rate = float(self.info["tokens_per_beat"])
-        margin = 1.0 if self.info.get("fixed_rate") else LENGTH_MARGIN
-        return max(int(math.ceil(beats * rate * margin)), 1)
-
-    def decode_continuation(self, ids: np.ndarray, primer: Score, start_tick: int) -> np.ndarray:
-        """Generated ids (N,) -> notes from ``start_tick`` in the primer's ticks."""
-        codec = self._codec()
-        notes = codec.decode(self.codec_rows(ids)).tracks[0].notes.copy()
-        for field in ("start", "end"):
-            notes[field] = start_tick + notes[field] * primer.ppq // 480
-        notes["end"] = np.maximum(notes["end"], notes["start"] + 1)
-        return notes
-
-    def codec_rows(self, ids: np.ndarray) -> np.ndarray:
-        """Ids (N,) -> the codec's array for :meth:`decode`."""
-        return self.vocab.decode(ids)
-
-    def content_units(self, ids: np.ndarray) -> list:
-        """The units the repetition check counts (chords, or the pitch sets of steps)."""
-        raise NotImplementedError
-
-    def token_id(self, name: str) -> int:
-        """The id of a token name such as "C4" or "C4.E4.G4", or the nearest (with a warning)."""
-        raise NotImplementedError
-
+    # ------------------------------------------------------------------------- generation
+    @abstractmethod
     def make_guard(self, primer_ids: np.ndarray, n_variations: int, options: SamplingOptions, device):
         """An object with ``banned() -> (B, V) bool`` and ``update(tokens (B,))``."""
-        raise NotImplementedError
 
     def primer_fit(self, primer_ids: np.ndarray, options: SamplingOptions) -> TokenFit:
         """What sampling keeps from the primer's ids (T0,) (:func:`token_fit`): the primer in the
-        key the model writes in (a key-normalised model's), read from the ids (see
-        :meth:`_primer_array`), so any caller of :meth:`generate` gets it."""
+        key the model writes in (a key-normalised model's), read from the ids (see the
+        adapter's ``primer_array``), so any caller of :meth:`generate` gets it."""
         primer_ids = np.asarray(primer_ids, dtype=np.int64).reshape(-1)
         if not options.follow_primer or not len(primer_ids):
             return TokenFit()
-        codec = self._codec()
-        group, onsets, pitches = codec.notes_before_end(self._primer_array(primer_ids))
+        codec = self.adapter.codec
+        group, onsets, pitches = codec.notes_before_end(self.adapter.primer_array(primer_ids))
         return token_fit(group, onsets, pitches, codec.steps_per_beat, options)
-
-    def _primer_array(self, primer_ids: np.ndarray) -> np.ndarray:
-        """The codec's array of the primer these ids (T0,) encode: as :meth:`encode_primer` last
-        read it, when they are its ids (so a chord the vocabulary lacks counts with its own
-        notes, not its nearest known chord's: a melody the vocabulary maps to triads is still a
-        melody), or else decoded from the ids."""
-        encoded = getattr(self, "_encoded_primer", None)
-        if encoded is not None and np.array_equal(encoded[0], primer_ids):
-            return encoded[1]
-        return self.codec_rows(primer_ids)
 
     def start_ids(self, n_variations: int, options: SamplingOptions, generator: torch.Generator) -> torch.Tensor:
         """First tokens (B,) without a primer: the chosen one, or drawn from the most frequent."""
         device = next(self.parameters()).device
         if options.start_token:
-            return torch.full((n_variations,), self.token_id(options.start_token), dtype=torch.long,
+            return torch.full((n_variations,), self.adapter.token_id(options.start_token), dtype=torch.long,
                               device=device)
         pool = self.info.get("start_tokens") or [[0, 1]]
         ids = torch.tensor([p[0] for p in pool], device=device)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..core.errors import ComposerError
 from ..core.score import Score
+from ..core.timing import DEFAULT_PPQ
 from .errors import SkipFile
 from .pianoroll import from_pianoroll, to_pianoroll
 from .multitrack import MultitrackBarCodec
@@ -58,11 +59,11 @@ class PianoRollCodec:
                             tracks=[t.id for t in tracks], include_drums=self.include_drums)
         return roll.astype(np.uint8)
 
-    def decode(self, roll: np.ndarray, *, pitch_range=(0, N_PITCHES), qpm: float = 120.0,
-               program: int = 0, name: str = "") -> Score:
-        """Score from a roll of shape (T, hi - lo) over ``pitch_range``."""
+    def decode(self, roll: np.ndarray, *, pitch_range=(0, N_PITCHES), ppq: int = DEFAULT_PPQ,
+               qpm: float = 120.0, program: int = 0, name: str = "") -> Score:
+        """Score at ``ppq`` from a roll of shape (T, hi - lo) over ``pitch_range``."""
         return from_pianoroll(np.asarray(roll) > 0, steps_per_beat=self.steps_per_beat, fps=self.fps,
-                              pitch_range=tuple(pitch_range), qpm=qpm, program=program, name=name)
+                              pitch_range=tuple(pitch_range), ppq=ppq, qpm=qpm, program=program, name=name)
 
 
     def pitches_used(self, roll: np.ndarray) -> np.ndarray:

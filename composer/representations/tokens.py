@@ -56,7 +56,7 @@ import numpy as np
 
 from ..core.notes import make_notes
 from ..core.score import Score, Track
-from ..core.timing import TempoChange
+from ..core.timing import DEFAULT_PPQ, TempoChange
 from .errors import SkipFile
 
 __all__ = ["ChordTokenCodec", "NoteSymbolCodec", "NEXT", "TIMING_STEPS", "pitch_name",
@@ -70,8 +70,6 @@ TIMING_STEPS = (1, 2, 3, 4, 6, 8, 12, 16)
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _NAME_INDEX = {n: i for i, n in enumerate(NOTE_NAMES)}
 _NAME_INDEX.update({"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10})
-#: Ticks per quarter note of decoded scores.
-DECODE_PPQ = 480
 
 
 # ----------------------------------------------------------------------------- names
@@ -185,8 +183,13 @@ def _end_step(end_tick: int | None, ppq: int, steps_per_beat: int) -> int | None
     return None if end_tick is None else int((end_tick * 2 * steps_per_beat + ppq) // (2 * ppq))
 
 
-def _empty_score(name: str, program: int, qpm: float, notes: np.ndarray) -> Score:
-    return Score([Track(name or "Generated", program, notes=notes)], DECODE_PPQ, [TempoChange(0, float(qpm))])
+def _one_track(name: str, program: int, ppq: int, qpm: float, notes: np.ndarray) -> Score:
+    return Score([Track(name or "Generated", program, notes=notes)], ppq, [TempoChange(0, float(qpm))])
+
+
+def _step_ticks(steps: np.ndarray, ppq: int, steps_per_beat: int) -> np.ndarray:
+    """Ticks at ``ppq`` of grid steps (n,): the nearest tick, halves up."""
+    return (2 * np.asarray(steps, dtype=np.int64) * ppq + steps_per_beat) // (2 * steps_per_beat)
 
 
 # ----------------------------------------------------------------------------- chord tokens
@@ -225,21 +228,22 @@ class ChordTokenCodec:
             rows[:, 3] = snap(shift)
         return rows
 
-    def decode(self, rows: np.ndarray, *, qpm: float = 120.0, program: int = 0, name: str = "") -> Score:
-        """Score (PPQ 480, one track) from rows (N, 4); untimed rows play every ``untimed_beats``."""
+    def decode(self, rows: np.ndarray, *, ppq: int = DEFAULT_PPQ, qpm: float = 120.0, program: int = 0,
+               name: str = "") -> Score:
+        """Score at ``ppq`` (one track) from rows (N, 4); untimed rows play every ``untimed_beats``."""
         rows = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
         present = masks_to_pitches(rows[:, :2])
         group, pitch = np.nonzero(present)
         if self.timed:
-            step_ticks = DECODE_PPQ // self.steps_per_beat
-            onsets = np.concatenate([[0], np.cumsum(rows[:-1, 3])]) * step_ticks
-            lengths = np.maximum(rows[:, 2], 1) * step_ticks
+            onset_steps = np.concatenate([[0], np.cumsum(rows[:-1, 3])]).astype(np.int64)
+            starts = _step_ticks(onset_steps, ppq, self.steps_per_beat)
+            ends = _step_ticks(onset_steps + np.maximum(rows[:, 2], 1), ppq, self.steps_per_beat)
         else:
-            hop = int(round(self.untimed_beats * DECODE_PPQ))
-            onsets = np.arange(len(rows), dtype=np.int64) * hop
-            lengths = np.full(len(rows), hop, dtype=np.int64)
-        notes = make_notes(onsets[group], onsets[group] + lengths[group], pitch, 90)
-        return _empty_score(name, program, qpm, notes)
+            hop = int(round(self.untimed_beats * ppq))
+            starts = np.arange(len(rows), dtype=np.int64) * hop
+            ends = starts + hop
+        notes = make_notes(starts[group], ends[group], pitch, 90)
+        return _one_track(name, program, ppq, qpm, notes)
 
     def pitches_used(self, rows: np.ndarray) -> np.ndarray:
         """Bool (128,): the pitches any row of ``rows`` (N, 4) holds."""
@@ -298,9 +302,10 @@ class NoteSymbolCodec:
         out[next_pos] = NEXT
         return out
 
-    def decode(self, symbols: np.ndarray, *, qpm: float = 120.0, program: int = 0, name: str = "") -> Score:
-        """Score (PPQ 480, one track) from symbols (N,); pitches after the last ``<next>`` count
-        as one more step."""
+    def decode(self, symbols: np.ndarray, *, ppq: int = DEFAULT_PPQ, qpm: float = 120.0, program: int = 0,
+               name: str = "") -> Score:
+        """Score at ``ppq`` (one track) from symbols (N,); pitches after the last ``<next>``
+        count as one more step."""
         symbols = np.asarray(symbols, dtype=np.int64).reshape(-1)
         is_next = symbols < 0
         step = np.cumsum(is_next) - is_next  # steps closed before each symbol
@@ -309,18 +314,17 @@ class NoteSymbolCodec:
         key = np.unique(step * 128 + pitch)  # one note per pitch and step, ordered
         step, pitch = key // 128, key % 128
         if self.grid:
-            step_ticks = DECODE_PPQ // self.steps_per_beat
             onset_steps = np.unique(step)
             following = np.append(onset_steps[1:], onset_steps[-1] + self.steps_per_beat) \
                 if len(onset_steps) else onset_steps
             hold = np.minimum(following - onset_steps, self.max_hold_beats * self.steps_per_beat)
-            length = hold[np.searchsorted(onset_steps, step)] * step_ticks
-            start = step * step_ticks
+            start = _step_ticks(step, ppq, self.steps_per_beat)
+            end = _step_ticks(step + hold[np.searchsorted(onset_steps, step)], ppq, self.steps_per_beat)
         else:
-            hop = int(round(self.untimed_beats * DECODE_PPQ))
+            hop = int(round(self.untimed_beats * ppq))
             start = step * hop
-            length = np.full(len(step), hop, dtype=np.int64)
-        return _empty_score(name, program, qpm, make_notes(start, start + length, pitch, 90))
+            end = start + hop
+        return _one_track(name, program, ppq, qpm, make_notes(start, end, pitch, 90))
 
     def pitches_used(self, symbols: np.ndarray) -> np.ndarray:
         """Bool (128,): the pitches ``symbols`` (N,) hold."""

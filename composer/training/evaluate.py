@@ -85,7 +85,7 @@ def token_metrics(model: FamilyModel, pieces: list[np.ndarray]) -> dict[str, flo
     correct = 0
     count = 0
     for piece in pieces:
-        ids = model.piece_ids(piece)
+        ids = model.adapter.piece_ids(piece)
         if len(ids) < 2:
             continue
         logits, target = model.sequence_predictions(ids)

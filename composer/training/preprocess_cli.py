@@ -117,7 +117,7 @@ def _run(args: argparse.Namespace) -> int:
     module, config = family_config(args.family, args.preset, overrides)
     valid_fraction = config.valid_fraction if args.valid_fraction is None else args.valid_fraction
     json_lines = args.progress == "json"
-    encoded = encode_folder(args.folder, module.Model.default_codec(config), recursive=not args.no_recursive,
+    encoded = encode_folder(args.folder, module.Model.adapter_class.default_codec(config), recursive=not args.no_recursive,
                             valid_fraction=valid_fraction, test_fraction=args.test_fraction,
                             workers=args.workers, cache_dir=args.cache_dir,
                             use_cache=not getattr(args, "rebuild", False), key_normalize=config.key_normalize,

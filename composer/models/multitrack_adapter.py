@@ -1,0 +1,151 @@
+"""The multitrack VAE's adapter (torch-free): instrument slots, bars of the primer, bar lines
+and decoding every slot into a track.
+
+Pieces are :class:`~composer.representations.multitrack.MultitrackBarCodec` arrays of shape
+(bars, slots, steps_per_bar, 128); a generated step is one bar of every slot.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from composer.core.errors import ComposerError, ComposerWarning
+from composer.core.score import Score, Track
+from composer.data.encoded import EncodedSet
+from composer.representations.codecs import codec_from_params
+from composer.representations.multitrack import N_PITCHES, MultitrackBarCodec, bar_window, note_grid
+from composer.representations.pianoroll import snap_to_grid
+
+from .adapter import FamilyAdapter
+
+#: Data-info entries: the training data's grid and shortest common note, in quarter notes
+#: (:func:`~composer.representations.multitrack.note_grid`); decoded notes are snapped to them.
+GRID_BEATS, MIN_NOTE_BEATS = "grid_beats", "min_note_beats"
+#: Both, for a checkpoint trained before they were recorded: a sixteenth note.
+DEFAULT_GRID_BEATS = 0.25
+
+
+def codec_for(config) -> MultitrackBarCodec:
+    """The codec of a multitrack config (its ``slots``, ``slot_names``, ``steps_per_bar``, ``lead``)."""
+    names = tuple(n.strip() for n in config.slot_names.split(",") if n.strip()) \
+        if config.slots != "lpd5" else ()
+    return MultitrackBarCodec(slots=config.slots, names=names, steps_per_bar=config.steps_per_bar,
+                              lead=config.lead, register_voices=True)
+
+
+class MultitrackAdapter(FamilyAdapter):
+    """One bar of every instrument slot per step; each slot decodes into its own track."""
+
+    @property
+    def codec(self) -> MultitrackBarCodec:
+        return codec_from_params(self.info["codec"]) if "codec" in self.info else codec_for(self.config)
+
+    @classmethod
+    def default_codec(cls, config) -> MultitrackBarCodec:
+        return codec_for(config)
+
+    @classmethod
+    def data_info(cls, data: EncodedSet, config) -> dict:
+        """Slots, how often each sounds, the data's note grid, and the epoch that ends the VAE
+        stage (fixed here, so a resumed run with more epochs spends them on the predictors
+        instead of moving the boundary)."""
+        train = data.split_pieces("train") or data.pieces
+        bars = sum(len(p) for p in train)
+        filled = np.sum([p.reshape(len(p), p.shape[1], -1).any(axis=-1).sum(axis=0) for p in train], axis=0)
+        if config.epochs < 2:
+            raise ComposerError("multitrack_vae trains in two stages (the VAEs, then the latent "
+                                "predictors): give at least 2 epochs")
+        vae_epochs = min(max(int(round(config.epochs * config.vae_fraction)), 1), config.epochs - 1)
+        codec = codec_for(config)
+        drums = [k for k in range(len(codec.slot_names)) if codec.slot_is_drum(k)]
+        grid, shortest = note_grid(train, config.steps_per_bar, drums)
+        beats_per_step = 4 / config.steps_per_bar  # the bars read as 4/4, the meter of most data
+        return {"codec": data.codec, "slots": list(codec.slot_names),
+                "vae_epochs": vae_epochs,
+                GRID_BEATS: round(grid * beats_per_step, 6), MIN_NOTE_BEATS: round(shortest * beats_per_step, 6),
+                "slot_fill": [round(float(f) / max(bars, 1), 4) for f in np.atleast_1d(filled)]}
+
+    @property
+    def slot_names(self) -> list[str]:
+        return list(self.codec.slot_names)
+
+    # ----------------------------------------------------------------------- generation
+    def encode_primer(self, part: Score, primer: Score, start_tick: int) -> np.ndarray:
+        """The primer's last bar before ``start_tick`` of every slot, shape (1, slots, steps, 128),
+        or (0, ...) without primer notes (generation from scratch). Slots no primer track fills
+        are a silent bar (what happens to them is ``SamplingOptions.missing_slots``)."""
+        codec = self.codec
+        names = codec.slot_names
+        if part.note_count == 0 or start_tick == 0:
+            return np.zeros((0, len(names), codec.steps_per_bar, N_PITCHES), dtype=np.uint8)
+        groups = codec.assign(part)
+        if not any(groups):
+            raise ComposerError(f"no primer track fits this model's slots ({', '.join(names)})")
+        pitched = [t for t in part.tracks if len(t) and not t.is_drum]
+        if codec.slots == "order" and len(pitched) > len(names):
+            warnings.warn(f"the primer has {len(pitched)} tracks with notes but the model has "
+                          f"{len(names)} slots; the tracks after the first {len(names)} were left out",
+                          ComposerWarning, stacklevel=4)
+        first, length = bar_before(primer, start_tick)
+        return bar_window(codec, groups, first, length)[None]
+
+    def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
+        """The bars that start in [start_tick, end_tick) (the last one may be cut)."""
+        shortest = min(primer.bar_lengths())
+        most = -(-(end_tick - start_tick) // max(shortest, 1))
+        lines = bar_lines(primer, start_tick, most)
+        return max(int(np.searchsorted(lines, end_tick, side="left")), 1)
+
+    def decode_slots(self, steps: np.ndarray, primer: Score, start_tick: int, primer_grid: int | None = None):
+        """Generated bars (N, slots, steps, 128) -> one (Track, primer track id or None) per slot:
+        the primer track that continues the slot (its first track in the slot), else a new
+        track named after the slot with its GM program and drum flag.
+
+        Pitched notes are snapped to the data's grid (:meth:`note_grid_ticks`), or, following
+        the primer, to ``primer_grid`` ticks (the primer's grid) where the data's is finer: 32
+        steps a bar meet no eighth of a 6/8 or 3/4 bar, so a model trained on such music has a
+        32nd-note grid of its own and wrote off the primer's eighths (0.62 on its grid)."""
+        codec = self.codec
+        lines = bar_lines(primer, start_tick, len(steps))
+        part = Score(list(primer.tracks), primer.ppq, primer.tempos, primer.time_signatures)
+        targets = [group[0].id if group else None for group in codec.assign(part)]
+        grid, shortest = self.note_grid_ticks(primer.ppq)
+        if primer_grid and primer_grid > grid:
+            grid = int(primer_grid)
+        out = []
+        for k, notes in enumerate(codec.decode_notes(steps, lines)):
+            if not codec.slot_is_drum(k):  # the data's rhythm: no slivers shorter than it has
+                notes = snap_to_grid(notes, grid, origin=int(lines[0]), min_length=shortest)
+            track = Track(codec.track_name(k), codec.slot_program(k), codec.slot_is_drum(k), notes)
+            out.append((track, targets[k]))
+        return out
+
+    def note_grid_ticks(self, ppq: int) -> tuple[int, int]:
+        """The grid decoded notes are snapped to and the shortest note kept, in ticks at ``ppq``:
+        the training data's (``info["grid_beats"]``, ``info["min_note_beats"]``), else a
+        sixteenth note for a model trained before they were recorded."""
+        grid = float(self.info.get(GRID_BEATS) or DEFAULT_GRID_BEATS)
+        shortest = float(self.info.get(MIN_NOTE_BEATS) or grid)
+        return max(int(round(grid * ppq)), 1), max(int(round(shortest * ppq)), 1)
+
+
+def bar_lines(score: Score, start_tick: int, n_bars: int) -> np.ndarray:
+    """Where ``n_bars`` generated bars start (and the last ends), shape (n_bars + 1,): the
+    score's bar lines, meter changes included, when ``start_tick`` is on one; else bars of
+    the meter at ``start_tick`` (generation started mid-bar, e.g. at the playhead)."""
+    lines = score.bar_starts(start_tick + (n_bars + 1) * max(score.bar_lengths()))
+    if start_tick in lines:
+        return lines[lines >= start_tick][:n_bars + 1]
+    return start_tick + score.bar_ticks_at(start_tick) * np.arange(n_bars + 1, dtype=np.int64)
+
+
+def bar_before(score: Score, start_tick: int) -> tuple[int, int]:
+    """The primer bar: (its first tick, its length), the bar that ends at ``start_tick``."""
+    lines = score.bar_starts(start_tick)
+    if start_tick in lines and start_tick > 0:
+        previous = int(lines[np.searchsorted(lines, start_tick) - 1])
+        return previous, start_tick - previous
+    bar = score.bar_ticks_at(start_tick)
+    return max(start_tick - bar, 0), bar
