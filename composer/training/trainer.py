@@ -1,9 +1,12 @@
-"""One model-agnostic training loop for every family, on one device or many under torchrun.
+"""One model-agnostic training run for every family, on one device or many under torchrun.
 
-Each epoch trains on random windows, then validates on fixed ones; the best model by validation
-loss is written to ``out`` (a .safetensors checkpoint) and the resume state beside it after every
-epoch, atomically. A stop request (SIGINT, SIGTERM or a stop file) ends the run at the next step
-with everything saved; ``resume=True`` continues from the last resume state.
+:func:`train` goes through labelled stages: (1) what to train (the preset and options, or the
+run being resumed), (2) the data, read once and split, (3) the plan, the model and its example
+sets, (4) the optimizer and a resumed run's state, (5) the epochs (composer.training.epochs:
+the best model by validation loss is written to ``out``, a .safetensors checkpoint, and the
+resume state beside it after every epoch, atomically; composer.training.resume), (6) the end:
+test metrics and what to do next. A stop request (SIGINT, SIGTERM or a stop file) ends the run
+at the next step with everything saved; ``resume=True`` continues from the last resume state.
 """
 
 from __future__ import annotations
@@ -26,17 +29,13 @@ from torch import nn
 from composer.core.errors import ComposerError
 from composer.data.dataset import EncodedSet, load_source
 from composer.models.base import KEY_NORMALIZED, FamilyModel, build_model, preset_config, save_model
-from composer.models.checkpoint import (
-    CheckpointError,
-    load_resume_state,
-    read_metadata,
-    resume_path,
-    save_resume_state,
-)
+from composer.models.checkpoint import load_resume_state, read_metadata, resume_path
 from composer.models.registry import family_spec, load_family
 
 from .device import Distributed, choose_device, init_distributed
+from .epochs import Ending, Fit, LossModule, Session, evaluate, measure, run_epochs
 from .progress import Progress
+from .resume import RunRecord, RunState, restore_resume, resumed_config, save_resume
 from .schedule import AUTO, check_schedule, given_fields, plan_schedule
 
 
@@ -79,49 +78,6 @@ class TrainRequest:
     command: str = ""
     #: Config fields to override, as text (from ``--set FIELD=VALUE``); converted by field type.
     overrides: dict = field(default_factory=dict)
-
-
-@dataclass
-class RunState:
-    """Where a run stands after an epoch, besides its weights: kept in the resume state."""
-
-    best_valid: float = math.inf
-    best_epoch: int = 0
-    #: Epochs since the validation loss last improved (early stopping, learning-rate halving).
-    bad_epochs: int = 0
-    #: One dict per finished epoch: its number, training loss and validation metrics.
-    history: list = field(default_factory=list)
-    #: Optimizer steps taken, every start of the run together (a time limit ends an epoch early).
-    steps: int = 0
-
-    @classmethod
-    def from_resume(cls, saved: dict, steps_per_epoch: int) -> "RunState":
-        """The state a resume file holds (one from before steps were counted: full epochs)."""
-        steps = saved.get("steps", saved["epoch"] * steps_per_epoch)
-        return cls(saved["best_valid"], saved["best_epoch"], saved["bad_epochs"], saved["history"], steps)
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What a run is, the same after every epoch: where it saves, its config, data info,
-    preset and checkpoint metadata."""
-
-    out: Path
-    config: object
-    info: dict
-    preset: str
-    metadata: dict
-
-
-class _LossModule(nn.Module):
-    """Lets DistributedDataParallel see the loss computation as ``forward``."""
-
-    def __init__(self, model: FamilyModel):
-        super().__init__()
-        self.model = model
-
-    def forward(self, batch):
-        return self.model.loss(batch, metrics=False)
 
 
 class _StopRequest:
@@ -265,30 +221,6 @@ def check_data_size(family: str, config, data: EncodedSet, valid_fraction: float
     return {"train_examples": n, "valid_examples": len(valid_set), "warning": warning, "config": config}
 
 
-def _batches(dataset, batch_size: int, steps: int):
-    """``steps`` batches of random training examples (composer.models.base.TrainingExamples)."""
-    for _ in range(steps):
-        yield dataset.sample_batch(batch_size)
-
-
-def _evaluate(model: FamilyModel, dataset, batch_size: int, device) -> dict[str, float]:
-    """Mean loss and metrics over fixed validation examples."""
-    model.eval()
-    totals: dict[str, float] = {}
-    count = 0
-    with torch.no_grad():
-        for start in range(0, len(dataset), batch_size):
-            batch = torch.stack([dataset[i] for i in range(start, min(start + batch_size, len(dataset)))])
-            loss, metrics = model.loss(batch.to(device))
-            n = len(batch)
-            totals["loss"] = totals.get("loss", 0.0) + float(loss) * n
-            for key, value in metrics.items():
-                totals[key] = totals.get(key, 0.0) + value * n
-            count += n
-    model.train()
-    return {k: v / max(count, 1) for k, v in totals.items()}
-
-
 def train(request: TrainRequest, progress: Progress | None = None) -> dict:
     """Run a training; returns the final metadata written into the checkpoint.
 
@@ -312,6 +244,7 @@ def train(request: TrainRequest, progress: Progress | None = None) -> dict:
 
 
 def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _StopRequest) -> dict:
+    """The run in this process, stage by stage; returns what :func:`train` does."""
     out = Path(request.out)
     if not out.parent.exists():
         raise TrainingError(f"the folder for {out} does not exist")
@@ -319,17 +252,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     _seed_everything(request.seed)
 
     # 1. What to train: the preset and options, or the run being resumed.
-    resume_state = load_resume_state(out) if request.resume else None
-    if request.resume and resume_state is None:
-        raise TrainingError(f"nothing to resume: {resume_path(out).name} not found")
-    if resume_state is not None:
-        config, info, preset = _resumed_config(request, module, out, resume_state)
-    else:
-        preset = request.preset or spec.default_preset
-        _, config = family_config(request.family, preset, request.overrides, epochs=request.epochs,
-                                  batch_size=request.batch_size, learning_rate=request.learning_rate,
-                                  seq_len=request.seq_len, patience=request.patience,
-                                  steps_per_epoch=request.steps_per_epoch)
+    resume_state, config, info, preset = _what_to_train(request, spec, module, out)
 
     # 2. The data, read once (the main process fills the cache, the others read it) and split.
     valid_fraction = config.valid_fraction if request.valid_fraction is None else request.valid_fraction
@@ -337,6 +260,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     key_normalize = bool(info.get(KEY_NORMALIZED)) if resume_state is not None else config.key_normalize
     data = _load_data(request, module.Model.default_codec(config), dist, valid_fraction, key_normalize)
     train_pieces, valid_pieces, test_pieces = _split_for_validation(data, valid_fraction)
+
     # 3. The plan (auto schedule), the model and its example sets.
     if resume_state is None and config.schedule == AUTO:
         # The plan comes before the model's data info, which may depend on the epochs (the
@@ -348,162 +272,119 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         info = with_key_flag(module.Model.data_info(data, config), data)
     # Random transposition would undo key normalisation, except the few semitones a config allows.
     augment = request.augment and (not data.key_normalized or config.normalized_shifts > 0)
-
     model = build_model(request.family, config, info).to(device)
+    train_set, valid_set = _model_sets(model, train_pieces, valid_pieces, augment,
+                                       seed=request.seed + 1000 * dist.rank)
+
+    # 4. The optimizer, on the stage to run, and a resumed run's weights and state.
+    fit = _fit(request.family, model, config, train_set, valid_set, dist, device, resume_state)
+    start_epoch, run = 1, RunState()
+    if resume_state is not None:
+        start_epoch, run = restore_resume(resume_state, model, fit.optimizer, fit.scheduler, fit.steps_per_epoch)
+    emit("start", family=request.family, preset=preset, device=str(device), world_size=dist.world_size,
+         epochs=config.epochs, steps_per_epoch=fit.steps_per_epoch,
+         parameters=sum(p.numel() for p in model.parameters()),
+         train_examples=len(train_set), valid_examples=len(valid_set) if valid_set else 0,
+         key_normalized=data.key_normalized, augment=augment,
+         resumed_from_epoch=start_epoch - 1 if resume_state else None,
+         data=data.summary, skipped=len(data.skipped))
+    if request.measure_steps:
+        return measure(request.measure_steps, fit, device, emit)
+    record = RunRecord(out, config, info, preset, _metadata(request, spec, preset, data, resume_state))
+
+    # 5. The epochs: train, validate, save the best and the resume state, stop when it is time.
+    session = Session(request, dist, emit, stop, device, started=time.monotonic(), augment=augment)
+    ending = run_epochs(fit, run, record, start_epoch, session)
+
+    # 6. The end: the model saved in any case, its test metrics, and what to do next.
+    return _finish(fit, run, record, ending, test_pieces, session)
+
+
+def _what_to_train(request: TrainRequest, spec, module, out: Path):
+    """The resume state (None for a new run), config, data info (None until the data is read)
+    and preset: of the preset and options, or of the run being resumed."""
+    resume_state = load_resume_state(out) if request.resume else None
+    if request.resume and resume_state is None:
+        raise TrainingError(f"nothing to resume: {resume_path(out).name} not found")
+    if resume_state is not None:
+        return (resume_state, *resumed_config(request, module, out, resume_state))
+    preset = request.preset or spec.default_preset
+    _, config = family_config(request.family, preset, request.overrides, epochs=request.epochs,
+                              batch_size=request.batch_size, learning_rate=request.learning_rate,
+                              seq_len=request.seq_len, patience=request.patience,
+                              steps_per_epoch=request.steps_per_epoch)
+    return None, config, None, preset
+
+
+def _model_sets(model: FamilyModel, train_pieces, valid_pieces, augment: bool, seed: int):
+    """The model's training examples (drawn with their own generator of ``seed``: each process
+    its own) and validation examples (None when there are no validation pieces)."""
     try:
         train_set = model.make_dataset(train_pieces, augment=augment, training=True)
         valid_set = model.make_dataset(valid_pieces, augment=False, training=False) if valid_pieces else None
     except ValueError as exc:
         raise TrainingError(f"the data is too small for this preset: {exc}") from None
-    train_set.rng = np.random.default_rng(request.seed + 1000 * dist.rank)  # each process its own
+    train_set.rng = np.random.default_rng(seed)
+    return train_set, valid_set
 
-    # 4. The optimizer, on the stage to run, and a resumed run's weights and state.
-    # Staged families: the stage of the first epoch to run (or of the epoch a resume ends on,
-    # whose optimizer state is restored below).
+
+def _fit(family: str, model: FamilyModel, config, train_set, valid_set, dist: Distributed, device,
+         resume_state: dict | None) -> Fit:
+    """The optimizer and scheduler on the stage to run, and the model as DDP sees it. Staged
+    families: the stage of the first epoch to run (or of the epoch a resume ends on, whose
+    optimizer state is restored next)."""
     stage = model.stage_for_epoch(max(resume_state["epoch"], 1) if resume_state is not None else 1)
     if stage is not None:
         if dist.enabled:
-            raise TrainingError(f"{request.family} trains in stages, which run on one device; "
+            raise TrainingError(f"{family} trains in stages, which run on one device; "
                                 "start it without torchrun")
         model.set_stage(stage)
-    last_stage = model.stage_for_epoch(config.epochs)
     optimizer = model.make_optimizer(config.learning_rate)
     steps_per_epoch = config.steps_per_epoch or max(len(train_set) // (config.batch_size * dist.world_size), 1)
     scheduler = model.make_scheduler(optimizer, steps_per_epoch)
-    wrapped = _LossModule(model)
+    wrapped = LossModule(model)
     if dist.enabled:
         wrapped = nn.parallel.DistributedDataParallel(
             wrapped, device_ids=[device.index] if device.type == "cuda" else None)
+    return Fit(model, wrapped, optimizer, scheduler, train_set, valid_set, config, steps_per_epoch, stage)
 
-    start_epoch, run = 1, RunState()
-    if resume_state is not None:
-        model.load_state_dict(resume_state["model"])
-        optimizer.load_state_dict(resume_state["optimizer"])
-        if scheduler is not None and resume_state.get("scheduler"):
-            scheduler.load_state_dict(resume_state["scheduler"])
-        start_epoch = resume_state["epoch"] + 1
-        run = RunState.from_resume(resume_state, steps_per_epoch)
-        torch.set_rng_state(resume_state["torch_rng"])
 
-    n_params = sum(p.numel() for p in model.parameters())
-    emit("start", family=request.family, preset=preset, device=str(device), world_size=dist.world_size,
-         epochs=config.epochs, steps_per_epoch=steps_per_epoch, parameters=n_params,
-         train_examples=len(train_set), valid_examples=len(valid_set) if valid_set else 0,
-         key_normalized=data.key_normalized, augment=augment,
-         resumed_from_epoch=start_epoch - 1 if resume_state else None,
-         data=data.summary, skipped=len(data.skipped))
-
-    if request.measure_steps:
-        return _measure(request.measure_steps, wrapped, model, optimizer, scheduler, train_set, config,
-                        device, steps_per_epoch, emit)
-
+def _metadata(request: TrainRequest, spec, preset: str, data: EncodedSet, resume_state: dict | None) -> dict:
+    """The checkpoint metadata every save of the run shares: its name, preset, data and
+    capabilities."""
     previous_name = (resume_state or {}).get("metadata", {}).get("name")
-    metadata_base = {
-        "name": request.name or previous_name or out.name.removesuffix(".safetensors"),
+    return {
+        "name": request.name or previous_name or Path(request.out).name.removesuffix(".safetensors"),
         "preset": preset,
         "data": {**data.summary, "source": Path(request.data).name, "codec": data.codec,
                  "key_normalized": data.key_normalized},
         "capabilities": sorted(spec.capabilities),
     }
-    record = RunRecord(out, config, info, preset, metadata_base)
-    # 5. The epochs: train, validate, save the best and the resume state, stop when it is time.
-    started = time.monotonic()
-    status, reason = "done", "finished all epochs"
-    epoch = start_epoch - 1
-    stopped_mid_epoch = False
-    deadlines = _stage_deadlines(model, config.epochs, started, request.minutes)
-    out_of_time_stage = None  # a stage whose share of the time limit is spent: its epochs are skipped
-    for epoch in range(start_epoch, config.epochs + 1):
-        if out_of_time_stage is not None and model.stage_for_epoch(epoch) == out_of_time_stage:
-            continue
-        if stage is not None and model.stage_for_epoch(epoch) != stage:
-            stage = model.stage_for_epoch(epoch)
-            model.set_stage(stage)
-            optimizer = model.make_optimizer(config.learning_rate)
-            scheduler = model.make_scheduler(optimizer, steps_per_epoch)
-            run.best_valid, run.bad_epochs = math.inf, 0
-            emit("stage", stage=stage, epoch=epoch, epochs=config.epochs)
-        staged = {} if stage is None else {"stage": stage}
-        model.train()
-        total, count, epoch_start = 0.0, 0, time.monotonic()
-        deadline = deadlines[stage]
-        for step, batch in enumerate(_batches(train_set, config.batch_size, steps_per_epoch), 1):
-            total += _train_step(wrapped, model, optimizer, scheduler, batch.to(device, non_blocking=True),
-                                 config.grad_clip)
-            count += 1
-            run.steps += 1
-            if step % max(steps_per_epoch // 20, 1) == 0 or step == steps_per_epoch:
-                elapsed = time.monotonic() - epoch_start
-                per_step = elapsed / step
-                remaining = (steps_per_epoch - step) + (config.epochs - epoch) * steps_per_epoch
-                emit("step", epoch=epoch, step=step, steps=steps_per_epoch, loss=total / count,
-                     lr=optimizer.param_groups[0]["lr"], eta=per_step * remaining,
-                     examples_per_second=config.batch_size * dist.world_size / per_step, **staged)
-            if dist.any(stop.requested()):
-                stopped_mid_epoch = True
-                break
-            # (Asked only with a time limit: under torchrun each question is an all-reduce.)
-            if request.minutes and dist.any(time.monotonic() >= deadline):  # a short last epoch
-                break
-        train_loss = dist.all_mean(total / max(count, 1))
-        if stopped_mid_epoch:
-            epoch -= 1  # this epoch did not finish: a resume repeats it
-            status, reason = "stopped", "stopped on request"
-            break
-        valid = _evaluate(model, valid_set, config.batch_size, device) if valid_set else {}
-        valid_loss = valid.get("loss", train_loss)
-        improved = valid_loss < run.best_valid - 1e-6
-        if improved:
-            run.best_valid, run.best_epoch, run.bad_epochs = valid_loss, epoch, 0
-        else:
-            run.bad_epochs += 1
-            if config.lr_halving_patience and run.bad_epochs % config.lr_halving_patience == 0:
-                _halve_learning_rate(optimizer, scheduler)
-        run.history.append({"epoch": epoch, "train_loss": train_loss, **{f"valid_{k}": v for k, v in valid.items()}})
-        if dist.is_main:
-            if improved:
-                save_model(out, model, {**metadata_base, "metrics": {"epoch": epoch, "train_loss": train_loss,
-                                                                     **{f"valid_{k}": v for k, v in valid.items()}},
-                                        "training": _training_meta(request, device, dist, epoch, started,
-                                                                   run.steps,
-                                                                   _stage_losses(model, run.history, stage),
-                                                                   augment)})
-            _save_resume(record, model, optimizer, scheduler, epoch, run)
-        eta = (time.monotonic() - started) / max(epoch - start_epoch + 1, 1) * (config.epochs - epoch)
-        emit("epoch", epoch=epoch, epochs=config.epochs, train_loss=train_loss, valid_loss=valid.get("loss"),
-             metrics={k: v for k, v in valid.items() if k != "loss"}, best=improved, best_epoch=run.best_epoch,
-             checkpoint=str(out), eta=eta, seconds=time.monotonic() - epoch_start, **staged)
-        if run.bad_epochs >= config.patience and stage == last_stage:
-            status, reason = "done", f"early stop: no improvement for {config.patience} epochs"
-            break
-        if request.minutes and dist.any(time.monotonic() >= deadline):
-            if stage == last_stage:
-                status, reason = "done", f"time limit: {request.minutes:g} minutes of training"
-                break
-            out_of_time_stage = stage
-        if dist.any(stop.requested()):
-            status, reason = "stopped", "stopped on request"
-            break
 
-    # 6. The end: the model saved in any case, its test metrics, and what to do next.
+
+def _finish(fit: Fit, run: RunState, record: RunRecord, ending: Ending, test_pieces, session: Session) -> dict:
+    """The end: the model saved in any case, its test metrics, and what to do next (the last
+    event); returns the checkpoint's metadata (on the main process; {} on the others)."""
+    dist, out = session.dist, record.out
     if dist.is_main:
         if not out.exists():  # stopped before the first epoch ended: keep what was learned
-            save_model(out, model, {**metadata_base, "metrics": {},
-                                    "training": _training_meta(request, device, dist, epoch, started,
-                                                               run.steps, augment=augment)})
-        if stopped_mid_epoch:
-            _save_resume(record, model, optimizer, scheduler, epoch, run)
+            save_model(out, fit.model, {**record.metadata, "metrics": {},
+                                        "training": session.training_meta(ending.epoch, run.steps)})
+        if ending.stopped_mid_epoch:
+            save_resume(record, fit.model, fit.optimizer, fit.scheduler, ending.epoch, run)
         final = read_metadata(out)
-        if status == "done" and test_pieces:
-            final = _add_test_metrics(out, test_pieces, device, final)
+        if ending.status == "done" and test_pieces:
+            final = _add_test_metrics(out, test_pieces, session.device, final)
     else:
         final = {}
-    offer = _continue_offer(request, final, reason, epoch) if status == "done" and dist.is_main else {}
+    done = ending.status == "done" and dist.is_main
+    offer = _continue_offer(session.request, final, ending.reason, ending.epoch) if done else {}
     # Leave together: a rank that exits while its peer still works can make gloo on the peer
     # abort with "connection closed by peer" (SIGABRT) before the peer reaches its own teardown.
     dist.barrier()
-    emit(status, reason=reason, checkpoint=str(out), best_epoch=run.best_epoch,
-         best_valid_loss=run.best_valid if math.isfinite(run.best_valid) else None, epochs_run=epoch, **offer)
+    session.emit(ending.status, reason=ending.reason, checkpoint=str(out), best_epoch=run.best_epoch,
+                 best_valid_loss=run.best_valid if math.isfinite(run.best_valid) else None,
+                 epochs_run=ending.epoch, **offer)
     return final
 
 
@@ -521,38 +402,6 @@ def _continue_offer(request: TrainRequest, meta: dict, reason: str, epochs_run: 
             "continue_command": f"{command} --resume --epochs {more}"}
 
 
-def _halve_learning_rate(optimizer, scheduler) -> None:
-    """Halve every parameter group's learning rate (a per-step scheduler's base rate too)."""
-    for group in optimizer.param_groups:
-        group["lr"] *= 0.5
-    if scheduler is not None and hasattr(scheduler, "base_lrs"):
-        scheduler.base_lrs = [lr * 0.5 for lr in scheduler.base_lrs]
-
-
-def _stage_deadlines(model: FamilyModel, epochs: int, started: float, minutes: float | None) -> dict:
-    """When each stage's share of a time limit of ``minutes`` runs out (monotonic seconds), by
-    stage (None for a family without stages). A staged family's stages share the time as they
-    share the epochs, so a limit never leaves a later stage (the VAE's predictors) untrained."""
-    stages = [model.stage_for_epoch(e) for e in range(1, epochs + 1)]
-    if not minutes:
-        return {s: math.inf for s in stages}
-    return {s: started + minutes * 60 * (max(i for i, t in enumerate(stages) if t == s) + 1) / epochs
-            for s in set(stages)}
-
-
-def _resumed_config(request: TrainRequest, module, out: Path, resume_state: dict):
-    """The config, data info and preset of the run a resume state holds. Continuing may change
-    how long to go on and when to stop (epochs, patience, steps an epoch), never the model or
-    data; a resume state of another family is an error."""
-    meta = read_metadata(out) if out.exists() else resume_state["metadata"]
-    if meta["family"] != request.family:
-        raise CheckpointError(f"{out.name} holds a {meta['family']!r} model, not {request.family!r}")
-    more = {"epochs": request.epochs, "patience": request.patience, "steps_per_epoch": request.steps_per_epoch}
-    config = dataclasses.replace(module.Config(**resume_state["config"]),
-                                 **{k: v for k, v in more.items() if v is not None})
-    return config, resume_state["info"], resume_state["preset"]
-
-
 def _load_data(request: TrainRequest, codec, dist: Distributed, valid_fraction: float,
                key_normalize: bool) -> EncodedSet:
     """The training data: read and cached by the main process, then read from the cache by the
@@ -562,64 +411,6 @@ def _load_data(request: TrainRequest, codec, dist: Distributed, valid_fraction: 
     data = load_source(request.data, codec, **load) if dist.is_main else None
     dist.barrier()
     return data if data is not None else load_source(request.data, codec, **load)
-
-
-def _train_step(wrapped, model, optimizer, scheduler, batch, grad_clip) -> float:
-    """One optimizer step on ``batch``; returns its loss."""
-    loss, _ = wrapped(batch)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if grad_clip:
-        nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-    optimizer.step()
-    if scheduler is not None:
-        scheduler.step()
-    return loss.item()
-
-
-def _measure(steps: int, wrapped, model, optimizer, scheduler, train_set, config, device,
-             steps_per_epoch: int, emit) -> dict:
-    """Time ``steps`` training steps after a warm-up step; emit and return the ``measure`` figures."""
-    model.train()
-    batches = _batches(train_set, config.batch_size, steps + 1)
-    _train_step(wrapped, model, optimizer, scheduler, next(batches).to(device), config.grad_clip)
-    started = time.monotonic()
-    for batch in batches:
-        _train_step(wrapped, model, optimizer, scheduler, batch.to(device), config.grad_clip)
-    per_step = (time.monotonic() - started) / steps
-    figures = {"seconds_per_step": per_step, "steps_per_epoch": steps_per_epoch,
-               "seconds_per_epoch": per_step * steps_per_epoch, "epochs": config.epochs}
-    emit("measure", **figures)
-    return figures
-
-
-def _training_meta(request: TrainRequest, device, dist: Distributed, epoch: int, started: float,
-                   steps: int | None = None, valid_losses: list[float] = (),
-                   augment: bool | None = None) -> dict:
-    """The header's ``training`` record; ``steps`` and the last ``valid_losses`` let the model
-    card tell an under-trained model (composer.models.readiness). ``augment``: whether the
-    training windows were transposed at random (off on key-normalised data)."""
-    return {"epochs": epoch, "device": str(device), "world_size": dist.world_size,
-            "seconds": round(time.monotonic() - started, 1), "seed": request.seed,
-            "augment": request.augment if augment is None else augment, "command": request.command,
-            "steps": steps, "valid_losses": [round(v, 6) for v in valid_losses]}
-
-
-def _stage_losses(model: FamilyModel, history: list[dict], stage) -> list[float]:
-    """The last validation losses of ``stage`` (a staged family's losses differ between stages)."""
-    return [h["valid_loss"] for h in history
-            if "valid_loss" in h and model.stage_for_epoch(h["epoch"]) == stage][-10:]
-
-
-def _save_resume(record: "RunRecord", model, optimizer, scheduler, epoch: int, run: "RunState") -> None:
-    """The resume state after ``epoch``: weights, optimizer, where the run stands, and what it is."""
-    save_resume_state(record.out, {
-        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict() if scheduler is not None else None,
-        "config": dataclasses.asdict(record.config), "info": record.info, "preset": record.preset,
-        "epoch": epoch, **dataclasses.asdict(run), "torch_rng": torch.get_rng_state(),
-        "metadata": {"family": model.family, **record.metadata},
-    })
 
 
 def _add_test_metrics(out: Path, test_pieces, device, meta: dict) -> dict:
@@ -637,7 +428,7 @@ def _add_test_metrics(out: Path, test_pieces, device, meta: dict) -> dict:
     for stage in reversed(stages):
         if stage is not None:
             model.set_stage(stage)
-        for key, value in _evaluate(model, test_set, model.config.batch_size, device).items():
+        for key, value in evaluate(model, test_set, model.config.batch_size, device).items():
             metrics[key if key not in metrics else f"{stage}_{key}"] = value
     meta = dict(meta)
     meta["metrics"] = {**meta.get("metrics", {}), **{f"test_{k}": v for k, v in metrics.items()}}
