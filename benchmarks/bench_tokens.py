@@ -41,14 +41,14 @@ def bench_tokenization() -> dict:
                            ("note_symbol_lstm", "paper"), ("note_symbol_lstm", "grid")):
         module = load_family(family)
         config = preset_config(family, preset)
-        codec = module.Model.default_codec(config)
+        codec = module.Model.adapter_class.default_codec(config)
         start = time.perf_counter()
         data = encode_folder(POP909, codec, use_cache=False, write_cache=False)
         took = time.perf_counter() - start
         start = time.perf_counter()
-        info = module.Model.data_info(data, config)
+        info = module.Model.adapter_class.data_info(data, config)
         model = build_model(family, config, info)
-        ids = [model.piece_ids(p) for p in data.pieces]
+        ids = [model.adapter.piece_ids(p) for p in data.pieces]
         vocab_took = time.perf_counter() - start
         print(f"tokenize POP909 {family}/{preset}: {len(data)} files in {took:.2f} s = "
               f"{len(data) / took:.0f} files/s (goal >= 500); {sum(len(i) for i in ids):,} tokens, "
