@@ -29,7 +29,7 @@ from ..core.score import Score, Track
 from ..core.timing import TempoChange, TimeSignature
 from .errors import SkipFile
 from .instruments import LPD5, LPD5_IS_DRUM, LPD5_PROGRAMS, lpd5_slot
-from .pianoroll import _render, _roll_notes
+from .roll_arrays import render_roll, roll_to_notes
 
 __all__ = ["MultitrackBarCodec", "SLOT_MODES", "N_PITCHES", "bar_window", "note_grid"]
 
@@ -166,7 +166,7 @@ class MultitrackBarCodec:
             if not group:
                 continue
             notes = np.concatenate([t.notes for t in group])
-            roll = _render(notes, frame_of, 0, 0, N_PITCHES, True, False, length)
+            roll = render_roll(notes, frame_of, 0, 0, N_PITCHES, True, False, length)
             out[:, k] = roll.reshape(n_bars, steps, N_PITCHES)
         return out
 
@@ -205,7 +205,7 @@ class MultitrackBarCodec:
         out = []
         for k in range(bars.shape[1]):
             roll = bars[:, k].reshape(-1, N_PITCHES) > 0
-            notes = _roll_notes(roll, None, 0, N_PITCHES, self.slot_velocity(k), to_ticks)
+            notes = roll_to_notes(roll, None, 0, N_PITCHES, self.slot_velocity(k), to_ticks)
             if self.slot_is_drum(k) and len(notes):  # drum hits: one step long
                 step_ticks = np.maximum(lengths[np.minimum(np.searchsorted(lines, notes["start"], side="right") - 1,
                                                            len(bars) - 1)] // steps, 1)

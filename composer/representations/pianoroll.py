@@ -1,4 +1,6 @@
-"""Piano-roll codec: scores to (time, pitch) arrays and back. numpy only.
+"""Piano-roll codec: scores to (time, pitch) arrays and back, with the pitch-range and
+grid-snapping helpers its users need. numpy only; the array kernels (ticks to frames, notes to
+rolls and back) are in :mod:`composer.representations.roll_arrays`.
 
 :func:`to_pianoroll` and :func:`from_pianoroll` are a symmetric pair sharing the time-grid keywords:
 
@@ -30,10 +32,11 @@ from numbers import Integral, Real
 import numpy as np
 
 from ..core.errors import ComposerError
-from ..core.notes import NOTE_DTYPE, make_notes
+from ..core.notes import NOTE_DTYPE
 from ..core.score import Score, Track
 from ..core.timing import DEFAULT_QPM, MAX_QPM, MIN_QPM, TempoChange, TempoMap
 from .instruments import LPD5, lpd5_instrument, lpd5_slot
+from .roll_arrays import frames_to_ticks, render_roll, roll_to_notes, ticks_to_frames
 
 __all__ = [
     "to_pianoroll", "from_pianoroll", "to_lpd5_pianoroll", "from_lpd5_pianoroll",
@@ -129,28 +132,6 @@ def _source(score_or_track, tracks, include_drums, ppq, qpm):
     raise ComposerError(f"expected a Score or a Track, not {type(score_or_track).__name__}")
 
 
-# --------------------------------------------------------------------------- time grid
-
-
-def _ticks_to_frames(ticks: np.ndarray, ppq: int, tempo_map: TempoMap, steps_per_beat, fps) -> np.ndarray:
-    """Nearest frame (halves round up) of each tick, int64, same shape as ``ticks``."""
-    ticks = np.asarray(ticks, dtype=np.int64)
-    if steps_per_beat is not None:
-        # round(ticks * spb / ppq) in exact integer arithmetic
-        return (2 * ticks * int(steps_per_beat) + ppq) // (2 * ppq)
-    return np.floor(tempo_map.tick_to_seconds(ticks) * float(fps) + 0.5).astype(np.int64)
-
-
-def _frames_to_ticks(frames: np.ndarray, ppq: int, qpm: float, steps_per_beat, fps) -> np.ndarray:
-    """Nearest tick (halves round up) of each frame at a constant tempo ``qpm``."""
-    frames = np.asarray(frames, dtype=np.int64)
-    if steps_per_beat is not None:
-        spb = int(steps_per_beat)
-        return (2 * frames * ppq + spb) // (2 * spb)
-    ticks_per_frame = qpm * ppq / (60.0 * float(fps))
-    return np.floor(frames * ticks_per_frame + 0.5).astype(np.int64)
-
-
 # --------------------------------------------------------------------------- encoding
 
 
@@ -160,50 +141,6 @@ def _gather(tracks: list[Track]) -> np.ndarray:
     if len(tracks) == 1:
         return tracks[0].notes
     return np.concatenate([t.notes for t in tracks])
-
-
-def _render(notes, frame_of, end_tick, lo, hi, binary, onsets, length):
-    """Paint ``notes`` into a (T, P) roll; ``frame_of`` maps ticks to frames.
-
-    ``T`` is ``length``, or else reaches the frame of ``end_tick`` and the end of every note.
-    """
-    P = hi - lo
-    n = len(notes)
-    # One conversion for starts, ends and the end tick.
-    frames = frame_of(np.concatenate([notes["start"], notes["end"], [max(end_tick, 0)]]))
-    s = np.maximum(frames[:n], 0)
-    e = np.maximum(frames[n:2 * n], s + 1)
-    T = length if length is not None else max(int(frames[-1]), int(e.max()) if n else 0)
-    pitch = notes["pitch"].astype(np.int64)
-    keep = (pitch >= lo) & (pitch < hi) & (s < T)
-    dropping = not keep.all()
-    if dropping:
-        s, e, pitch = s[keep], e[keep], pitch[keep]
-    np.minimum(e, T, out=e)
-
-    roll = np.zeros((T, P), dtype=bool if binary else np.uint8)
-    flat = roll.reshape(-1)
-    base = s * P + (pitch - lo)  # flat index of each note's first cell
-    lengths = e - s
-    total = int(lengths.sum())
-    if total:
-        # Cell k of note i sits at base_i + k*P; with j the running cell number over all notes
-        # and c_i the number of cells before note i, that is (base_i - c_i*P) + j*P.
-        before = np.cumsum(lengths) - lengths
-        idx = np.repeat(base - before * P, lengths)
-        idx += np.arange(0, total * P, P, dtype=np.int64)
-        if binary:
-            flat[idx] = True
-        else:
-            vel = np.clip(notes["velocity"], 1, 127).astype(np.uint8)
-            if dropping:
-                vel = vel[keep]
-            np.maximum.at(flat, idx, np.repeat(vel, lengths))
-    if not onsets:
-        return roll
-    on = np.zeros((T, P), dtype=bool)
-    on.reshape(-1)[base] = True
-    return roll, on
 
 
 def to_pianoroll(
@@ -276,9 +213,9 @@ def to_pianoroll(
     chosen, ppq, tempo_map, end_tick = _source(score_or_track, tracks, include_drums, ppq, qpm)
 
     def frame_of(ticks):
-        return _ticks_to_frames(ticks, ppq, tempo_map, steps_per_beat, fps)
+        return ticks_to_frames(ticks, ppq, tempo_map, steps_per_beat, fps)
 
-    return _render(_gather(chosen), frame_of, end_tick, lo, hi, binary, onsets, length)
+    return render_roll(_gather(chosen), frame_of, end_tick, lo, hi, binary, onsets, length)
 
 
 def to_lpd5_pianoroll(
@@ -312,7 +249,7 @@ def to_lpd5_pianoroll(
         raise ComposerError(f"expected a Score, not {type(score).__name__}")
 
     def frame_of(ticks):
-        return _ticks_to_frames(ticks, score.ppq, score.tempo_map, steps_per_beat, fps)
+        return ticks_to_frames(ticks, score.ppq, score.tempo_map, steps_per_beat, fps)
 
     groups: dict[str, list[Track]] = {slot: [] for slot in LPD5}
     for track in score.tracks:
@@ -327,7 +264,7 @@ def to_lpd5_pianoroll(
                 s = np.maximum(frame_of(track.notes["start"]), 0)
                 ends.append(np.maximum(frame_of(track.notes["end"]), s + 1).max())
         length = int(max(ends))
-    parts = [_render(_gather(groups[slot]), frame_of, 0, lo, hi, binary, onsets, length)
+    parts = [render_roll(_gather(groups[slot]), frame_of, 0, lo, hi, binary, onsets, length)
              for slot in LPD5]
     if not onsets:
         return np.stack(parts, axis=-1)
@@ -335,54 +272,6 @@ def to_lpd5_pianoroll(
 
 
 # --------------------------------------------------------------------------- decoding
-
-
-def _roll_notes(roll, onsets, lo, hi, velocity, to_ticks, what="roll") -> np.ndarray:
-    """Runs of active frames (split at onset marks) of a (T, P) roll as a note array."""
-    roll = np.asarray(roll)
-    if roll.ndim != 2:
-        raise ComposerError(f"a piano {what} must have shape (T, P), not {roll.shape}")
-    if roll.shape[1] != hi - lo:
-        raise ComposerError(f"piano {what} has {roll.shape[1]} pitch columns but pitch_range "
-                            f"({lo}, {hi}) has {hi - lo}")
-    active = roll if roll.dtype == bool else roll > 0
-    T, P = active.shape
-    # edges[t] marks where a pitch switches on or off between frames t-1 and t (silence outside).
-    edges = np.empty((T + 1, P), dtype=bool)
-    if T:
-        edges[0] = active[0]
-        edges[T] = active[T - 1]
-        np.not_equal(active[1:], active[:-1], out=edges[1:T])
-    else:
-        edges[0] = False
-    if onsets is not None:
-        on = np.asarray(onsets)
-        if on.shape != active.shape:
-            raise ComposerError(f"onsets shape {on.shape} differs from the {what} shape {active.shape}")
-        # An onset inside a run ends the note before it and starts another: a doubled edge.
-        inner = np.zeros_like(edges)
-        np.logical_and(on[1:] if on.dtype == bool else on[1:] > 0, active[1:], out=inner[1:T])
-        inner[1:T] &= active[:-1]
-        keys = np.flatnonzero(edges | inner)
-        keys = np.repeat(keys, 1 + inner.reshape(-1)[keys])
-    else:
-        keys = np.flatnonzero(edges)
-    # keys are in (time, pitch) order. Per pitch, the edges alternate start, end, start, end...
-    t, pitch = np.divmod(keys, P)
-    by_pitch = np.argsort(pitch.astype(np.uint8), kind="stable")  # radix sort: O(n)
-    rank = np.empty_like(by_pitch)
-    rank[by_pitch] = np.arange(len(by_pitch))
-    is_start = (rank & 1) == 0
-    # Starts stay in (time, pitch) order, which is the Track's note order; ids follow it.
-    t0, pitch = t[is_start], pitch[is_start]
-    t1 = t[by_pitch[rank[is_start] + 1]]
-    start = to_ticks(t0)
-    end = np.maximum(to_ticks(t1), start + 1)
-    if roll.dtype == bool:
-        vel = velocity
-    else:
-        vel = np.clip(np.rint(roll[t0, pitch]), 1, 127).astype(np.int16)
-    return make_notes(start, end, pitch + lo, vel, ids=np.arange(len(start)))
 
 
 def _decode_args(steps_per_beat, fps, pitch_range, ppq, qpm, velocity):
@@ -393,7 +282,7 @@ def _decode_args(steps_per_beat, fps, pitch_range, ppq, qpm, velocity):
     velocity = _check_int("velocity", velocity, 1, 127)
 
     def to_ticks(frames):
-        return _frames_to_ticks(frames, ppq, qpm, steps_per_beat, fps)
+        return frames_to_ticks(frames, ppq, qpm, steps_per_beat, fps)
 
     return lo, hi, ppq, qpm, velocity, to_ticks
 
@@ -447,7 +336,7 @@ def from_pianoroll(
     lo, hi, ppq, qpm, velocity, to_ticks = _decode_args(steps_per_beat, fps, pitch_range,
                                                         ppq, qpm, velocity)
     program = _check_int("program", program, 0, 127)
-    notes = _roll_notes(roll, onsets, lo, hi, velocity, to_ticks)
+    notes = roll_to_notes(roll, onsets, lo, hi, velocity, to_ticks)
     track = Track(name, program, bool(is_drum), notes)
     return Score([track], ppq, [TempoChange(0, qpm)])
 
@@ -482,7 +371,7 @@ def from_lpd5_pianoroll(
     tracks = []
     for k, slot in enumerate(LPD5):
         on = None if onsets is None else onsets[:, :, k]
-        notes = _roll_notes(rolls[:, :, k], on, lo, hi, velocity, to_ticks, what=f"{slot} roll")
+        notes = roll_to_notes(rolls[:, :, k], on, lo, hi, velocity, to_ticks, what=f"{slot} roll")
         program, drum = lpd5_instrument(slot)
         tracks.append(Track(slot.capitalize(), program, drum, notes))
     return Score(tracks, ppq, [TempoChange(0, qpm)])
