@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from composer.core import ComposerError, Score, TempoChange, Track, make_notes
-from composer.io import audio
+from composer.io import audio, synth
 
 SR = audio.DEFAULT_SAMPLE_RATE
 SCALE = [60, 62, 64, 65, 67, 69, 71, 72]
@@ -38,7 +38,7 @@ def score_of(*tracks: Track) -> Score:
 @pytest.fixture(autouse=True)
 def no_soundfont_env(monkeypatch):
     # A developer's own COMPOSER_SOUNDFONT must not change what these tests find.
-    monkeypatch.delenv(audio.SOUNDFONT_ENV, raising=False)
+    monkeypatch.delenv(synth.SOUNDFONT_ENV, raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -240,22 +240,22 @@ def test_user_setting_wins_over_environment(tmp_path, monkeypatch):
     user, env = tmp_path / "user.sf2", tmp_path / "env.sf2"
     user.touch()
     env.touch()
-    monkeypatch.setenv(audio.SOUNDFONT_ENV, str(env))
-    assert audio.find_soundfont(str(user)) == user
+    monkeypatch.setenv(synth.SOUNDFONT_ENV, str(env))
+    assert synth.find_soundfont(str(user)) == user
 
 
 def test_environment_wins_over_default(tmp_path, monkeypatch):
     env = tmp_path / "env.sf2"
     env.touch()
-    monkeypatch.setenv(audio.SOUNDFONT_ENV, str(env))
-    assert audio.find_soundfont() == env
-    assert audio.find_soundfont("") == env  # an empty setting means "not set"
+    monkeypatch.setenv(synth.SOUNDFONT_ENV, str(env))
+    assert synth.find_soundfont() == env
+    assert synth.find_soundfont("") == env  # an empty setting means "not set"
 
 
 def test_default_soundfont_is_pretty_midis():
-    found = audio.find_soundfont()
+    found = synth.find_soundfont()
     assert found.is_file()
-    bundled = audio._pretty_midi_soundfont()
+    bundled = synth._pretty_midi_soundfont()
     if bundled is not None and bundled.is_file():
         assert found == bundled and found.name == "TimGM6mb.sf2"
 
@@ -263,21 +263,21 @@ def test_default_soundfont_is_pretty_midis():
 def test_missing_user_soundfont_is_named(tmp_path):
     missing = tmp_path / "nowhere.sf2"
     with pytest.raises(ComposerError, match="nowhere.sf2") as info:
-        audio.find_soundfont(missing)
-    assert isinstance(info.value, audio.AudioUnavailable)
-    assert audio.SOUNDFONT_ENV in str(info.value)  # says how to set one
+        synth.find_soundfont(missing)
+    assert isinstance(info.value, synth.AudioUnavailable)
+    assert synth.SOUNDFONT_ENV in str(info.value)  # says how to set one
 
 
 def test_missing_environment_soundfont_is_named(tmp_path, monkeypatch):
-    monkeypatch.setenv(audio.SOUNDFONT_ENV, str(tmp_path / "gone.sf2"))
-    with pytest.raises(audio.SoundFontError, match="gone.sf2"):
-        audio.find_soundfont()
+    monkeypatch.setenv(synth.SOUNDFONT_ENV, str(tmp_path / "gone.sf2"))
+    with pytest.raises(synth.SoundFontError, match="gone.sf2"):
+        synth.find_soundfont()
 
 
 def test_invalid_soundfont_file_is_a_composer_error(tmp_path):
     bogus = tmp_path / "bogus.sf2"
     bogus.write_bytes(b"this is not a SoundFont" * 10)
-    with pytest.raises(audio.SoundFontError, match="bogus.sf2"):
+    with pytest.raises(synth.SoundFontError, match="bogus.sf2"):
         audio.render(score_of(scale_track()), soundfont=bogus)
 
 
@@ -287,9 +287,9 @@ def test_missing_library_raises_audio_unavailable_with_install_hint(monkeypatch)
     def fail():
         raise OSError("libfluidsynth.so.3: cannot open shared object file")
 
-    monkeypatch.setattr(audio, "_import_fluidsynth", fail)
+    monkeypatch.setattr(synth, "_import_fluidsynth", fail)
     for call in (lambda: audio.render(score_of(scale_track())), lambda: audio.preview_note(60)):
-        with pytest.raises(audio.AudioUnavailable) as info:
+        with pytest.raises(synth.AudioUnavailable) as info:
             call()
         message = str(info.value)
         assert "sudo apt-get install libfluidsynth3" in message

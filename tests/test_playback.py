@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from composer.core import Score, TempoChange, Track, make_notes
-from composer.io import audio, fluidsynth_driver
+from composer.io import fluidsynth_driver, synth
 from composer.io.fluidsynth_driver import NoAudioDevice
 from composer.io.playback import Player
 
-SR = audio.DEFAULT_SAMPLE_RATE
+SR = synth.DEFAULT_SAMPLE_RATE
 PPQ = 480  # at 120 BPM a quarter note (480 ticks) is 0.5 s
 #: Onsets must land within this many ms of the note start (a few 64-frame blocks and the attack).
 TOLERANCE_MS = 15
@@ -108,7 +108,7 @@ def assert_onsets(found, expected, tolerance=TOLERANCE_MS):
 
 @pytest.fixture(autouse=True)
 def no_soundfont_env(monkeypatch):
-    monkeypatch.delenv(audio.SOUNDFONT_ENV, raising=False)
+    monkeypatch.delenv(synth.SOUNDFONT_ENV, raising=False)
 
 
 @pytest.fixture
@@ -344,7 +344,7 @@ def test_unknown_driver_is_a_clear_no_sound_device_error():
     message = str(info.value)
     assert message.startswith("no sound device:") and "no-such-driver" in message
     assert "\n" not in message
-    assert isinstance(info.value, audio.AudioUnavailable)
+    assert isinstance(info.value, synth.AudioUnavailable)
 
 
 def test_device_that_cannot_open_says_why(tmp_path):
@@ -369,8 +369,8 @@ def test_missing_fluidsynth_is_audio_unavailable(monkeypatch, wav):
     def fail():
         raise OSError("libfluidsynth.so.3: cannot open shared object file")
 
-    monkeypatch.setattr(audio, "_import_fluidsynth", fail)
-    with pytest.raises(audio.AudioUnavailable, match="libfluidsynth3"):
+    monkeypatch.setattr(synth, "_import_fluidsynth", fail)
+    with pytest.raises(synth.AudioUnavailable, match="libfluidsynth3"):
         Player(file=wav)
 
 

@@ -156,8 +156,8 @@ def test_playback_times_notes_with_the_tempo_map():
 def test_a_tempo_change_made_while_playing_is_heard(tmp_path):
     """The real player, rendering to a WAV in real time: the notes after the change come at the
     new tempo, where the file has them (synth time, not wall-clock time)."""
-    from composer.io.audio import AudioUnavailable
     from composer.io.playback import Player
+    from composer.io.synth import AudioUnavailable
     from test_playback import assert_onsets, onsets_ms, play_until, read_wav, wait_clock
 
     wav = tmp_path / "heard.wav"

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import QLabel, QToolBar, QWidget
 from composer.core.score import Score
 from composer.gui.pianoroll import theme
 from composer.gui.tempo_meter_fields import TempoMeterFields
-from composer.io.audio import AudioUnavailable
 from composer.io.playback import PAUSED, PLAYING, STOPPED, Player
+from composer.io.synth import AudioUnavailable
 
 #: How often (ms) the playhead moves and the next notes are scheduled while playing.
 POSITION_INTERVAL_MS = 33

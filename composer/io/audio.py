@@ -1,22 +1,22 @@
-"""Offline audio rendering of a Score through FluidSynth (pyfluidsynth), numpy only.
+"""Offline audio rendering of a Score through FluidSynth (pyfluidsynth), numpy only: which tracks
+sound on which channels, their notes as note-on/off events, audio arrays and WAV files.
 
 Audio is float32 stereo of shape (n_samples, 2) in [-1, 1] (louder passages may exceed 1 until
-:func:`write_wav` clips them). The FluidSynth library is imported lazily, so importing this module
-never fails on a machine without it; the first call that needs it raises :class:`AudioUnavailable`
-with install instructions instead.
+:func:`write_wav` clips them). FluidSynth and the SoundFont come from :mod:`composer.io.synth`,
+which loads the library lazily, so importing this module never fails on a machine without it;
+the first call that needs it raises :class:`~composer.io.synth.AudioUnavailable` with install
+instructions instead.
 
 :class:`Renderer` keeps one synth with its SoundFont loaded, for callers that render often (the
 editor's keyboard preview); :func:`render` and :func:`preview_note` are one-shot wrappers. No audio
-driver is ever started here: real-time playback is :mod:`composer.io.playback`, which shares the
-helpers below (:func:`new_synth`, :func:`select_program`, :func:`audible_tracks`,
-:func:`assign_channels`, :func:`key_events`) so both sound the same.
+driver is ever started here: real-time playback is :mod:`composer.io.playback`, which shares
+:func:`audible_tracks`, :func:`assign_channels` and :func:`key_events` (and the synth set-up of
+:mod:`composer.io.synth`) so both sound the same.
 """
 
 from __future__ import annotations
 
 import ctypes
-import glob
-import importlib.util
 import io
 import os
 import wave
@@ -27,197 +27,26 @@ import numpy as np
 
 from ..core import ComposerError, Score, TempoChange, Track, make_notes
 from .files import atomic_write_bytes
+from .synth import (
+    DEFAULT_SAMPLE_RATE,
+    DRUM_CHANNEL,
+    MIDI_CHANNELS,
+    check_sample_rate,
+    find_soundfont,
+    load_fluidsynth,
+    new_synth,
+    select_program,
+)
 
-DEFAULT_SAMPLE_RATE = 44100
-#: FluidSynth accepts sample rates in this range (Hz); outside it the setting is silently ignored.
-MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 96000
-SOUNDFONT_ENV = "COMPOSER_SOUNDFONT"
-DRUM_CHANNEL, DRUM_BANK = 9, 128
-#: Enough for one channel per track in any realistic score; must be a multiple of 16.
-MIDI_CHANNELS = 256
-#: FluidSynth's own default master gain: dense pop arrangements peak near 1.0 with FluidR3_GM.
-SYNTH_GAIN = 0.2
-#: FluidSynth spreads voice rendering over this many threads; it only helps dense passages and
-#: does not change the output.
-SYNTH_CPU_CORES = min(os.cpu_count() or 1, 4)
 #: FluidSynth renders in blocks of this many frames (FLUID_BUFSIZE) and applies events at block
 #: boundaries.
 SYNTH_BLOCK = 64
 #: Release time appended to :func:`preview_note` so the note fades out instead of clicking.
 PREVIEW_RELEASE_SECONDS = 0.25
 
-INSTALL_HINT = (
-    "Install FluidSynth: on Debian/Ubuntu `sudo apt-get install libfluidsynth3`, on macOS "
-    "`brew install fluid-synth`, on Windows put the FluidSynth DLLs (libfluidsynth-3.dll and its "
-    "dependencies) in a folder on PATH."
-)
-SOUNDFONT_HINT = (
-    f"Choose a General MIDI SoundFont (.sf2) in the audio settings or set the {SOUNDFONT_ENV} "
-    "environment variable to one; `pip install pretty_midi` provides a small one, and on "
-    "Debian/Ubuntu `sudo apt-get install fluid-soundfont-gm` installs FluidR3_GM.sf2."
-)
-
-# General MIDI SoundFonts in the places packages and users usually put them, best first.
-_SYSTEM_SOUNDFONTS = (
-    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
-    "/usr/share/sounds/sf2/default-GM.sf2",
-    "/usr/share/soundfonts/FluidR3_GM.sf2",
-    "/usr/share/soundfonts/default.sf2",
-    "/usr/share/soundfonts/*.sf2",
-    "/usr/share/sounds/sf2/*.sf2",
-    "/usr/local/share/soundfonts/*.sf2",
-    "/opt/homebrew/share/soundfonts/*.sf2",
-    "~/Library/Audio/Sounds/Banks/*.sf2",
-    "/Library/Audio/Sounds/Banks/*.sf2",
-    "C:/soundfonts/*.sf2",
-    "C:/tools/fluidsynth/*.sf2",
-    "~/soundfonts/*.sf2",
-)
-
-
-class AudioUnavailable(ComposerError):
-    """FluidSynth or a SoundFont is missing; the message says how to install or choose one."""
-
-
-class SoundFontError(AudioUnavailable):
-    """No usable SoundFont: none found, a configured path is missing, or the file is not one."""
-
 
 # --------------------------------------------------------------------------------------------
-# Finding FluidSynth and a SoundFont
-
-
-def _import_fluidsynth():
-    """Import pyfluidsynth; raises ImportError or OSError when the C library cannot be loaded."""
-    import fluidsynth
-
-    return fluidsynth
-
-
-def _fluidsynth():
-    """The pyfluidsynth module, or :class:`AudioUnavailable` with install instructions."""
-    try:
-        return _import_fluidsynth()
-    except (ImportError, OSError) as exc:
-        raise AudioUnavailable(f"Audio is unavailable: the FluidSynth library could not be "
-                               f"loaded ({exc}). {INSTALL_HINT}") from exc
-
-
-def _pretty_midi_soundfont() -> Path | None:
-    # find_spec locates the package without importing it (pretty_midi's import is slow).
-    try:
-        spec = importlib.util.find_spec("pretty_midi")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations))) / "TimGM6mb.sf2"
-
-
-def find_soundfont(user_setting: str | os.PathLike | None = None) -> Path:
-    """Locate the General MIDI SoundFont to render with.
-
-    Lookup order: ``user_setting``, the ``COMPOSER_SOUNDFONT`` environment variable, the
-    TimGM6mb.sf2 shipped with pretty_midi, then system SoundFonts (FluidR3_GM, default-GM,
-    ``/usr/share/soundfonts/*.sf2``, common macOS and Windows folders).
-
-    Parameters
-    ----------
-    user_setting : str or path-like, optional
-        The SoundFont chosen in the settings; empty or None means "find one".
-
-    Returns
-    -------
-    Path
-        An existing file.
-
-    Raises
-    ------
-    SoundFontError
-        When ``user_setting`` or the environment variable names a file that does not exist
-        (explicit choices never fall through silently), or when no SoundFont is found.
-    """
-    explicit = ((user_setting, "the SoundFont setting"),
-                (os.environ.get(SOUNDFONT_ENV), f"the {SOUNDFONT_ENV} environment variable"))
-    for value, origin in explicit:
-        if value is not None and str(value).strip():
-            path = Path(str(value).strip()).expanduser()
-            if not path.is_file():
-                raise SoundFontError(f"SoundFont {str(path)!r} from {origin} does not exist. "
-                                     f"{SOUNDFONT_HINT}")
-            return path
-    bundled = _pretty_midi_soundfont()
-    if bundled is not None and bundled.is_file():
-        return bundled
-    for pattern in _SYSTEM_SOUNDFONTS:
-        for match in sorted(glob.glob(os.path.expanduser(pattern))):
-            if os.path.isfile(match):
-                return Path(match)
-    raise SoundFontError(f"Audio is unavailable: no SoundFont was found. {SOUNDFONT_HINT}")
-
-
-# --------------------------------------------------------------------------------------------
-# Synth, SoundFont and instruments (shared with composer.io.playback)
-
-
-def check_sample_rate(sample_rate: int) -> int:
-    """``sample_rate`` as an int; :class:`ComposerError` outside the range FluidSynth accepts."""
-    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
-        raise ComposerError(f"sample rate {sample_rate} Hz is outside the "
-                            f"{MIN_SAMPLE_RATE}-{MAX_SAMPLE_RATE} Hz FluidSynth supports")
-    return int(sample_rate)
-
-
-def new_synth(soundfont: Path, sample_rate: int, effects: bool = False,
-              cpu_cores: int = SYNTH_CPU_CORES, **settings):
-    """A pyfluidsynth ``Synth`` with ``soundfont`` loaded, and the SoundFont's id.
-
-    Parameters
-    ----------
-    soundfont : Path
-        An existing file, normally from :func:`find_soundfont`.
-    sample_rate : int
-    effects : bool
-        FluidSynth's reverb and chorus.
-    cpu_cores : int
-        Threads FluidSynth renders voices with.
-    **settings
-        Further FluidSynth settings by name (dots allowed through ``**{"audio.driver": ...}``).
-
-    Returns
-    -------
-    tuple (fluidsynth.Synth, int)
-
-    Raises
-    ------
-    AudioUnavailable
-        When FluidSynth cannot be loaded; :class:`SoundFontError` when the file is not a SoundFont.
-    """
-    fs = _fluidsynth()
-    synth = fs.Synth(gain=SYNTH_GAIN, samplerate=float(sample_rate), channels=MIDI_CHANNELS,
-                     **{"synth.cpu-cores": int(cpu_cores), "synth.reverb.active": int(effects),
-                        "synth.chorus.active": int(effects), **settings})
-    try:
-        sfid = synth.sfload(str(soundfont))
-        if sfid < 0:
-            raise SoundFontError(f"SoundFont {str(soundfont)!r} could not be loaded: it "
-                                 f"is not a valid .sf2/.sf3 file. {SOUNDFONT_HINT}")
-    except BaseException:
-        synth.delete()
-        raise
-    return synth, sfid
-
-
-def select_program(synth, sfid: int, channel: int, program: int, is_drum: bool) -> None:
-    """Give ``channel`` the General MIDI ``program`` (drum kit ``program`` when ``is_drum``)."""
-    # Fall back to the bank's first preset rather than leave the channel silent, and check
-    # presets first so FluidSynth does not log an error for each missing one.
-    bank = DRUM_BANK if is_drum else 0
-    for b, p in ((bank, program), (bank, 0)):
-        if synth.sfpreset_name(sfid, b, p) is not None:
-            bank, program = b, p
-            break
-    synth.program_select(channel, sfid, bank, program)
+# Tracks, channels and note events (shared with composer.io.playback)
 
 
 def _track_is_audible(track: Track, any_solo: bool) -> bool:
@@ -232,10 +61,6 @@ def audible_tracks(score: Score, respect_mute_solo: bool = True) -> list[Track]:
         any_solo = any(t.solo for t in score.tracks)
         tracks = [t for t in tracks if _track_is_audible(t, any_solo)]
     return tracks
-
-
-# --------------------------------------------------------------------------------------------
-# Rendering
 
 
 def assign_channels(tracks: list[Track], n_channels: int = MIDI_CHANNELS) -> list[int]:
@@ -349,6 +174,10 @@ def key_events(on: np.ndarray, off: np.ndarray, channel: np.ndarray, pitch: np.n
             np.tile(velocity, 2)[order], *(np.tile(a, 2)[order] for a in cols[5:]))
 
 
+# --------------------------------------------------------------------------------------------
+# Rendering
+
+
 def _sample_writer(fs, synth, out: np.ndarray) -> Callable[[int, int], None]:
     """A function ``write(start, stop)`` that renders the synth into ``out[start:stop]``.
 
@@ -408,7 +237,7 @@ class Renderer:
                  sample_rate: int = DEFAULT_SAMPLE_RATE, effects: bool = False):
         self.sample_rate = check_sample_rate(sample_rate)
         self.soundfont = find_soundfont(soundfont)
-        self._fs = _fluidsynth()
+        self._fs = load_fluidsynth()
         # No audio driver is started: samples are pulled with fluid_synth_write_*.
         self._synth, self._sfid = new_synth(self.soundfont, self.sample_rate, effects)
 

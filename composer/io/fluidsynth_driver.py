@@ -11,8 +11,8 @@ import ctypes.util
 import os
 import sys
 
-from .audio import AudioUnavailable, _fluidsynth
 from .native import quiet_native_stderr
+from .synth import AudioUnavailable, load_fluidsynth
 
 #: Audio drivers tried in this order when none is named, by platform; only those the FluidSynth
 #: library was built with are tried.
@@ -82,7 +82,7 @@ _api_cache: FluidApi | None = None
 def fluid_api() -> FluidApi:
     global _api_cache
     if _api_cache is None:
-        fs = _fluidsynth()
+        fs = load_fluidsynth()
         try:
             _api_cache = FluidApi(fs._fl)
         except AttributeError as exc:  # a FluidSynth 1.x library, or a pyfluidsynth without _fl

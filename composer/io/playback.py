@@ -36,7 +36,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core import Score
-from .audio import (
+from .fluidsynth_driver import fluid_api, start_driver
+from .playback_timeline import SEQ_TICKS_PER_SECOND, Timeline, audible_notes, segment
+from .synth import (
     DEFAULT_SAMPLE_RATE,
     AudioUnavailable,
     check_sample_rate,
@@ -44,8 +46,6 @@ from .audio import (
     new_synth,
     select_program,
 )
-from .fluidsynth_driver import fluid_api, start_driver
-from .playback_timeline import SEQ_TICKS_PER_SECOND, Timeline, audible_notes, segment
 
 #: Seconds of music scheduled ahead of the synth. Longer survives longer GUI stalls; every
 #: change re-schedules this window, so its length does not delay edits.
@@ -87,7 +87,7 @@ class Player:
     Parameters
     ----------
     soundfont : str or path-like, optional
-        The user's SoundFont setting; see :func:`composer.io.audio.find_soundfont`.
+        The user's SoundFont setting; see :func:`composer.io.synth.find_soundfont`.
     driver : str, optional
         A FluidSynth audio driver ("pulseaudio", "alsa", "coreaudio", "wasapi", "file", ...).
         None tries the platform's usual drivers in turn
