@@ -37,7 +37,7 @@ import numpy as np
 
 from ..core import Score
 from .fluidsynth_driver import fluid_api, start_driver
-from .playback_timeline import SEQ_TICKS_PER_SECOND, Timeline, audible_notes, segment
+from .playback_timeline import SEQ_TICKS_PER_SECOND, Timeline, audible_notes, segment, switch_events
 from .synth import (
     DEFAULT_SAMPLE_RATE,
     AudioUnavailable,
@@ -61,9 +61,6 @@ PREVIEW_CHANNEL = 15
 PREVIEW_SECONDS = 0.4
 
 PLAYING, PAUSED, STOPPED = "playing", "paused", "stopped"
-
-def _keys(channel: np.ndarray, pitch: np.ndarray) -> np.ndarray:
-    return np.asarray(channel, dtype=np.int64) * 128 + np.asarray(pitch, dtype=np.int64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,25 +329,8 @@ class Player:
         new = self._build(anchor, tick, before=old)
         # The timeline took a few ms to build while the audio thread went on: switch over now.
         now = max(self.clock_ms(), anchor)
-        api = self._api
-        api.remove_events(self._seq, -1, self._dest, -1)
-        old_ch, old_pitch, _, _ = old.sounding(now)
-        new_ch, new_pitch, new_vel, new_drum = new.sounding(now)
-        # Python sets: a few dozen keys at most, and no numpy set routines on the GUI thread.
-        old_keys = set(_keys(old_ch, old_pitch).tolist())
-        new_keys = _keys(new_ch, new_pitch).tolist()
-        # Keys the old schedule was about to start may have started during the switch.
-        soon = old.window(now + 1, now + 1 + RACE_MS)
-        soon_keys = set(_keys(soon[2], soon[3])[soon[1] == 1].tolist())
-        release = sorted((old_keys | soon_keys) - (old_keys & set(new_keys)))
-        # Newly heard notes (an unmuted track) start now, drums excepted (see the module doc).
-        start = np.array([k not in old_keys for k in new_keys], dtype=bool) & ~new_drum
-        n_release, n_start = len(release), int(start.sum())
-        release = np.array(release, dtype=np.int64)
-        self._send(np.full(n_release, now), np.zeros(n_release, dtype=np.int64),
-                   release // 128, release % 128, np.zeros(n_release, dtype=np.int64))
-        self._send(np.full(n_start, now), np.ones(n_start, dtype=np.int64),
-                   new_ch[start], new_pitch[start], new_vel[start])
+        self._api.remove_events(self._seq, -1, self._dest, -1)
+        self._send(*switch_events(old, new, now, RACE_MS))
         self._timeline = new
         self._scheduled_until = now + 1
         self._schedule(now)

@@ -3,7 +3,8 @@
 A :class:`Segment` holds the note events of a stretch of score time in milliseconds from its
 start; a :class:`Timeline` anchors a first segment (and a repeating loop segment) at a synth
 time, and answers which events fall in a window of synth time, which keys are held at a moment,
-and which score time sounds then. :class:`~composer.io.playback.Player` schedules from it.
+and which score time sounds then; :func:`switch_events` says what to release and start when one
+timeline replaces another. :class:`~composer.io.playback.Player` schedules from them.
 """
 
 from __future__ import annotations
@@ -176,3 +177,32 @@ class Timeline:
 
     def tick_at(self, ms: float) -> int:
         return max(int(self.tempo_map.seconds_to_tick(self.seconds_at(ms))), 0)
+
+
+def _keys(channel: np.ndarray, pitch: np.ndarray) -> np.ndarray:
+    return np.asarray(channel, dtype=np.int64) * 128 + np.asarray(pitch, dtype=np.int64)
+
+
+def switch_events(old: Timeline, new: Timeline, now: int, race_ms: int) -> tuple[np.ndarray, ...]:
+    """The events, all at synth time ``now``, that switch playback from ``old`` to ``new``:
+    ``(time, is_on, channel, pitch, velocity)``, each of shape (n,), releases first.
+
+    Keys sounding in both keep sounding; keys no longer wanted are released, and so are keys
+    ``old`` was about to start within ``race_ms`` (they may have started during the switch);
+    notes newly heard (an unmuted track) start now, drums excepted (see composer.io.playback).
+    """
+    old_ch, old_pitch, _, _ = old.sounding(now)
+    new_ch, new_pitch, new_vel, new_drum = new.sounding(now)
+    # Python sets: a few dozen keys at most, and no numpy set routines on the GUI thread.
+    old_keys = set(_keys(old_ch, old_pitch).tolist())
+    new_keys = _keys(new_ch, new_pitch).tolist()
+    soon = old.window(now + 1, now + 1 + race_ms)
+    soon_keys = set(_keys(soon[2], soon[3])[soon[1] == 1].tolist())
+    release = np.array(sorted((old_keys | soon_keys) - (old_keys & set(new_keys))), dtype=np.int64)
+    start = np.array([k not in old_keys for k in new_keys], dtype=bool) & ~new_drum
+    n_release, n_start = len(release), int(start.sum())
+    return (np.full(n_release + n_start, now, dtype=np.int64),
+            np.concatenate([np.zeros(n_release, dtype=np.int64), np.ones(n_start, dtype=np.int64)]),
+            np.concatenate([release // 128, new_ch[start]]),
+            np.concatenate([release % 128, new_pitch[start]]),
+            np.concatenate([np.zeros(n_release, dtype=np.int64), new_vel[start]]))
