@@ -210,6 +210,69 @@ def test_the_whole_wizard_makes_a_model_that_generates(qtbot, window, songs, use
     assert len(window.generation.candidates[0][0].notes) > 0
 
 
+# ----------------------------------------------------------------------------- the options table
+def test_the_settings_page_makes_its_number_boxes_from_the_options_table(qtbot, tmp_path, monkeypatch):
+    """Every option of composer.training.options with a wizard label has its spin box: range,
+    step, unit, tooltip, label and start value from the table; the data's plan fills in the
+    preset's values, and each value the page shows reaches the command."""
+    from PySide6.QtWidgets import QFormLayout
+
+    from composer.gui.training.option_widgets import option_value
+    from composer.gui.training.wizard import TrainingWizard
+    from composer.training.options import TRAIN_OPTIONS
+
+    monkeypatch.setenv("COMPOSER_MODELS", str(tmp_path / "models"))
+    wizard = TrainingWizard()
+    qtbot.addWidget(wizard)
+    page = wizard.settings_page
+    shown = [option for option in TRAIN_OPTIONS if option.in_wizard]
+    assert [option.field for option in shown] == list(page.option_widgets) == [
+        "epochs", "batch_size", "learning_rate", "seq_len", "valid_fraction", "patience", "minutes", "seed"]
+    labels = {}  # each form row's label -> the widgets in its field
+    for row in range(page.form.rowCount()):
+        label = page.form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+        field = page.form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+        if label is not None and field is not None:
+            inner = field.layout()
+            widgets = [inner.itemAt(i).widget() for i in range(inner.count())] if inner else [field.widget()]
+            labels[label.widget().text()] = widgets
+    for option in shown:
+        box = page.option_widgets[option.field]
+        low = option.lo - option.step if option.none_text else option.lo
+        assert (box.minimum(), box.maximum()) == pytest.approx((low, option.hi)), option.field
+        assert box.singleStep() == pytest.approx(option.step), option.field
+        assert box.decimals() == option.decimals if option.decimals else not hasattr(box, "decimals")
+        assert box.toolTip() == option.tooltip and option.help.split()[0].lower() in box.toolTip().lower()
+        assert (box.suffix(), box.specialValueText()) == (option.suffix, option.none_text), option.field
+        assert box in labels[option.label], option.field
+        if option.default is not None or option.none_text:  # (else the plan fills it in)
+            assert option_value(box, option) == option.default, option.field
+    assert page.option_widgets["minutes"].text() == "none" and page.settings().minutes is None
+
+    # The plan's values, as composer preprocess reports them, fill in the preset's settings.
+    config = {"epochs": 37, "batch_size": 24, "learning_rate": 0.0025, "seq_len": 48, "valid_fraction": 0.15,
+              "patience": 6, "steps_per_epoch": 30, "schedule": "auto"}
+    wizard.data_page.result = {"config": config, "devices": ["cpu"]}
+    wizard.folder_page.folder.setText(str(tmp_path / "my songs"))
+    monkeypatch.setattr(page, "_measure", lambda: None)  # (no child process)
+    page.option_widgets["seed"].setValue(5)
+    page.option_widgets["minutes"].setValue(90)
+    page.initializePage()
+    settings = page.settings()
+    for option in shown:
+        if option.field in config:
+            assert option_value(page.option_widgets[option.field], option) == config[option.field], option.field
+    assert (settings.seed, settings.minutes, settings.steps_per_epoch) == (5, 90, 30)  # no preset's
+    words = settings.train_args()
+    for option in shown:
+        value = getattr(settings, option.field)
+        assert words[words.index(option.flags[0]) + 1] == str(value), option.field
+        assert value == option_value(page.option_widgets[option.field], option)
+    assert settings.command() in page.command_text.toPlainText()
+    page.early_stop.setChecked(False)
+    assert page.settings().patience == 37 and not page.patience.isEnabled()
+
+
 # ----------------------------------------------------------------------------- stop, resume, full disk
 def test_stop_and_resume_even_after_a_full_disk(qtbot, window, songs, user_folders, tmp_path, monkeypatch):
     EPOCHS = 300  # tiny epochs take ~20 ms: enough to stop it before the end, few enough to finish soon

@@ -103,11 +103,10 @@ class TrainSettings:
         args = ["--family", self.family, "--data", self.data, *self._model_options(), "--out", self.out]
         if self.name:
             args += ["--name", self.name]
-        for option in TRAIN_OPTIONS:
+        args += ["--device", self.device]
+        for option in TRAIN_OPTIONS:  # (the seed among them)
             args += option.args(getattr(self, option.field))
-        if not self.augment:
-            args.append("--no-augment")
-        return args + ["--device", self.device, "--seed", str(self.seed)]
+        return args + ([] if self.augment else ["--no-augment"])
 
     def preprocess_args(self) -> list[str]:
         """The arguments after ``composer preprocess`` that read the data as training will."""

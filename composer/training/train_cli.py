@@ -31,7 +31,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--no-key-normalize, where it would not undo the normalisation, or within "
                              "--set normalized_shifts=N semitones)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"])
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, help="processes that read MIDI files")
     parser.add_argument("--resume", action="store_true", help="continue a stopped or crashed run")
     parser.add_argument("--stop-file", type=Path, help="stop (saving) when this file appears")
@@ -59,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     request = TrainRequest(
         family=args.family, data=args.data, out=args.out, preset=args.preset,
         **{option.field: getattr(args, option.field) for option in TRAIN_OPTIONS},
-        augment=not args.no_augment, device=args.device, seed=args.seed,
+        augment=not args.no_augment, device=args.device,
         resume=args.resume, workers=args.workers, stop_file=args.stop_file, name=args.name,
         measure_steps=args.measure, command=command_line(), overrides=_overrides(args),
         recursive=not args.no_recursive)

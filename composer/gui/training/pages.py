@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -28,7 +27,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -47,6 +45,7 @@ from composer.training.runs import list_runs
 
 from .curves import TrainingCurves
 from .log_view import LogDialog
+from .option_widgets import WIZARD_OPTIONS, option_spin_box, option_value, set_option_value
 from .processes import CommandProcess
 
 FOLDER, MODEL, DATA, SETTINGS, TRAIN, FINISH = range(6)
@@ -372,7 +371,10 @@ def check_writable(folder: Path) -> str:
 
 
 class SettingsPage(QWizardPage):
-    """Training settings, from the preset's values; an estimate of the time; the command."""
+    """Training settings, from the preset's values; an estimate of the time; the command.
+
+    The numeric settings' spin boxes come from their descriptions (composer.training.options,
+    through :mod:`.option_widgets`): a new option with a label there has its row here."""
 
     def __init__(self, wizard):
         super().__init__()
@@ -383,59 +385,31 @@ class SettingsPage(QWizardPage):
         self.setCommitPage(True)
         self.setButtonText(self.owner.WizardButton.CommitButton, "Start training")
         self.name = QLineEdit(self)
-        self.epochs = QSpinBox(self, minimum=2, maximum=10_000)
-        self.batch_size = QSpinBox(self, minimum=1, maximum=4096)
-        self.learning_rate = QDoubleSpinBox(self, decimals=5, minimum=1e-5, maximum=1.0, singleStep=1e-4)
-        self.seq_len = QSpinBox(self, minimum=2, maximum=100_000)
-        self.valid_split = QDoubleSpinBox(self, decimals=2, minimum=0.0, maximum=0.5, singleStep=0.05)
+        #: A spin box for each option the wizard shows, by its field.
+        self.option_widgets = {option.field: option_spin_box(option, self) for option in WIZARD_OPTIONS}
+        self.epochs, self.batch_size, self.seq_len, self.patience = (
+            self.option_widgets[field] for field in ("epochs", "batch_size", "seq_len", "patience"))
         self.augment = QCheckBox("Transpose the pieces at random (more variety from the same files)", self)
         self.early_stop = QCheckBox("Stop when the validation loss has not improved for", self)
-        self.patience = QSpinBox(self, minimum=1, maximum=1000, suffix=" epochs")
-        self.minutes = QSpinBox(self, minimum=0, maximum=100_000, suffix=" minutes")
-        self.minutes.setSpecialValueText("none")
-        self.minutes.setToolTip("Training stops after this long and keeps the best model; you can "
-                                "continue it later")
         self.device = QComboBox(self)
-        self.seed = QSpinBox(self, minimum=0, maximum=2**31 - 1)
-        stopping = QHBoxLayout()
-        stopping.addWidget(self.early_stop)
-        stopping.addWidget(self.patience)
-        stopping.addStretch(1)
         self.estimate = _label()
         self.estimate.setObjectName("estimate")
         # Two lines: a wrapped label in a form row gets one line's height otherwise, and clips.
         self.estimate.setMinimumHeight(2 * self.estimate.fontMetrics().lineSpacing() + 4)
         self.estimate_button = QPushButton("Estimate again", self)
         self.estimate_button.clicked.connect(self._measure)
-        estimate_row = QHBoxLayout()
-        estimate_row.addWidget(self.estimate, 1)
-        estimate_row.addWidget(self.estimate_button)
         self.problem = _label(style=_ERROR)
         self.command_text = QPlainTextEdit(self)
         self.command_text.setReadOnly(True)
         self.command_text.setMaximumHeight(96)
-        form = QFormLayout()
-        form.addRow("Model name", self.name)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Learning rate", self.learning_rate)
-        form.addRow("Sequence length", self.seq_len)
-        form.addRow("Validation share", self.valid_split)
-        form.addRow("", self.augment)
-        form.addRow("Early stopping", stopping)
-        form.addRow("Time limit", self.minutes)
-        form.addRow("Device", self.device)
-        form.addRow("Seed", self.seed)
-        form.addRow("Time", estimate_row)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(self._form())
         layout.addWidget(self.problem)
         layout.addWidget(QLabel("The same training from a terminal:", self))
         layout.addWidget(self.command_text)
         layout.addStretch(1)
         self.early_stop.toggled.connect(self.patience.setEnabled)
-        for widget in (self.epochs, self.batch_size, self.learning_rate, self.seq_len, self.valid_split,
-                       self.patience, self.seed, self.minutes):
+        for widget in self.option_widgets.values():
             widget.valueChanged.connect(self._changed)
         for widget in (self.augment, self.early_stop):
             widget.toggled.connect(self._changed)
@@ -448,6 +422,27 @@ class SettingsPage(QWizardPage):
         self.folder_problem = ""  # why models cannot be saved, from initializePage
         self._filling = False
 
+    def _form(self) -> QFormLayout:
+        """The name, a row for each option (patience beside the early-stopping box), the
+        augmentation after the validation share, the device after the time limit, the estimate."""
+        stopping = QHBoxLayout()
+        stopping.addWidget(self.early_stop)
+        stopping.addWidget(self.patience)
+        stopping.addStretch(1)
+        estimate_row = QHBoxLayout()
+        estimate_row.addWidget(self.estimate, 1)
+        estimate_row.addWidget(self.estimate_button)
+        after = {"valid_fraction": ("", self.augment), "minutes": ("Device", self.device)}
+        self.form = QFormLayout()
+        self.form.addRow("Model name", self.name)
+        for option in WIZARD_OPTIONS:
+            self.form.addRow(option.label, stopping if option.field == "patience"
+                             else self.option_widgets[option.field])
+            if option.field in after:
+                self.form.addRow(*after[option.field])
+        self.form.addRow("Time", estimate_row)
+        return self.form
+
     def initializePage(self) -> None:
         result = self.owner.data_page.result
         config = result["config"]
@@ -455,18 +450,16 @@ class SettingsPage(QWizardPage):
         self._filling = True
         folder = Path(self.owner.folder_page.folder.text()).expanduser()
         self.name.setText(f"{folder.name or 'My'} ({model.spec().name}, {model.preset.currentData()})")
-        self.epochs.setValue(int(config["epochs"]))
-        self.batch_size.setValue(int(config["batch_size"]))
-        self.learning_rate.setValue(float(config["learning_rate"]))
-        self.seq_len.setValue(int(config["seq_len"]))
-        self.valid_split.setValue(float(config.get("valid_fraction", 0.1)))
+        # The preset's values as planned for this data (the seed and the time limit are no preset's).
+        for option in WIZARD_OPTIONS:
+            if config.get(option.field) is not None:
+                set_option_value(self.option_widgets[option.field], option, config[option.field])
         # Random transposition would undo key normalisation: offered only without it.
         normalized = model.overrides().get("key_normalize", "true") == "true"
         self.augment.setChecked(not normalized)
         self.augment.setEnabled(not normalized)
         self.augment.setToolTip("Off while the keys are normalised (Keys, on the model page)." if normalized else "")
         self.early_stop.setChecked(True)
-        self.patience.setValue(int(config["patience"]))
         self.device.clear()
         devices = result.get("devices") or ["cpu"]
         names = {"cuda": "NVIDIA GPU (CUDA)", "mps": "Apple GPU (MPS)", "cpu": "CPU"}
@@ -488,15 +481,13 @@ class SettingsPage(QWizardPage):
         from dataclasses import replace
 
         folder = user_models_dir()
+        values = {option.field: option_value(self.option_widgets[option.field], option) for option in WIZARD_OPTIONS}
+        if not self.early_stop.isChecked():
+            values["patience"] = values["epochs"]
         return replace(self.owner.data_settings(), name=self.name.text().strip(),
                        steps_per_epoch=self._steps_per_epoch(),
                        out=str(free_path(folder, model_file_name(self.name.text()))),
-                       epochs=self.epochs.value(), batch_size=self.batch_size.value(),
-                       learning_rate=round(self.learning_rate.value(), 6), seq_len=self.seq_len.value(),
-                       valid_fraction=round(self.valid_split.value(), 3), augment=self.augment.isChecked(),
-                       patience=self.patience.value() if self.early_stop.isChecked() else self.epochs.value(),
-                       device=self.device.currentData() or "auto", seed=self.seed.value(),
-                       minutes=self.minutes.value() or None)
+                       augment=self.augment.isChecked(), device=self.device.currentData() or "auto", **values)
 
     def _steps_per_epoch(self) -> int | None:
         """The steps an epoch that ``composer preprocess`` planned for this data (schedule
