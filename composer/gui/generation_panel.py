@@ -109,7 +109,32 @@ class GenerationPanel(QWidget):
         self.model_label = QLabel("No model chosen: pick one above.", self)
         self.model_label.setWordWrap(True)
         self.model_label.setObjectName("modelStatus")
+        self._build_sampling_controls()
+        seed_row = self._build_seed_row()
+        key_row = self._build_key_row()
+        self.missing_slots = QComboBox(self)
+        self.missing_slots.addItems(list(_MISSING_SLOTS))
+        self.missing_slots.setToolTip("Instruments with no notes in the bar before the playhead "
+                                      "stay silent (the continuation keeps your parts), or start "
+                                      "from a random point of the model's latent space (new parts "
+                                      "join yours).")
+        self.target = QComboBox(self)
+        self.target_note = QLabel("Each instrument into its own track", self)
+        self._build_form(seed_row, key_row)
+        buttons = self._build_generate_row()
+        self._build_candidate_box()
+        self._build_scroll_area(buttons)
+        self._connect_candidates()
+        self._has_model = False
+        self._settings: QSettings | None = None
+        self._model_key: str | None = None
+        self._restoring = False  # values set by the program are not the user's choices to remember
+        self._wanted_variations = self.variations.value()
+        self.variations.valueChanged.connect(self._on_variations_changed)
+        self.set_model(None)
 
+    def _build_sampling_controls(self) -> None:
+        """Mode, length, and the sampling controls (their ranges and help from CONTROLS)."""
         self.mode = QComboBox(self)
         for key, text in MODES.items():
             self.mode.addItem(text, key)
@@ -127,6 +152,9 @@ class GenerationPanel(QWidget):
         self.top_p = _slider("top_p")
         self.noise = _slider("noise")
         self.variations = _spin_box("variations", self)
+
+    def _build_seed_row(self) -> QHBoxLayout:
+        """The seed and its Lock."""
         self.seed = _spin_box("seed", self)
         self.seed.setToolTip("The random seed of the last Generate; lock it to get the same "
                              "variations again")
@@ -136,6 +164,10 @@ class GenerationPanel(QWidget):
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)
         seed_row.addWidget(self.seed_lock)
+        return seed_row
+
+    def _build_key_row(self) -> QHBoxLayout:
+        """The Key list (any key, the primer's, or a named one) and the scale of a named key."""
         self.key = _KeyBox(self)
         self.key.addItem("Any key", None)
         self.key.addItem(PRIMER_KEY_TEXT, PRIMER_KEY)
@@ -153,15 +185,10 @@ class GenerationPanel(QWidget):
         key_row = QHBoxLayout()
         key_row.addWidget(self.key, 1)
         key_row.addWidget(self.scale, 2)
-        self.missing_slots = QComboBox(self)
-        self.missing_slots.addItems(list(_MISSING_SLOTS))
-        self.missing_slots.setToolTip("Instruments with no notes in the bar before the playhead "
-                                      "stay silent (the continuation keeps your parts), or start "
-                                      "from a random point of the model's latent space (new parts "
-                                      "join yours).")
-        self.target = QComboBox(self)
-        self.target_note = QLabel("Each instrument into its own track", self)
+        return key_row
 
+    def _build_form(self, seed_row: QHBoxLayout, key_row: QHBoxLayout) -> None:
+        """The form of the controls; the rows a family may leave out are in ``_rows``."""
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.form.addRow("Mode", self.mode)
@@ -183,7 +210,8 @@ class GenerationPanel(QWidget):
         self.mode.currentIndexChanged.connect(self._update_length)
         self.noise.valueChanged.connect(self._update_threshold)
 
-        style = self.style()
+    def _build_generate_row(self) -> QHBoxLayout:
+        """Generate and Cancel (returned in a row), the progress bar and the status line."""
         self.generate_button = QPushButton("Generate", self)
         self.generate_button.setObjectName("primary")
         self.generate_button.setShortcut("Ctrl+G")
@@ -201,7 +229,11 @@ class GenerationPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 1)
         buttons.addWidget(self.cancel_button)
+        return buttons
 
+    def _build_candidate_box(self) -> None:
+        """The Variations box: the list, Listen / Accept / Discard all, the measures table."""
+        style = self.style()
         self.candidates = QListWidget(self)
         self.candidates.setMaximumHeight(80)
         self.audition_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Listen", self)
@@ -212,6 +244,19 @@ class GenerationPanel(QWidget):
         candidate_buttons = QHBoxLayout()
         for button in (self.audition_button, self.accept_button, self.discard_button):
             candidate_buttons.addWidget(button)
+        self._build_measures()
+        self.candidate_box = QGroupBox("Variations", self)
+        box = QVBoxLayout(self.candidate_box)
+        margins = box.contentsMargins()  # narrow sides: the measures' names need the width
+        box.setContentsMargins(4, margins.top(), 4, margins.bottom())
+        box.addWidget(self.candidates)
+        box.addLayout(candidate_buttons)
+        box.addWidget(self.measures)
+        self.candidate_box.setVisible(False)
+
+    def _build_measures(self) -> None:
+        """The table of the selected variation's measures, beside the training data's, then
+        the measures against the primer; as high as its rows (no scroll bar of its own)."""
         rows = len(METRICS) + 1 + len(PRIMER_MEASURES)  # (a heading row between the groups)
         self.measures = QTableWidget(rows, 3, self)
         self.measures.setObjectName("measures")
@@ -237,17 +282,11 @@ class GenerationPanel(QWidget):
         self.measures.setToolTip("Objective measures (as muspy defines them) of the selected variation, "
                                  "next to the model's training data; below, the variation against "
                                  "the primer it continues")
-        self.candidate_box = QGroupBox("Variations", self)
-        box = QVBoxLayout(self.candidate_box)
-        margins = box.contentsMargins()  # narrow sides: the measures' names need the width
-        box.setContentsMargins(4, margins.top(), 4, margins.bottom())
-        box.addWidget(self.candidates)
-        box.addLayout(candidate_buttons)
-        box.addWidget(self.measures)
-        self.candidate_box.setVisible(False)
 
-        # The panel scrolls rather than growing the window past the screen (1400x800 leaves
-        # the Generate dock about 450 pixels: the form, or the variations and their measures).
+    def _build_scroll_area(self, buttons: QHBoxLayout) -> None:
+        """Everything in a scroll area: the panel scrolls rather than growing the window past
+        the screen (1400x800 leaves the Generate dock about 450 pixels: the form, or the
+        variations and their measures)."""
         content = QWidget(self)
         layout = QVBoxLayout(content)
         margins = layout.contentsMargins()  # (the scroll bar takes the right margin's place)
@@ -267,6 +306,8 @@ class GenerationPanel(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.scroll)
 
+    def _connect_candidates(self) -> None:
+        """Generate, Cancel and the variations' list and buttons to the panel's signals."""
         self.generate_button.clicked.connect(self._on_generate)
         self.cancel_button.clicked.connect(self.cancel_clicked)
         self.candidates.currentRowChanged.connect(self.candidate_changed)
@@ -274,13 +315,6 @@ class GenerationPanel(QWidget):
         self.audition_button.clicked.connect(lambda: self.audition_clicked.emit(self.candidates.currentRow()))
         self.accept_button.clicked.connect(lambda: self.accept_clicked.emit(self.candidates.currentRow()))
         self.discard_button.clicked.connect(self.discard_clicked)
-        self._has_model = False
-        self._settings: QSettings | None = None
-        self._model_key: str | None = None
-        self._restoring = False  # values set by the program are not the user's choices to remember
-        self._wanted_variations = self.variations.value()
-        self.variations.valueChanged.connect(self._on_variations_changed)
-        self.set_model(None)
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
