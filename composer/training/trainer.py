@@ -28,7 +28,8 @@ from torch import nn
 
 from composer.core.errors import ComposerError
 from composer.data.dataset import EncodedSet, load_source
-from composer.models.base import KEY_NORMALIZED, FamilyModel, build_model, preset_config, save_model
+from composer.models.adapter import KEY_NORMALIZED
+from composer.models.base import FamilyModel, build_model, preset_config, save_model
 from composer.models.checkpoint import load_resume_state, read_metadata, resume_path
 from composer.models.registry import family_spec, load_family
 
@@ -190,7 +191,7 @@ MIN_BATCHES_OF_DATA = 10
 def _example_sets(family: str, config, data: EncodedSet, train_pieces, valid_pieces=()):
     """The training and validation example sets ``config`` makes of the pieces (valid: [] when
     there are no validation pieces)."""
-    model = build_model(family, config, load_family(family).Model.data_info(data, config))
+    model = build_model(family, config, load_family(family).Model.adapter_class.data_info(data, config))
     try:
         train_set = model.make_dataset(train_pieces, augment=False, training=True)
         valid_set = model.make_dataset(valid_pieces, augment=False, training=False) if valid_pieces else []
@@ -258,7 +259,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     valid_fraction = config.valid_fraction if request.valid_fraction is None else request.valid_fraction
     # A resumed run reads its data as it first did (a run from before the setting: as it was).
     key_normalize = bool(info.get(KEY_NORMALIZED)) if resume_state is not None else config.key_normalize
-    data = _load_data(request, module.Model.default_codec(config), dist, valid_fraction, key_normalize)
+    data = _load_data(request, module.Model.adapter_class.default_codec(config), dist, valid_fraction, key_normalize)
     train_pieces, valid_pieces, test_pieces = _split_for_validation(data, valid_fraction)
 
     # 3. The plan (auto schedule), the model and its example sets.
@@ -269,7 +270,7 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
         config = plan_schedule(config, len(_example_sets(request.family, config, data, train_pieces)[0]),
                                dist.world_size, given)
     if resume_state is None:
-        info = with_key_flag(module.Model.data_info(data, config), data)
+        info = with_key_flag(module.Model.adapter_class.data_info(data, config), data)
     # Random transposition would undo key normalisation, except the few semitones a config allows.
     augment = request.augment and (not data.key_normalized or config.normalized_shifts > 0)
     model = build_model(request.family, config, info).to(device)
