@@ -17,17 +17,19 @@ from typing import Callable
 import numpy as np
 import torch
 
+from composer.core.edits import ReplaceRegion
 from composer.core.errors import ComposerError, ComposerWarning
 from composer.core.notes import empty_notes, sort_notes
 from composer.core.score import Score, Track
 from composer.core.transforms import slice_time, transpose
 from composer.data.keynorm import key_toward, shift_notes
 from composer.models.base import FamilyModel, SamplingOptions
-from composer.models.registry import MULTITRACK, family_spec
+from composer.models.registry import ACCOMPANY, MULTITRACK, family_spec
 from composer.representations.continuation import most_voices, primer_grid
 from composer.representations.keys import find_key
 from composer.representations.tokens import chord_name, parse_chord
 
+from .accompany import accompany_end, check_lead_sounds, lead_track
 from .request import SCALES, GenerateRequest, primer_notes, scale_pitch_classes
 
 
@@ -85,6 +87,8 @@ def generate(model: FamilyModel, request: GenerateRequest,
         Invalid request, or a primer the model cannot use (no notes in its range, ...).
     """
     request.validate()
+    if request.accompany is not None:
+        return accompany(model, request, progress, cancel)
     primer_score = request.primer if request.primer is not None else Score()
     start_tick = primer_score.end_tick if request.start_tick is None else int(request.start_tick)
     part, source_track = _primer_part(primer_score, request.track_id, start_tick)
@@ -278,6 +282,86 @@ def _assemble_slots(model: FamilyModel, results: np.ndarray, primer: Score, star
         scores.append(score)
         slot_tracks.append(generated)
     return GenerationResult(scores, continuations, start_tick, 0, slot_tracks, targets)
+
+
+def accompany(model: FamilyModel, request: GenerateRequest,
+              progress: Callable[[float], None] | None = None,
+              cancel: threading.Event | None = None) -> GenerationResult:
+    """Keep track ``request.accompany`` of the primer as it is and write the model's other
+    instrument slots under it, bar by bar (paper 004: the lead's bars, encoded by its VAE, in
+    place of MelodyNN's predictions; the ConditionalNNs write the rest). The bars are the
+    primer's from ``start_tick`` (default 0) for ``bars``/``seconds``, else to the end of the
+    lead; a key-normalised model hears the piece in C major / A minor and the parts are moved
+    back. Each score of the result is the primer with every accompanying slot's notes in that
+    range: in the track the slot was assigned (its notes there replaced), else in a new track.
+
+    Raises
+    ------
+    ComposerError
+        A family that cannot accompany, a lead that does not exist, is drums or has no notes.
+    """
+    spec = family_spec(model.family)
+    if ACCOMPANY not in spec.capabilities:
+        raise ComposerError(f"{spec.name} models write one part and cannot accompany a track; "
+                            f"choose a multitrack model (Multitrack VAE)")
+    score = request.primer
+    lead = lead_track(score, request.accompany)
+    start = 0 if request.start_tick is None else int(request.start_tick)
+    end = accompany_end(score, lead, start) if request.bars is None and request.seconds is None \
+        else _end_tick(score, start, request)
+    check_lead_sounds(score, lead, start, end)
+    shift = key_shift(model, score, lead.id, end, request)  # the key of the lead (else of the piece)
+    encoded = model.adapter.encode_accompaniment(_moved(score, shift), lead.id, start,
+                                                 model.adapter.steps_for(score, start, end))
+    options = SamplingOptions(temperature=request.temperature, mode=request.sampling,
+                              threshold=request.threshold, noise=request.noise,
+                              pitch_range=_moved_range(request.pitch_range(), shift),
+                              pitch_classes=_moved_classes(request.pitch_classes(), shift),
+                              missing_slots=request.missing_slots, follow_primer=request.follow_primer)
+    device = next(model.parameters()).device
+    generator = torch.Generator(device=device).manual_seed(int(request.seed))
+    bars = None
+    with cpu_threads(device), torch.inference_mode():
+        for item in model.accompany(encoded.lead_bars, encoded.first_bars, request.variations, options, generator):
+            if isinstance(item, np.ndarray):
+                bars = item
+            elif progress is not None:
+                progress(float(item))
+            if cancel is not None and cancel.is_set():
+                raise GenerationCancelled("generation cancelled")
+    if progress is not None:
+        progress(1.0)
+    every_part = primer_notes(score)
+    grid = primer_grid(every_part, score.ppq) if request.follow_primer else None
+    programs = {name.lower(): program for name, program in (request.slot_programs or {}).items()}
+    lead_slot = model.adapter.codec.lead_index
+    scores, continuations, slot_tracks = [], [], []
+    for variation in bars:
+        result = score.copy()  # the lead and every other track as they were
+        decoded = model.adapter.decode_slots(variation, score, start, grid)
+        unknown = set(programs) - {track.name.lower() for track, _ in decoded}
+        if unknown:
+            raise ComposerError(f"this model has no slot {', '.join(sorted(unknown))}; its slots are "
+                                f"{', '.join(track.name for track, _ in decoded)}")
+        parts = []
+        for k, (track, _) in enumerate(decoded):
+            if k == lead_slot:  # the lead is the primer's own track, untouched
+                continue
+            notes = _cropped(track.notes if track.is_drum else shift_notes(track.notes, -shift), end)
+            part = Track(track.name, programs.get(track.name.lower(), track.program), track.is_drum, notes)
+            parts.append(part)
+            if encoded.targets[k] is None:
+                added = Track(part.name, part.program, part.is_drum)
+                added.add_new_notes(notes)
+                result.insert_track(added)
+            else:
+                ReplaceRegion(encoded.targets[k], start, end, notes.copy()).apply(result)
+        pitched = [part.notes for part in parts if not part.is_drum]
+        continuations.append(sort_notes(np.concatenate(pitched)) if pitched else empty_notes())
+        scores.append(result)
+        slot_tracks.append(parts)
+    targets = [target for k, target in enumerate(encoded.targets) if k != lead_slot]
+    return GenerationResult(scores, continuations, start, score.track_index(lead.id), slot_tracks, targets)
 
 
 def _before(primer: Score, start_tick: int) -> Score:

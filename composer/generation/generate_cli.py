@@ -22,6 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interpolate", action="store_true",
                         help="multitrack_vae: fill the bars from --from-bar on (--bars of them) with "
                              "points between the bar before and the bar after them")
+    parser.add_argument("--accompany", metavar="TRACK",
+                        help="multitrack_vae: keep this track of the primer (1-based number or name) as "
+                             "it is and write the model's other instruments under it, over the whole "
+                             "piece, or with --from-bar N over --bars (or --seconds) from bar N")
     add_control_options(parser, ("missing_slots",))
     parser.add_argument("--program", action="append", default=[], metavar="SLOT=N",
                         help="multitrack_vae: the General MIDI program of a slot's new track, e.g. "
@@ -64,6 +68,15 @@ def run(args: argparse.Namespace) -> int:
         if primer is None or not 1 <= args.track <= len(primer.tracks):
             raise ComposerError("--track must be between 1 and the primer's track count")
         track_id = primer.tracks[args.track - 1].id
+    accompany_id = None
+    if args.accompany is not None:
+        from .accompany import find_track
+
+        if primer is None:
+            raise ComposerError("--accompany needs the --primer MIDI file that holds the melody")
+        if track_id is not None:
+            raise ComposerError("--accompany names the track to keep; leave out --track")
+        accompany_id = find_track(primer, args.accompany).id
     from composer.models.registry import family_spec
 
     from .request import sampling_defaults
@@ -88,7 +101,11 @@ def run(args: argparse.Namespace) -> int:
         key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max,
         start_token=args.start_token, start_tick=start_tick, interpolate=args.interpolate,
         missing_slots=args.missing_slots, slot_programs=_slot_programs(args.program),
-        follow_primer=not args.free)
+        follow_primer=not args.free, accompany=accompany_id)
+    if accompany_id is not None and start_tick is None:  # the whole piece
+        from dataclasses import replace
+
+        request = replace(request, bars=None, seconds=None)
     if is_primer_key(args.key):
         request, found = request.with_primer_key()
         print(f"key: {found.name} (from the primer)" if found else

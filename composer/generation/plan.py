@@ -18,10 +18,11 @@ import numpy as np
 from composer.core.edits import AddTrack, Edit, EditGroup, ReplaceRegion
 from composer.core.errors import ComposerError
 from composer.core.score import Score, Track
+from composer.generation.accompany import accompany_end, check_lead_sounds, lead_track
 from composer.generation.controls import CONTROLS
-from composer.generation.request import PRIMER_KEY, GenerateRequest, is_primer_key
+from composer.generation.request import PRIMER_KEY, GenerateRequest, is_primer_key, key_fields, primer_notes
 from composer.representations.continuation import continuation_measures, seam_for
-from composer.representations.keys import Key
+from composer.representations.keys import Key, find_key
 
 if TYPE_CHECKING:  # generate imports torch, which the GUI thread never does
     from composer.generation.generate import GenerationResult
@@ -33,10 +34,12 @@ MODES = {
     "scratch": "From scratch",
     "fill": "Fill the loop region",
     "interpolate": "Interpolate across the loop region",
+    "accompany": "Accompany the selected track",
 }
 #: The family capability (composer.models.registry) each mode needs.
 MODE_CAPABILITY = {"playhead": "continue", "selection": "continue", "scratch": "from_scratch",
-                   "fill": "continue", "interpolate": "interpolate"}
+                   "fill": "continue", "interpolate": "interpolate",
+                   "accompany": "accompany"}
 NEW_TRACK = None
 
 
@@ -63,6 +66,8 @@ class EditorState:
     #: (track id, selected notes) of the active track, or None when nothing is selected.
     selection: tuple[int, np.ndarray] | None = None
     loop: tuple[int, int] | None = None
+    #: The track the editor is working on (the one Accompany accompanies), or None.
+    active_track: int | None = None
 
 
 @dataclass
@@ -135,6 +140,8 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
         else:
             start, end = int(editor.loop[0]), int(editor.loop[1])
         bars = (end - start) / score.bar_ticks_at(start)  # in the meter at the start, as requests are
+    elif mode == "accompany":
+        return _accompany_plan(score, settings, editor)
     else:
         raise ComposerError(f"{MODES.get(mode, mode)} is not available for this model")
 
@@ -152,6 +159,34 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
     request, found = request.with_primer_key()
     request.validate()
     return Plan(request, target, start, end, from_primer, found)
+
+
+def _accompany_plan(score: Score, settings: GenerationSettings, editor: EditorState) -> Plan:
+    """Accompany the target track (else the active one) over the loop region, from its first
+    bar line, or over the whole piece; the primer is the whole score, the lead is kept as it
+    is, and every other slot goes into its own track. "Primer's key" is the lead's key."""
+    lead_id = settings.target_track if settings.target_track is not None else editor.active_track
+    if lead_id is None:
+        raise ComposerError("Choose the track to accompany first: click the melody's track in the Tracks panel")
+    lead = lead_track(score, lead_id)
+    if editor.loop is not None and editor.loop[1] > editor.loop[0]:
+        start, end = _next_bar(score, int(editor.loop[0])), int(editor.loop[1])
+        if start >= end:
+            raise ComposerError("Make the loop region reach over a bar line: Accompany writes whole bars, "
+                                "from the first bar line in the region")
+    else:
+        start, end = 0, accompany_end(score, lead, 0)
+    check_lead_sounds(score, lead, start, end)
+    request = replace(settings.request, primer=score.copy(), track_id=None, start_tick=start,
+                      bars=(end - start) / score.bar_ticks_at(start), seconds=None, interpolate=False,
+                      accompany=lead.id)
+    from_primer, found = is_primer_key(request.key), None
+    if from_primer:
+        found = find_key(primer_notes(score, lead.id, end)) or find_key(primer_notes(score, None, end))
+        key, scale = key_fields(found) if found is not None else (None, None)
+        request = replace(request, key=key, scale=scale)
+    request.validate()
+    return Plan(request, None, start, end, from_primer, found)
 
 
 def planned_primer_key(score: Score, settings: GenerationSettings, editor: EditorState) -> Key | None:

@@ -119,6 +119,11 @@ class GenerateRequest:
     #: Keep to the primer's grid, register and texture (SamplingOptions.follow_primer); False
     #: lets the model write in its own.
     follow_primer: bool = True
+    #: Families that accompany (multitrack_vae): the id of the primer track to accompany. The
+    #: lead stays as it is; the other instrument slots are written under it from ``start_tick``
+    #: (default: the start of the piece) for ``bars`` or ``seconds``, or to the end of the
+    #: lead when neither is given. Each slot goes into the track it was assigned, else a new one.
+    accompany: int | None = None
 
     def length_bars(self) -> float | None:
         """The length in bars: ``bars``, the default length when neither bars nor seconds is
@@ -140,6 +145,9 @@ class GenerateRequest:
                 raise ComposerError(f"the program for {slot} must be a General MIDI program 0-127, not {program!r}")
         if self.interpolate and self.primer is None:
             raise ComposerError("interpolation needs a score with a bar before and a bar after the gap")
+        if self.accompany is not None and (self.primer is None or self.interpolate):
+            raise ComposerError("accompaniment needs a primer with the track to accompany" if self.primer is None
+                                else "accompany or interpolate, not both")
         if is_primer_key(self.key):
             if self.primer is None:
                 raise ComposerError("the primer's key needs a primer to find it in")

@@ -159,7 +159,8 @@ class GenerationController(QObject):
         ids = self.editor.selected_note_ids()
         selection = (track.id, track.get(ids)) if track is not None and len(ids) else None
         roll = self.editor.view.roll
-        return EditorState(playhead=roll.playhead or 0, selection=selection, loop=roll.loop)
+        return EditorState(playhead=roll.playhead or 0, selection=selection, loop=roll.loop,
+                           active_track=track.id if track is not None else None)
 
     def generate(self) -> None:
         score = self.editor.score

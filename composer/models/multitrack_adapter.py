@@ -8,6 +8,7 @@ Pieces are :class:`~composer.representations.multitrack.MultitrackBarCodec` arra
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -122,6 +123,42 @@ class MultitrackAdapter(FamilyAdapter):
             out.append((track, targets[k]))
         return out
 
+    # ---------------------------------------------------------------------- accompaniment
+    def accompany_groups(self, score: Score, lead_id: int) -> list[list[Track]]:
+        """The tracks of each slot when track ``lead_id`` leads: the lead slot holds that track
+        alone, every other slot the tracks the codec gives it (the lead left out). With slots
+        by order, where the order (or the register, for S/A/T/B) does not give the lead track
+        the lead slot, the other pitched tracks fill the other slots in their order."""
+        codec = self.codec
+        lead = codec.lead_index
+        track = score.track(lead_id)
+        groups = codec.assign(score)
+        if codec.slots == "order" and all(t.id != lead_id for t in groups[lead]):
+            others = [t for t in score.tracks if len(t) and not t.is_drum and t.id != lead_id]
+            groups = [[] for _ in groups]
+            for k, other in zip([k for k in range(len(groups)) if k != lead], others):
+                groups[k].append(other)
+        groups = [[t for t in group if t.id != lead_id] for group in groups]
+        groups[lead] = [track]
+        return groups
+
+    def encode_accompaniment(self, part: Score, lead_id: int, start_tick: int, n_bars: int) -> "Accompaniment":
+        """The network's input for accompanying track ``lead_id`` of ``part`` over ``n_bars``
+        bars from ``start_tick`` (``part``'s bar lines, meter changes included: see
+        :func:`bar_lines`): the lead's bars, the bar before them of every slot (None at the
+        start of the piece) and the track each slot goes into (see :class:`Accompaniment`)."""
+        codec = self.codec
+        groups = self.accompany_groups(part, lead_id)
+        lines = bar_lines(part, start_tick, n_bars)
+        lead = codec.lead_index
+        only_lead = [group if k == lead else [] for k, group in enumerate(groups)]
+        lead_bars = codec.encode_bars(_cropped_groups(only_lead, int(lines[0]), int(lines[-1])), lines)[:, lead]
+        first = None
+        if start_tick > 0:
+            first = bar_window(codec, groups, *bar_before(part, start_tick))
+        targets = [group[0].id if group else None for group in groups]
+        return Accompaniment(lead_bars, first, targets, lines)
+
     def note_grid_ticks(self, ppq: int) -> tuple[int, int]:
         """The grid decoded notes are snapped to and the shortest note kept, in ticks at ``ppq``:
         the training data's (``info["grid_beats"]``, ``info["min_note_beats"]``), else a
@@ -129,6 +166,35 @@ class MultitrackAdapter(FamilyAdapter):
         grid = float(self.info.get(GRID_BEATS) or DEFAULT_GRID_BEATS)
         shortest = float(self.info.get(MIN_NOTE_BEATS) or grid)
         return max(int(round(grid * ppq)), 1), max(int(round(shortest * ppq)), 1)
+
+
+@dataclass
+class Accompaniment:
+    """What :meth:`MultitrackAdapter.encode_accompaniment` gives the network and the caller.
+
+    ``lead_bars`` (N, steps, 128): the lead track's notes in the N bars; ``first_bars`` (slots,
+    steps, 128): every slot's bar before them (None at the start of the piece); ``targets``:
+    per slot, the id of the track it goes into (the lead slot's is the lead's own, which is
+    never written; None: a new track); ``bar_lines`` (N + 1,): where the bars start and end."""
+
+    lead_bars: np.ndarray
+    first_bars: np.ndarray | None
+    targets: list[int | None]
+    bar_lines: np.ndarray
+
+
+def _cropped_groups(groups: list[list[Track]], start: int, end: int) -> list[list[Track]]:
+    """``groups`` with only their notes in [start, end), cut to it."""
+    out = []
+    for group in groups:
+        parts = []
+        for track in group:
+            notes = track.notes[(track.notes["end"] > start) & (track.notes["start"] < end)].copy()
+            notes["start"] = np.maximum(notes["start"], start)
+            notes["end"] = np.minimum(notes["end"], end)
+            parts.append(Track(track.name, track.program, track.is_drum, notes))
+        out.append(parts)
+    return out
 
 
 def bar_lines(score: Score, start_tick: int, n_bars: int) -> np.ndarray:

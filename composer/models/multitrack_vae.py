@@ -382,3 +382,47 @@ class Model(FamilyModel):
         line = (1 - a) * z[0] + a * z[1]  # (n_steps, slots, K)
         points = self._noisy(line.expand(n_variations, *line.shape).clone(), options, generator)
         yield (yield from self._decode_bars(points, options, mask, generator))
+
+    @torch.no_grad()
+    def accompany(self, lead_bars: np.ndarray, first_bars: np.ndarray | None, n_variations: int,
+                  options: SamplingOptions, generator: torch.Generator):
+        """Paper 004's accompaniment: the lead's bars are given, the other slots written under them.
+
+        The lead slot's VAE encodes ``lead_bars`` (N, steps, 128); those latent means take the
+        place of MelodyNN's predictions, and each other slot's ConditionalNN maps (its latent
+        of the bar before, the lead's latent of this bar) to its latent of this bar, plus noise
+        of size ``options.noise``; the bars are decoded as :meth:`generate` decodes them
+        (temperature, threshold or Bernoulli, the key prior, monophonic slots).
+
+        ``first_bars`` (slots, steps, 128): the bar before the first one (from the adapter's
+        ``encode_accompaniment``), whose latents start the chain; None, or a slot silent in it,
+        starts from a silent bar's latent, or from a draw of the prior when
+        ``options.missing_slots == "prior"``. Unlike a continuation, a slot that starts silent
+        is not kept silent: writing it is the point. Yields progress, then
+        (V, N, slots, steps, 128) uint8 whose lead slot is ``lead_bars`` as given."""
+        lead_bars = np.asarray(lead_bars, dtype=np.uint8)
+        if lead_bars.ndim != 3 or not len(lead_bars):
+            raise ComposerError("accompaniment needs at least one bar of the lead")
+        device = next(self.parameters()).device
+        S, K, lead = len(self.slot_names), self.config.latent, self.lead
+        mask = allowed_pitch_mask(options, (0, N_PITCHES), device)
+        before = np.zeros((S,) + lead_bars.shape[1:], np.uint8) if first_bars is None else np.asarray(first_bars)
+        z = self.latents(torch.as_tensor(before[None], dtype=torch.float32, device=device))
+        z = z.expand(n_variations, S, K).clone()
+        silent = torch.as_tensor(~before.reshape(S, -1).any(axis=1), device=device)
+        if options.missing_slots == "prior" and bool(silent.any()):
+            drawn = torch.randn((n_variations, S, K), generator=generator, device=device)
+            z[:, silent] = drawn[:, silent]
+        lead_z = self.vaes[lead].encode(torch.as_tensor(lead_bars, dtype=torch.float32, device=device))[0]
+        latents = []
+        for t in range(len(lead_bars)):
+            nxt = torch.empty_like(z)
+            nxt[:, lead] = lead_z[t]
+            for k, net in enumerate(self.conditional):
+                if k != lead:
+                    nxt[:, k] = self._noisy(net(z[:, k], nxt[:, lead]), options, generator)
+            z = nxt
+            latents.append(z)
+        bars = yield from self._decode_bars(torch.stack(latents, dim=1), options, mask, generator)
+        bars[:, :, lead] = lead_bars  # the lead as it was given, not as its VAE redraws it
+        yield bars

@@ -16,6 +16,8 @@ from composer.core.errors import ComposerError
 #: What a family can do; the GUI enables its controls from these.
 CONTINUE, FROM_SCRATCH, MULTITRACK, INTERPOLATE, INFILL = (
     "continue", "from_scratch", "multitrack", "interpolate", "infill")
+#: Writes the other instrument slots under a given lead part (paper 004's ConditionalNNs).
+ACCOMPANY = "accompany"
 
 
 class UnknownFamily(ComposerError):
@@ -188,7 +190,7 @@ register(FamilySpec(
     description="One convolutional VAE per instrument slot (LPD-5, or voices such as S/A/T/B); "
                 "an MLP steps the lead instrument's latent from bar to bar and one network per "
                 "other slot follows it.",
-    capabilities=frozenset({CONTINUE, FROM_SCRATCH, MULTITRACK, INTERPOLATE}),
+    capabilities=frozenset({CONTINUE, FROM_SCRATCH, MULTITRACK, INTERPOLATE, ACCOMPANY}),
     presets=("satb", "lpd5", "tiny"),
     default_preset="satb",
     module="composer.models.multitrack_vae",
