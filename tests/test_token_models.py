@@ -59,7 +59,7 @@ def test_registered_with_presets_and_controls(family):
     spec = family_spec(family)
     assert set(spec.presets) == set(load_family(family).PRESETS)
     assert {"continue", "from_scratch"} <= spec.capabilities
-    assert spec.controls == ("temperature", "top_p")
+    assert spec.controls == ("temperature", "top_p", "density", "polyphony")
 
 
 @pytest.mark.parametrize("family", FAMILIES)

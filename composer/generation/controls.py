@@ -46,13 +46,20 @@ class Control:
     #: The family may bring its own default (FamilySpec.sampling_defaults): the command line
     #: then leaves the option unset unless given.
     family_default: bool = False
+    #: A whole number (when the default, None, does not say so).
+    integer: bool = False
+    #: The panel's text for "not set" (None), shown at the bottom of its range.
+    off_text: str = ""
 
     @property
     def is_int(self) -> bool:
-        return isinstance(self.default, int) and not isinstance(self.default, bool)
+        return self.integer or (isinstance(self.default, int) and not isinstance(self.default, bool))
 
     def check(self, value) -> None:
-        """A ComposerError, in the user's words, for a value outside the control's range."""
+        """A ComposerError, in the user's words, for a value outside the control's range
+        (None, "not set", passes)."""
+        if value is None:
+            return
         if self.choices:
             if value not in self.choices:
                 raise ComposerError(f"{self.name} must be {' or '.join(self.choices)}, not {value!r}")
@@ -117,6 +124,10 @@ CONTROLS: dict[str, Control] = {c.name: c for c in (
             panel_default=3),
     Control("seed", "Seed", "the random seed: the same seed and settings give the same variations", 0, 0,
             2**31 - 1, step=1, decimals=0),
+    Control("density", "Density", "notes per beat the new music aims at (none: as the model and the "
+            "primer have it)", None, 0, 16, lo_open=True, step=0.25, decimals=2, off_text="as the primer"),
+    Control("polyphony", "Polyphony", "the most notes sounding at once (none: as the primer has it)",
+            None, 1, 16, step=1, decimals=0, integer=True, off_text="as the primer"),
     Control("missing_slots", "Missing voices", "multitrack_vae: instruments silent in the primer's last "
             "bar stay silent (with --free: until the lead brings them in) or start from a random "
             "latent", "silence", choices=MISSING_SLOTS),

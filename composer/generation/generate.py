@@ -25,11 +25,13 @@ from composer.core.transforms import slice_time, transpose
 from composer.data.keynorm import key_toward, shift_notes
 from composer.models.base import FamilyModel, SamplingOptions
 from composer.models.registry import ACCOMPANY, MULTITRACK, family_spec
-from composer.representations.continuation import most_voices, primer_grid
+from composer.representations.continuation import limit_voices, most_voices, primer_grid
 from composer.representations.keys import find_key
 from composer.representations.tokens import chord_name, parse_chord
 
 from .accompany import accompany_end, check_lead_sounds, lead_track
+from .controls import CONTROLS
+from .infill import infill
 from .request import SCALES, GenerateRequest, primer_notes, scale_pitch_classes
 
 
@@ -53,6 +55,9 @@ class GenerationResult:
     slot_tracks: list[list[Track]] | None = None
     #: Multitrack families: per slot, the id of the primer track continuing it (None: new track).
     slot_targets: list[int | None] | None = None
+    #: Infill by resampling: per variation, the log-likelihood the model gives the music after
+    #: the gap when it follows this filling (composer.generation.infill). None otherwise.
+    log_likelihoods: list[float] | None = None
 
 
 @contextmanager
@@ -89,6 +94,17 @@ def generate(model: FamilyModel, request: GenerateRequest,
     request.validate()
     if request.accompany is not None:
         return accompany(model, request, progress, cancel)
+    if request.infill:
+        return infill(model, request, progress, cancel)
+    return run_request(model, request, progress, cancel)
+
+
+def run_request(model: FamilyModel, request: GenerateRequest,
+                progress: Callable[[float], None] | None = None,
+                cancel: threading.Event | None = None) -> GenerationResult:
+    """:func:`generate` for a request already validated (infill asks it for more variations
+    than a user may)."""
+    _check_texture_controls(model, request)
     primer_score = request.primer if request.primer is not None else Score()
     start_tick = primer_score.end_tick if request.start_tick is None else int(request.start_tick)
     part, source_track = _primer_part(primer_score, request.track_id, start_tick)
@@ -104,7 +120,9 @@ def generate(model: FamilyModel, request: GenerateRequest,
                               pitch_classes=_moved_classes(pitch_classes, shift),
                               noise=request.noise, start_token=_moved_token(request.start_token, shift),
                               missing_slots=request.missing_slots, follow_primer=request.follow_primer,
-                              primer_voices=most_voices(request.primer_notes()) or None)
+                              primer_voices=most_voices(request.primer_notes()) or None,
+                              density=request.density, polyphony=request.polyphony,
+                              beats_per_step=(end_tick - start_tick) / primer_score.ppq / n_steps)
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(request.seed))
     result = None
@@ -133,7 +151,36 @@ def generate(model: FamilyModel, request: GenerateRequest,
     continuations = [_cropped(shift_notes(model.adapter.decode_continuation(steps, primer_score, start_tick), -shift),
                               end_tick)
                      for steps in result[:, len(primer_input):]]
+    if request.polyphony is not None:  # a decoded note may outlast its step: the limit holds anyway
+        continuations = [limit_voices(notes, request.polyphony) for notes in continuations]
+    _say_missed_density(request, continuations, (end_tick - start_tick) / primer_score.ppq)
     return _assemble(primer_score, source_track, continuations, start_tick)
+
+
+#: How far the achieved density may miss the requested one before the user is told.
+DENSITY_TOLERANCE = 0.2
+
+
+def _check_texture_controls(model: FamilyModel, request: GenerateRequest) -> None:
+    """A ComposerError when the request steers density or polyphony and the family cannot."""
+    spec = family_spec(model.family)
+    for name in ("density", "polyphony"):
+        if getattr(request, name) is not None and name not in spec.controls:
+            raise ComposerError(f"{spec.name} models cannot steer {name}; leave it at "
+                                f"\"{CONTROLS[name].off_text}\" or pick another model")
+
+
+def _say_missed_density(request: GenerateRequest, continuations: list[np.ndarray], beats: float) -> None:
+    """A ComposerWarning when the variations' notes per beat miss ``request.density`` by more
+    than :data:`DENSITY_TOLERANCE` (the model's grid, voices or pitch limits allow no more, or
+    it keeps to fewer)."""
+    if not request.density or beats <= 0:
+        return
+    achieved = float(np.mean([len(notes) for notes in continuations])) / beats
+    if abs(achieved - request.density) > DENSITY_TOLERANCE * request.density:
+        warnings.warn(f"asked for {request.density:g} notes a beat; the variations have {achieved:.2f} "
+                      f"(the model's grid, the voices or the pitch limits allow no closer)",
+                      ComposerWarning, stacklevel=3)
 
 
 def _encode_bar_after(model: FamilyModel, primer: Score, track_id, tick: int, shift: int = 0) -> np.ndarray:

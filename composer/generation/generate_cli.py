@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--track", type=int, help="1-based track of the primer to continue (default: all pitched)")
     length = parser.add_mutually_exclusive_group()
     add_control_options(length, ("bars", "seconds"))
-    add_control_options(parser, ("temperature", "sampling", "threshold", "top_p", "noise"))
+    add_control_options(parser, ("temperature", "sampling", "threshold", "top_p", "noise", "density", "polyphony"))
     parser.add_argument("--start-token", help="token families without a primer: the first note or "
                         "chord, e.g. C4 or C4.E4.G4 (default: one of the most frequent)")
     parser.add_argument("--from-bar", type=int, metavar="N",
@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interpolate", action="store_true",
                         help="multitrack_vae: fill the bars from --from-bar on (--bars of them) with "
                              "points between the bar before and the bar after them")
+    parser.add_argument("--infill", action="store_true",
+                        help="rewrite the bars from --from-bar on (--bars of them) so that they lead "
+                             "into the music after them (every family; see the README)")
     parser.add_argument("--accompany", metavar="TRACK",
                         help="multitrack_vae: keep this track of the primer (1-based number or name) as "
                              "it is and write the model's other instruments under it, over the whole "
@@ -82,6 +85,9 @@ def run(args: argparse.Namespace) -> int:
     from .request import sampling_defaults
 
     start_tick = None
+    if (args.infill or args.interpolate) and args.from_bar is None:
+        raise ComposerError(f"--{'infill' if args.infill else 'interpolate'} rewrites bars of the primer: "
+                            f"say where the gap starts with --from-bar N (and its length with --bars)")
     if args.from_bar is not None:
         if primer is None:
             raise ComposerError("--from-bar needs a --primer")
@@ -99,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
         threshold=sampling["threshold"], top_p=args.top_p, noise=sampling["noise"], variations=args.variations,
         seed=args.seed,
         key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max,
-        start_token=args.start_token, start_tick=start_tick, interpolate=args.interpolate,
+        start_token=args.start_token, start_tick=start_tick, interpolate=args.interpolate, infill=args.infill,
         missing_slots=args.missing_slots, slot_programs=_slot_programs(args.program),
-        follow_primer=not args.free, accompany=accompany_id)
+        follow_primer=not args.free, accompany=accompany_id, density=args.density, polyphony=args.polyphony)
     if accompany_id is not None and start_tick is None:  # the whole piece
         from dataclasses import replace
 

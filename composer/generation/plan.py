@@ -33,13 +33,18 @@ MODES = {
     "selection": "Continue after the selection",
     "scratch": "From scratch",
     "fill": "Fill the loop region",
+    "regenerate": "Regenerate the selected bars",
     "interpolate": "Interpolate across the loop region",
     "accompany": "Accompany the selected track",
 }
 #: The family capability (composer.models.registry) each mode needs.
 MODE_CAPABILITY = {"playhead": "continue", "selection": "continue", "scratch": "from_scratch",
-                   "fill": "continue", "interpolate": "interpolate",
+                   "fill": "continue", "regenerate": "continue", "interpolate": "interpolate",
                    "accompany": "accompany"}
+#: The modes whose length the editor sets (the loop region, the selected bars), not the panel.
+LENGTH_FROM_EDITOR = ("fill", "regenerate", "interpolate")
+#: The modes that rewrite a gap so that it leads into the music after it (infill).
+INFILL_MODES = ("fill", "regenerate")
 NEW_TRACK = None
 
 
@@ -132,9 +137,12 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
         source = score.track(track_id).copy()
         source.notes = notes.copy()
         primer = _timing_only(score, [source])
-    elif mode in ("fill", "interpolate"):
+    elif mode in LENGTH_FROM_EDITOR:
         if mode == "interpolate":
             start, end = _interpolation_gap(score, editor.loop)
+        elif mode == "regenerate":
+            start, end = _selected_bars(score, editor.selection)
+            target = editor.selection[0]
         elif editor.loop is None or editor.loop[1] <= editor.loop[0]:
             raise ComposerError("Set a loop region over the gap to fill first (drag on the ruler)")
         else:
@@ -151,10 +159,11 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
         target_in_primer = None
     else:
         target_in_primer = primer.tracks[0].id if mode == "selection" else target
-    if mode not in ("fill", "interpolate"):
+    if mode not in LENGTH_FROM_EDITOR:
         end = start + int(round(bars * score.bar_ticks_at(start)))
     request = replace(settings.request, primer=primer, track_id=target_in_primer, start_tick=start,
-                      bars=bars, seconds=None, interpolate=mode == "interpolate")
+                      bars=bars, seconds=None, interpolate=mode == "interpolate",
+                      infill=mode in INFILL_MODES)
     from_primer = is_primer_key(request.key)
     request, found = request.with_primer_key()
     request.validate()
@@ -213,6 +222,16 @@ def primer_measures(score: Score, plan: Plan, parts: "list[CandidatePart]") -> d
     continuation = continuation[np.argsort(continuation["start"], kind="stable")]
     seam = seam_for(score, primer, plan.start, plan.end)
     return continuation_measures(primer, continuation, seam)
+
+
+def _selected_bars(score: Score, selection: tuple[int, np.ndarray] | None) -> tuple[int, int]:
+    """The bars the selected notes start in: [the bar line at or before the first, the bar
+    line after the last)."""
+    if selection is None or len(selection[1]) == 0:
+        raise ComposerError("Select notes in the bars to regenerate first (Select tool)")
+    notes = selection[1]
+    first, last = int(notes["start"].min()), int(notes["start"].max())
+    return score.bar_start_at(first), _next_bar(score, last + 1)
 
 
 def _interpolation_gap(score: Score, loop: tuple[int, int] | None) -> tuple[int, int]:

@@ -110,6 +110,11 @@ class GenerateRequest:
     #: Families that interpolate (multitrack_vae): instead of continuing, fill [start_tick,
     #: start_tick + length) with bars on the line between the bar before it and the bar after it.
     interpolate: bool = False
+    #: Rewrite [start_tick, start_tick + length) so that it leads into the music after it
+    #: (composer.generation.infill): the autoregressive families resample candidates by how
+    #: likely they make the bars after the gap; the VAE interpolates between its latents at
+    #: both ends.
+    infill: bool = False
     #: Multitrack families: instrument slots silent in the primer's last bar start from
     #: "silence" or from a draw of the "prior".
     missing_slots: str = CONTROLS["missing_slots"].default
@@ -119,6 +124,10 @@ class GenerateRequest:
     #: Keep to the primer's grid, register and texture (SamplingOptions.follow_primer); False
     #: lets the model write in its own.
     follow_primer: bool = True
+    #: Notes per beat the new music aims at (None: the model's and the primer's own).
+    density: float | None = CONTROLS["density"].default
+    #: The most notes sounding at once in the new music (None: the primer's texture).
+    polyphony: int | None = CONTROLS["polyphony"].default
     #: Families that accompany (multitrack_vae): the id of the primer track to accompany. The
     #: lead stays as it is; the other instrument slots are written under it from ``start_tick``
     #: (default: the start of the piece) for ``bars`` or ``seconds``, or to the end of the
@@ -148,6 +157,10 @@ class GenerateRequest:
         if self.accompany is not None and (self.primer is None or self.interpolate):
             raise ComposerError("accompaniment needs a primer with the track to accompany" if self.primer is None
                                 else "accompany or interpolate, not both")
+        if self.infill and (self.primer is None or self.start_tick is None):
+            raise ComposerError("infill needs a score and the bar where the gap starts")
+        if self.infill and self.interpolate:
+            raise ComposerError("infill and interpolation are two ways to fill a gap: ask for one")
         if is_primer_key(self.key):
             if self.primer is None:
                 raise ComposerError("the primer's key needs a primer to find it in")

@@ -34,14 +34,14 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledDoubleSlider
 
 from composer.generation.controls import CONTROLS
-from composer.generation.plan import MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
+from composer.generation.plan import LENGTH_FROM_EDITOR, MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
 from composer.generation.request import KEY_NAMES, PRIMER_KEY, SCALES, GenerateRequest, sampling_defaults
 from composer.representations.music_metrics import METRICS
 from composer.models.metric_info import PRIMER_MEASURES, format_measure, format_reference
 from composer.models.registry import MULTITRACK
 
 #: Sampling controls a family may offer (FamilySpec.controls) and their rows in the form.
-_CONTROL_ROWS = ("temperature", "threshold", "top_p", "noise", "missing_slots")
+_CONTROL_ROWS = ("temperature", "threshold", "top_p", "noise", "missing_slots", "density", "polyphony")
 _SAMPLING = {"Sample (varied)": "bernoulli", "Threshold (steady)": "threshold"}
 #: Short names of the measures for the panel's table (the full ones are its tooltips).
 _SHORT_NAMES = {"pitch_class_entropy": "Pitch-class entropy", "scale_consistency": "In one scale",
@@ -89,6 +89,27 @@ def _spin_box(name: str, parent, **extra):
                              value=float(control.start_value()), **extra)
     box.setToolTip(control.tooltip)
     return box
+
+
+def _optional_spin_box(name: str, parent, **extra):
+    """A spin box for the control ``name`` whose default is "not set" (None): its lowest
+    value, one step under the control's range, shows the control's ``off_text``."""
+    control = CONTROLS[name]
+    lo, hi = control.panel_range()
+    if control.is_int:
+        box = QSpinBox(parent, minimum=int(lo) - 1, maximum=int(hi), **extra)
+    else:
+        box = QDoubleSpinBox(parent, decimals=control.decimals, minimum=control.lo, maximum=hi,
+                             singleStep=control.step, **extra)
+    box.setSpecialValueText(control.off_text)
+    box.setValue(box.minimum())
+    box.setToolTip(control.tooltip)
+    return box
+
+
+def _optional_value(box):
+    """The value of an :func:`_optional_spin_box`, None at its "not set" minimum."""
+    return None if box.value() == box.minimum() else box.value()
 
 
 class GenerationPanel(QWidget):
@@ -151,6 +172,8 @@ class GenerationPanel(QWidget):
         self.threshold = _slider("threshold")
         self.top_p = _slider("top_p")
         self.noise = _slider("noise")
+        self.density = _optional_spin_box("density", self, suffix=" a beat")
+        self.polyphony = _optional_spin_box("polyphony", self, suffix=" at once")
         self.variations = _spin_box("variations", self)
 
     def _build_seed_row(self) -> QHBoxLayout:
@@ -194,13 +217,16 @@ class GenerationPanel(QWidget):
         self.form.addRow("Mode", self.mode)
         self.form.addRow("Length", self.bars)
         self._rows = {"temperature": self.temperature, "threshold": self.threshold, "top_p": self.top_p,
-                      "noise": self.noise, "missing_slots": self.missing_slots}
+                      "noise": self.noise, "missing_slots": self.missing_slots, "density": self.density,
+                      "polyphony": self.polyphony}
         self.form.addRow("Temperature", self.temperature)
         self.form.addRow("Sampling", self.sampling)
         self.form.addRow("Threshold", self.threshold)
         self.form.addRow("Top-p", self.top_p)
         self.form.addRow("Noise", self.noise)
         self.form.addRow("Silent voices", self.missing_slots)
+        self.form.addRow("Density", self.density)
+        self.form.addRow("Polyphony", self.polyphony)
         self.form.addRow("Variations", self.variations)
         self.form.addRow("Seed", seed_row)
         self.form.addRow("Key", key_row)
@@ -346,7 +372,8 @@ class GenerationPanel(QWidget):
     #: Settings that belong to the song and the user (kept across models), and those that a
     #: model's sampling needs (kept for each model).
     _SHARED = ("mode", "bars", "variations", "key", "scale", "seed", "seed_lock")
-    _PER_MODEL = ("temperature", "sampling", "threshold", "top_p", "noise", "missing_slots")
+    _PER_MODEL = ("temperature", "sampling", "threshold", "top_p", "noise", "missing_slots", "density",
+                  "polyphony")
 
     def _widget_value(self, name: str):
         widget = getattr(self, name)
@@ -460,9 +487,9 @@ class GenerationPanel(QWidget):
 
     def _update_length(self) -> None:
         """The loop region sets the length of the modes that fill it."""
-        takes_loop = self.mode.currentData() in ("fill", "interpolate")
+        takes_loop = self.mode.currentData() in LENGTH_FROM_EDITOR
         self.bars.setEnabled(not takes_loop)
-        self.bars.setToolTip("The loop region sets the length" if takes_loop else "")
+        self.bars.setToolTip("The loop region or the selected bars set the length" if takes_loop else "")
 
     def _update_threshold(self) -> None:
         threshold = _SAMPLING[self.sampling.currentText()] == "threshold" and self.form.isRowVisible(self.sampling)
@@ -499,10 +526,15 @@ class GenerationPanel(QWidget):
             threshold=round(self.threshold.value(), 3), top_p=round(self.top_p.value(), 3),
             noise=round(self.noise.value(), 3), variations=self.variations.value(), seed=self.seed.value(),
             key=self.key.currentData(), scale=self.scale.currentText() if self.key.currentData() not in (None, PRIMER_KEY) else None,
-            missing_slots=_MISSING_SLOTS[self.missing_slots.currentText()])
+            missing_slots=_MISSING_SLOTS[self.missing_slots.currentText()],
+            density=self._shown_value(self.density), polyphony=self._shown_value(self.polyphony))
         # Multitrack families continue every track and write each instrument into its own.
         target = self.target.currentData() if self.form.isRowVisible(self.target) else NEW_TRACK
         return GenerationSettings(self.mode.currentData(), target, request)
+
+    def _shown_value(self, box):
+        """An optional control's value when its family shows it, else None (not set)."""
+        return _optional_value(box) if self.form.isRowVisible(box) else None
 
     # ----------------------------------------------------------------- progress
     def set_busy(self, busy: bool, status: str = "") -> None:

@@ -72,6 +72,12 @@ class FamilyAdapter(ABC):
     def steps_for(self, primer: Score, start_tick: int, end_tick: int) -> int:
         """How many generated steps cover ticks [start_tick, end_tick) of ``primer``."""
 
+    def steps_between(self, part: Score, primer: Score, start_tick: int, end_tick: int) -> int:
+        """How many of the last steps of ``encode_primer(part, primer, end_tick)`` stand for
+        ticks [start_tick, end_tick): the steps a likelihood of that span sums over (infill).
+        The default, :meth:`steps_for`, is exact for families whose steps are fixed by time."""
+        return self.steps_for(primer, start_tick, end_tick)
+
     def decode_continuation(self, steps: np.ndarray, primer: Score, start_tick: int) -> np.ndarray:
         """Single-track families: one variation's generated steps (N, ...) -> notes (NOTE_DTYPE)
         in ``primer``'s ticks (its PPQ, its tempo map), starting at ``start_tick``."""

@@ -116,7 +116,7 @@ class Model(PianoRollModel):
         device = next(self.parameters()).device
         bar = self.config.steps_per_bar
         fit = fit_to_primer(primer, n_steps, options, self.info["pitch_range"],
-                            self.steps_per_beat, device)
+                            self.steps_per_beat, device, n_variations)
         seed = torch.as_tensor(np.asarray(primer, dtype=np.float32).reshape(-1, self.n_pitches), device=device)
         current = torch.zeros(n_variations, bar, self.n_pitches, device=device)
         if len(seed):

@@ -88,6 +88,14 @@ class SamplingOptions:
     #: The most notes the primer sounds at once (None: count them in the model's input). A
     #: model on quarter notes sees an eighth-note melody as two voices a frame; the notes say one.
     primer_voices: int | None = None
+    #: Notes per beat to aim at (None: no steering). Sampling keeps a running count of the notes
+    #: it started and leans toward starting notes while behind, away while ahead.
+    density: float | None = None
+    #: Beats one generated step lasts, for families whose steps are frames (set by the caller,
+    #: which knows the tempo); token families know their tokens' lengths.
+    beats_per_step: float | None = None
+    #: The most notes sounding at once (None: no limit beyond following the primer).
+    polyphony: int | None = None
 
 
 class TrainingExamples(torch.utils.data.Dataset):
@@ -181,6 +189,12 @@ class FamilyModel(nn.Module, metaclass=ABCMeta):
         quickly) and finally yields the result, an array of shape (n_variations, ...), which
         the adapter decodes.
         """
+
+    def log_likelihood(self, inputs: list[np.ndarray], following: list[int]) -> np.ndarray:
+        """Families that infill by resampling (autoregressive ones): for each of K inputs (the
+        adapter's encoding of some music, (T_k, ...)), the log-probability the model gives its
+        last ``following[k]`` steps given the steps before them. Returns float64 (K,)."""
+        raise ComposerError(f"{self.family} models cannot score a continuation")
 
     def interpolate(self, before: np.ndarray, after: np.ndarray, n_steps: int, n_variations: int,
                     options: SamplingOptions, generator: torch.Generator) -> Iterator[float | np.ndarray]:

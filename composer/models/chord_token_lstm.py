@@ -119,8 +119,12 @@ class Model(TokenModel):
     def make_guard(self, primer_ids, n_variations, options: SamplingOptions, device) -> "ChordGuard":
         allowed = None
         pitches = allowed_pitches(options)
-        if pitches is not None:
-            fits = ~(self.vocab.present & ~pitches).any(axis=1)
+        if pitches is not None or options.polyphony is not None:
+            fits = np.ones(self.vocab.n_chords, dtype=bool)
+            if pitches is not None:
+                fits &= ~(self.vocab.present & ~pitches).any(axis=1)
+            if options.polyphony is not None:
+                fits &= self.vocab.chord_size <= options.polyphony
             if not fits.any():
                 raise no_fit_error("chord")
             allowed = torch.ones(len(self.vocab), dtype=torch.bool)

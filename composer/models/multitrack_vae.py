@@ -78,6 +78,17 @@ PRESETS = {
 
 #: How much less likely (in logits) the decoder's off-scale pitches are when following the primer.
 KEY_PRIOR = 1.0
+#: Accompanying a lead: how much less likely (in logits) a pitch is at a step where it would
+#: sound a dissonance under the lead: a second, a seventh or a tritone below a lead pitch, and
+#: for the bass also a fourth (the lead a fourth above the bass: a 6/4 chord). Without it the
+#: decoder, which draws a whole bar from 16 numbers, put 0.58-0.66 of the melody's notes over a
+#: consonant bass, against 0.93 in the chorales; at 3 the voices are as consonant as the data's
+#: (benchmarks/RESULTS.md, "Accompaniment").
+HARMONY_PRIOR = 3.0
+DISSONANT_BELOW = (1, 2, 6, 10, 11)
+DISSONANT_BELOW_BASS = DISSONANT_BELOW + (5,)
+#: Slots that are the bass (their fourths under the lead are dissonant): S/A/T/B's B, LPD-5's bass.
+BASS_NAMES = ("b", "bass")
 
 
 class BarVAE(nn.Module):
@@ -171,6 +182,7 @@ class Model(FamilyModel):
         self._drum_slots = [codec.slot_is_drum(k) for k in range(len(codec.slot_names))]
         monophonic = {name.strip().lower() for name in config.monophonic.split(",") if name.strip()}
         self._monophonic = [name.lower() in monophonic for name in codec.slot_names]
+        self._bass = [name.lower() in BASS_NAMES for name in codec.slot_names]
         self.slot_names = list(codec.slot_names)
         self.lead = codec.lead_index
         self.vaes = nn.ModuleList(BarVAE(config.steps_per_bar, config.latent, tuple(int(c) for c in config.channels.split(",")))
@@ -279,25 +291,62 @@ class Model(FamilyModel):
         off_scale = torch.tensor([(p % 12) not in MODE_STEPS["major"] for p in range(N_PITCHES)], device=device)
         return off_scale.float() * -KEY_PRIOR
 
-    def _bars_from(self, z: torch.Tensor, options: SamplingOptions, mask, generator) -> torch.Tensor:
-        """Latents (V, slots, K) -> binary bars (V, slots, steps, 128)."""
+    def _bars_from(self, z: torch.Tensor, options: SamplingOptions, mask, generator,
+                   offsets: torch.Tensor | None = None, skip: int | None = None) -> torch.Tensor:
+        """Latents (V, slots, K) -> binary bars (V, slots, steps, 128); slot ``skip`` is not
+        decoded (its bars come back silent). ``offsets`` (V, slots, steps, 128): logits added
+        to the pitched slots' (the harmony prior), or None; a monophonic slot then sounds at a
+        step as likely as it would without them, at the pitch most likely with them (so the
+        prior moves a voice to a consonant pitch instead of silencing it)."""
         bars = []
         prior = self._key_prior(options, z.device)
+        temperature = max(options.temperature, 1e-3)
         for k, vae in enumerate(self.vaes):
+            if k == skip:
+                bars.append(torch.zeros((len(z), self.config.steps_per_bar, N_PITCHES), dtype=torch.bool,
+                                        device=z.device))
+                continue
             logits = vae.decode(z[:, k])
             if prior is not None and not self._drum_slots[k]:
                 logits = logits + prior
-            logits = logits / max(options.temperature, 1e-3)
-            probs = torch.sigmoid(logits)
+            probs = torch.sigmoid(logits / temperature)
             if mask is not None and not self._drum_slots[k]:
                 probs = probs * mask
+            choice = probs
+            if offsets is not None and not self._drum_slots[k]:
+                choice = torch.sigmoid((logits + offsets[:, k]) / temperature)
+                choice = choice * mask if mask is not None else choice
+                if not self._monophonic[k]:
+                    probs = choice
             if self._monophonic[k]:  # one pitch a step: the most likely, if it is likely enough
-                probs = probs * (probs == probs.amax(dim=-1, keepdim=True))
+                probs = probs.amax(dim=-1, keepdim=True) * (choice == choice.amax(dim=-1, keepdim=True))
             if options.mode == "threshold":
                 bars.append(probs >= options.threshold)
             else:
                 bars.append(torch.bernoulli(probs, generator=generator) > 0)
         return torch.stack(bars, dim=1)
+
+    def _harmony_prior(self, lead_bars: np.ndarray, device) -> torch.Tensor:
+        """Logit offsets (N, slots, steps, 128) against the lead's bars (N, steps, 128): at each
+        step, -HARMONY_PRIOR for every pitch a dissonant interval below a sounding lead pitch
+        (:data:`DISSONANT_BELOW`, the bass :data:`DISSONANT_BELOW_BASS`), by pitch class: soft,
+        like the key prior. The lead slot's own row is 0 (its bars are given)."""
+        octaves = -(-N_PITCHES // 12)
+        lead = np.zeros(np.shape(lead_bars)[:2] + (octaves * 12,), np.float32)
+        lead[..., :N_PITCHES] = np.asarray(lead_bars) > 0
+        classes = torch.as_tensor(lead.reshape(*lead.shape[:2], octaves, 12).max(axis=2), device=device)
+        pitch_class = torch.arange(N_PITCHES, device=device) % 12
+
+        def offsets(intervals) -> torch.Tensor:
+            below = torch.zeros(12, 12, device=device)  # [lead class, pitch class]: dissonant
+            for step in intervals:
+                below[torch.arange(12), (torch.arange(12) - step) % 12] = 1
+            return -HARMONY_PRIOR * ((classes @ below) > 0).float()[..., pitch_class]
+
+        upper, bass = offsets(DISSONANT_BELOW), offsets(DISSONANT_BELOW_BASS)
+        rows = [torch.zeros_like(upper) if k == self.lead else bass if self._bass[k] else upper
+                for k in range(len(self.slot_names))]
+        return torch.stack(rows, dim=1)
 
     def _noisy(self, z: torch.Tensor, options: SamplingOptions, generator) -> torch.Tensor:
         if options.noise <= 0:
@@ -349,15 +398,19 @@ class Model(FamilyModel):
         old = np.broadcast_to(primer, (n_variations,) + primer.shape)
         yield np.concatenate([old, new], axis=1)
 
-    def _decode_bars(self, z: torch.Tensor, options: SamplingOptions, mask, generator):
+    def _decode_bars(self, z: torch.Tensor, options: SamplingOptions, mask, generator,
+                     offsets: torch.Tensor | None = None, skip: int | None = None):
         """Latents (V, N, slots, K) -> bars (V, N, slots, steps, 128) uint8, decoded in chunks
-        of bars; yields progress after each chunk and returns the bars."""
+        of bars; yields progress after each chunk and returns the bars. ``offsets`` (N, slots,
+        steps, 128): logits added in every variation's bar, ``skip``: a slot left silent (see
+        :meth:`_bars_from`)."""
         V, N = z.shape[:2]
         chunks = []
         for start in range(0, N, DECODE_CHUNK_BARS):
             part = z[:, start:start + DECODE_CHUNK_BARS]
             n = part.shape[1]
-            bars = self._bars_from(part.reshape(V * n, *part.shape[2:]), options, mask, generator)
+            added = None if offsets is None else offsets[start:start + n].repeat(V, 1, 1, 1)
+            bars = self._bars_from(part.reshape(V * n, *part.shape[2:]), options, mask, generator, added, skip)
             chunks.append(bars.reshape(V, n, *bars.shape[1:]))
             yield min(start + n, N) / N
         return torch.cat(chunks, dim=1).to("cpu").numpy().astype(np.uint8)
@@ -392,7 +445,8 @@ class Model(FamilyModel):
         place of MelodyNN's predictions, and each other slot's ConditionalNN maps (its latent
         of the bar before, the lead's latent of this bar) to its latent of this bar, plus noise
         of size ``options.noise``; the bars are decoded as :meth:`generate` decodes them
-        (temperature, threshold or Bernoulli, the key prior, monophonic slots).
+        (temperature, threshold or Bernoulli, the key prior, monophonic slots), and, following
+        the primer, with the harmony prior (:meth:`_harmony_prior`) against the lead.
 
         ``first_bars`` (slots, steps, 128): the bar before the first one (from the adapter's
         ``encode_accompaniment``), whose latents start the chain; None, or a slot silent in it,
@@ -423,6 +477,7 @@ class Model(FamilyModel):
                     nxt[:, k] = self._noisy(net(z[:, k], nxt[:, lead]), options, generator)
             z = nxt
             latents.append(z)
-        bars = yield from self._decode_bars(torch.stack(latents, dim=1), options, mask, generator)
+        offsets = self._harmony_prior(lead_bars, device) if options.follow_primer else None
+        bars = yield from self._decode_bars(torch.stack(latents, dim=1), options, mask, generator, offsets, lead)
         bars[:, :, lead] = lead_bars  # the lead as it was given, not as its VAE redraws it
         yield bars

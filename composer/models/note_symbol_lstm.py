@@ -127,7 +127,8 @@ class Model(TokenModel):
         fit = self.primer_fit(primer_ids, options)
         guard = StepGuard(len(self.vocab), self.adapter.codec.grid,
                           options.max_repeat or int(self.info.get("max_repeat", 4)),
-                          int(self.info.get("max_chord_notes", 6)), int(self.info.get("max_rest_steps", 16)),
+                          min(int(self.info.get("max_chord_notes", 6)), options.polyphony or 128),
+                          int(self.info.get("max_rest_steps", 16)),
                           None if allowed is None else allowed.to(device), n_variations, device,
                           every=fit.grid, outside=self._outside_register(fit, device))
         for token in np.asarray(primer_ids)[-64:].tolist():  # the primer's last steps count

@@ -8,7 +8,7 @@ pitches of its ``pitch_range`` (:class:`~composer.models.pianoroll_adapter.Piano
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ from composer.representations.continuation import GRID_COVER, GRID_DIVISIONS, MI
 
 from .base import FamilyModel, SamplingOptions, TrainingExamples
 from .metric_info import PIANO_KEYS
+from .steering import DensitySteer
 from .pianoroll_adapter import PianoRollAdapter
 
 
@@ -32,6 +33,26 @@ class PianoRollModel(FamilyModel):
         return RollWindows(pieces, self.info["pitch_range"], self.config.seq_len + 1,
                            training=training, augment=augment, shifts=augment_shifts(self))
 
+    @torch.no_grad()
+    def log_likelihood(self, inputs: list[np.ndarray], following: list[int]) -> np.ndarray:
+        """Sum over the last ``following[k]`` frames of roll k (T_k, P) of the log-probability
+        of each frame (independent sigmoids) given the frames before, through the family's
+        :meth:`frame_predictions`. Only the last :data:`SCORING_CONTEXT` frames before them
+        (the model's context, when it has one) are read (cut at a multiple of 64 frames, so bar-conditioned models stay on bars)."""
+        device = next(self.parameters()).device
+        out = np.zeros(len(inputs))
+        context = self.adapter.context_frames or SCORING_CONTEXT  # a windowed model reads no more
+        for k, (roll, n) in enumerate(zip(inputs, following)):
+            roll = np.asarray(roll, dtype=np.float32)
+            keep = -(-(context + int(n)) // 64) * 64
+            x = torch.as_tensor(roll[-keep:], device=device)[None]
+            logits, target = self.frame_predictions(x)
+            n = min(int(n), len(target))
+            if n > 0:
+                out[k] = -float(torch.nn.functional.binary_cross_entropy_with_logits(
+                    logits[-n:], target[-n:], reduction="sum"))
+        return out
+
     @property
     def steps_per_beat(self) -> int | None:
         """Frames a beat of a beat-tied model (None for real time): the primer's grid is read in them."""
@@ -39,6 +60,8 @@ class PianoRollModel(FamilyModel):
 
 
 PAD = -1
+#: Frames of music before the scored ones that :meth:`PianoRollModel.log_likelihood` reads.
+SCORING_CONTEXT = 256
 
 
 def split_padding(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -188,6 +211,9 @@ class PrimerFit:
     mask: torch.Tensor | None = None
     voices: int | None = None
     hold: list[bool] | None = None
+    #: Density steering (``SamplingOptions.density``), shared by every step, and the beats a step lasts.
+    steer: DensitySteer | None = None
+    beats_per_step: float = 0.25
 
 
 def primer_grid_steps(roll: np.ndarray, steps_per_beat: int) -> int:
@@ -209,7 +235,7 @@ def primer_grid_steps(roll: np.ndarray, steps_per_beat: int) -> int:
 
 
 def fit_to_primer(primer: np.ndarray, n_steps: int, options: SamplingOptions, pitch_range,
-                  steps_per_beat: int | None, device) -> PrimerFit:
+                  steps_per_beat: int | None, device, batch: int = 1) -> PrimerFit:
     """How sampling follows the primer ``primer`` (T0, P), the model's input, when
     ``options.follow_primer`` is set (and only the user's constraints otherwise):
 
@@ -220,8 +246,22 @@ def fit_to_primer(primer: np.ndarray, n_steps: int, options: SamplingOptions, pi
     - grid (beat-tied models, ``steps_per_beat`` set): notes start and end only on the
       primer's grid (:func:`primer_grid_steps`); the steps between hold the frame before.
 
-    A primer without notes (generation from scratch) sets none of the three.
+    A primer without notes (generation from scratch) sets none of the three. The user's
+    ``options.polyphony`` caps the voices and ``options.density`` steers the notes started
+    (:class:`~composer.models.steering.DensitySteer`, over ``batch`` variations) either way.
     """
+    fit = _followed(primer, n_steps, options, pitch_range, steps_per_beat, device)
+    voices = fit.voices
+    if options.polyphony is not None:
+        voices = min(voices or options.polyphony, options.polyphony)
+    beats = options.beats_per_step or (1.0 / steps_per_beat if steps_per_beat else 0.25)
+    steer = DensitySteer(options.density, batch, device) if options.density else None
+    return replace(fit, voices=voices, steer=steer, beats_per_step=beats)
+
+
+def _followed(primer: np.ndarray, n_steps: int, options: SamplingOptions, pitch_range,
+              steps_per_beat: int | None, device) -> PrimerFit:
+    """The part of :func:`fit_to_primer` that follows the primer (mask, voices, grid)."""
     mask = allowed_pitch_mask(options, pitch_range, device)
     roll = np.asarray(primer) > 0
     if not options.follow_primer or roll.ndim != 2 or not roll.any():
@@ -294,12 +334,15 @@ def sample_sequence(stepper: LSTMStepper, logits: torch.Tensor, state, n_steps: 
     frames = torch.empty(n_steps, batch, width, device=logits.device)
     before = previous if previous is not None else torch.zeros(batch, width, device=logits.device)
     for step in range(n_steps):
+        last = frames[step - 1] if step else before
         if fit.hold is not None and fit.hold[step]:
-            frames[step] = frames[step - 1] if step else before
+            frames[step] = last
         else:
+            logits = steered(logits, fit, last)
             torch.gt(logits, thresholds[step], out=frames[step])
             if fit.voices is not None:
                 frames[step] = keep_voices(frames[step], logits, fit.voices)
+        count_started(fit, frames[step], last)
         logits = stepper.step(frames[step], h, c)
         if step % report_every == 0:
             yield step / n_steps
@@ -322,7 +365,8 @@ def allowed_pitch_mask(options: SamplingOptions, pitch_range, device) -> torch.T
 def sample_frames(logits: torch.Tensor, options: SamplingOptions, mask: torch.Tensor | None,
                   generator: torch.Generator, voices: int | None = None) -> torch.Tensor:
     """Multi-hot frames from logits of shape (B, P): Bernoulli or threshold, with temperature,
-    at most ``voices`` pitches a frame (the most probable) when given.
+    at most ``voices`` pitches a frame (the most probable) when given. (Density steering, if
+    any, is already in the logits: see :func:`steered`.)
 
     Returns float32 0/1 of shape (B, P).
     """
@@ -334,6 +378,18 @@ def sample_frames(logits: torch.Tensor, options: SamplingOptions, mask: torch.Te
     else:
         frame = torch.bernoulli(probs, generator=generator)
     return frame if voices is None else keep_voices(frame, logits, voices)
+
+
+def steered(logits: torch.Tensor, fit: PrimerFit, last: torch.Tensor) -> torch.Tensor:
+    """``logits`` (B, P) with the density lean on the pitches silent in ``last`` (B, P) (those
+    that would start a note), when ``fit`` steers density."""
+    return logits if fit.steer is None else logits + fit.steer.lean(fit.beats_per_step) * (last <= 0)
+
+
+def count_started(fit: PrimerFit, frame: torch.Tensor, last: torch.Tensor) -> None:
+    """Tell ``fit``'s steering the notes ``frame`` (B, P) starts after ``last``."""
+    if fit.steer is not None:
+        fit.steer.update(((frame > 0) & (last <= 0)).sum(dim=1), fit.beats_per_step)
 
 
 def frame_metrics(logits: torch.Tensor, target: torch.Tensor, real: torch.Tensor) -> dict[str, float]:

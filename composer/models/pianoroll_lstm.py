@@ -116,7 +116,7 @@ class Model(PianoRollModel):
         """primer (T0, P) float/bool -> yields progress, then (n_variations, T0 + n_steps, P) uint8."""
         device = next(self.parameters()).device
         fit = fit_to_primer(primer, n_steps, options, self.info["pitch_range"],
-                            self.steps_per_beat, device)
+                            self.steps_per_beat, device, n_variations)
         if len(primer):
             seed = torch.as_tensor(np.asarray(primer, dtype=np.float32), device=device)
             logits, state = self(seed.expand(n_variations, -1, -1))

@@ -19,11 +19,13 @@ from .base import SamplingOptions, TrainConfig
 from .pianoroll_adapter import ContextWindowAdapter
 from .pianoroll_common import (
     PianoRollModel,
+    count_started,
     fit_to_primer,
     frame_metrics,
     masked_bce,
     sample_frames,
     split_padding,
+    steered,
 )
 
 
@@ -90,7 +92,7 @@ class Model(PianoRollModel):
         device = next(self.parameters()).device
         length = self.config.seq_len
         fit = fit_to_primer(primer, n_steps, options, self.info["pitch_range"],
-                            self.steps_per_beat, device)
+                            self.steps_per_beat, device, n_variations)
         seed = torch.as_tensor(np.asarray(primer, dtype=np.float32).reshape(-1, self.n_pitches), device=device)
         seed = seed[-length:]
         window = torch.zeros(n_variations, length, self.n_pitches, device=device)
@@ -99,10 +101,12 @@ class Model(PianoRollModel):
         frames = torch.zeros(n_variations, n_steps, self.n_pitches, device=device)
         report_every = max(n_steps // 20, 1)
         for step in range(n_steps):
+            last = window[:, -1]
             if fit.hold is not None and fit.hold[step]:  # off the primer's grid: hold the frame
-                frame = window[:, -1]
+                frame = last
             else:
-                frame = sample_frames(self(window), options, fit.mask, generator, fit.voices)
+                frame = sample_frames(steered(self(window), fit, last), options, fit.mask, generator, fit.voices)
+            count_started(fit, frame, last)
             frames[:, step] = frame
             window = torch.cat([window[:, 1:], frame.unsqueeze(1)], dim=1)
             if step % report_every == 0:

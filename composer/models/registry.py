@@ -50,7 +50,7 @@ class FamilySpec:
     #: Module that defines ``Config``, ``PRESETS`` and ``Model``; imported only when needed.
     module: str
     #: Sampling controls the generation panel shows: any of temperature, threshold, top_p,
-    #: noise, missing_slots.
+    #: noise, missing_slots, density, polyphony (composer.generation.controls).
     controls: tuple[str, ...] = ("temperature",)
     #: The family's own sampling defaults (GenerateRequest fields), where the shared ones do not
     #: fit, e.g. paper 004 thresholds its decoded bars at 0.3.
@@ -116,7 +116,7 @@ register(FamilySpec(
     default_preset="2x256-beat",
     paper_presets=("2x256", "3x1024", "3x1024-dense"),
     module="composer.models.pianoroll_lstm",
-    controls=("temperature", "threshold"),
+    controls=("temperature", "threshold", "density", "polyphony"),
     size=("{layers} LSTM layer{layers_s} of {hidden} units",
           "{dense_layers} dense layer{dense_layers_s} of {dense_size}"),
 ))
@@ -132,7 +132,7 @@ register(FamilySpec(
     default_preset="256-beat",
     paper_presets=("256",),
     module="composer.models.pianoroll_seq2seq",
-    controls=("temperature", "threshold"),
+    controls=("temperature", "threshold", "density", "polyphony"),
     size=("an encoder of {encoder_hidden} units", "a decoder of {decoder_hidden} units",
           "{seq_len} frames of context"),
 ))
@@ -147,7 +147,7 @@ register(FamilySpec(
     default_preset="2x256-auto",
     paper_presets=("2x256",),
     module="composer.models.bar_lstm",
-    controls=("temperature", "threshold"),
+    controls=("temperature", "threshold", "density", "polyphony"),
     size=("{layers} LSTM layer{layers_s} of {hidden} units", "bars of {steps_per_bar} steps"),
 ))
 
@@ -163,7 +163,7 @@ register(FamilySpec(
     default_preset="timed",
     paper_presets=("paper",),
     module="composer.models.chord_token_lstm",
-    controls=("temperature", "top_p"),
+    controls=("temperature", "top_p", "density", "polyphony"),
     size=("{layers} LSTM layer{layers_s} of {hidden} units", "a dense layer of {dense}",
           "embeddings of {embedding}"),
 ))
@@ -179,7 +179,7 @@ register(FamilySpec(
     default_preset="grid",
     paper_presets=("paper",),
     module="composer.models.note_symbol_lstm",
-    controls=("temperature", "top_p"),
+    controls=("temperature", "top_p", "density", "polyphony"),
     size=("{layers} LSTM layer{layers_s} of {hidden} units",),
 ))
 

@@ -49,6 +49,11 @@ class TokenAdapter(FamilyAdapter):
         """Training windows and a cut primer start on a multiple of this many tokens."""
         return 1
 
+    @abstractmethod
+    def notes_and_beats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per token of the vocabulary, float64 (V,) each: the notes it starts and the beats
+        it moves on (what density steering weighs)."""
+
     def codec_rows(self, ids: np.ndarray) -> np.ndarray:
         """Ids (N,) -> the codec's array for its ``decode``."""
         return self.vocab.decode(ids)
@@ -67,15 +72,12 @@ class TokenAdapter(FamilyAdapter):
         """The primer's ids (T0,), at most the last ``PRIMER_CONTEXTS * seq_len`` of them.
         Unknown tokens become their nearest known ones with a ComposerWarning; a primer without
         pitched notes (none, or only drums) gives no ids: generation starts from a start token."""
-        if part.note_count == 0 or start_tick <= 0:
-            return np.zeros(0, dtype=np.int64)
         try:
-            array = self.codec.encode(part, end_tick=start_tick)
+            ids, unknown, array = self._ids_until(part, start_tick)
         except SkipFile as exc:
             warnings.warn(f"the primer cannot be used ({exc}); starting from a start token instead",
                           ComposerWarning, stacklevel=4)
             return np.zeros(0, dtype=np.int64)
-        ids, unknown = self.vocab.encode(array)
         if unknown:
             warnings.warn(f"{unknown} primer {self.unit_name}{'s' if unknown != 1 else ''} this model "
                           f"never saw in training {'were' if unknown != 1 else 'was'} replaced by the "
@@ -86,6 +88,22 @@ class TokenAdapter(FamilyAdapter):
             ids = ids[-keep:]
         self._encoded_primer = (ids.copy(), array)
         return ids
+
+    def _ids_until(self, part: Score, tick: int) -> tuple[np.ndarray, int, np.ndarray]:
+        """All ids of ``part`` before ``tick`` (none without notes), how many were unknown, and
+        the codec's array they come from. Raises SkipFile for a part the codec cannot read."""
+        if part.note_count == 0 or tick <= 0:
+            return np.zeros(0, dtype=np.int64), 0, np.zeros(0)
+        array = self.codec.encode(part, end_tick=tick)
+        ids, unknown = self.vocab.encode(array)
+        return ids, unknown, array
+
+    def steps_between(self, part: Score, primer: Score, start_tick: int, end_tick: int) -> int:
+        """The ids of [start_tick, end_tick): a token's length varies, so they are counted."""
+        try:
+            return len(self._ids_until(part, end_tick)[0]) - len(self._ids_until(part, start_tick)[0])
+        except SkipFile:
+            return 0
 
     def primer_array(self, primer_ids: np.ndarray) -> np.ndarray:
         """The codec's array of the primer these ids (T0,) encode: as :meth:`encode_primer` last
@@ -163,6 +181,16 @@ class NoteSymbolAdapter(TokenAdapter):
     def content_units(self, ids: np.ndarray) -> list:
         return step_groups(self.vocab.decode(ids))
 
+    def notes_and_beats(self) -> tuple[np.ndarray, np.ndarray]:
+        """A pitch starts a note; ``<next>`` (id 0) closes a step: a grid step, or an onset
+        group every ``untimed_beats``."""
+        codec = self.codec
+        notes = np.ones(len(self.vocab))
+        notes[0] = 0.0
+        beats = np.zeros(len(self.vocab))
+        beats[0] = 1.0 / codec.steps_per_beat if codec.grid else codec.untimed_beats
+        return notes, beats
+
     def token_id(self, name: str) -> int:
         try:
             pitch = parse_pitch(name)
@@ -216,6 +244,18 @@ class ChordTokenAdapter(TokenAdapter):
     def content_units(self, ids: np.ndarray) -> list:
         ids = np.asarray(ids)
         return ids[ids < self.vocab.n_chords].tolist()
+
+    def notes_and_beats(self) -> tuple[np.ndarray, np.ndarray]:
+        """A chord starts its notes; a timing token moves on by its shift (untimed: every
+        chord lasts ``untimed_beats``)."""
+        codec, vocab = self.codec, self.vocab
+        notes = np.zeros(len(vocab))
+        notes[:vocab.n_chords] = vocab.chord_size
+        if vocab.timed:
+            beats = vocab.shifts().astype(np.float64) / codec.steps_per_beat
+        else:
+            beats = np.where(np.arange(len(vocab)) < vocab.n_chords, codec.untimed_beats, 0.0)
+        return notes, beats
 
     def token_id(self, name: str) -> int:
         try:

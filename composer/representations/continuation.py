@@ -74,6 +74,21 @@ def most_voices(notes: np.ndarray) -> int:
     return int(np.cumsum(change[order]).max())
 
 
+def limit_voices(notes: np.ndarray, voices: int) -> np.ndarray:
+    """``notes`` (NOTE_DTYPE) with at most ``voices`` sounding at once: where a note would be
+    one too many, the note sounding longest ends as it starts (a held note gives way to the
+    new one, as on a keyboard with that many fingers); notes left without length are dropped."""
+    if voices < 1 or most_voices(notes) <= voices:
+        return notes
+    out = notes[np.lexsort((notes["pitch"], notes["start"]))].copy()
+    for i in range(len(out)):
+        start = out["start"][i]
+        sounding = np.flatnonzero((out["start"][:i] <= start) & (out["end"][:i] > start))
+        for j in sounding[:max(len(sounding) - voices + 1, 0)]:  # the earliest starts first
+            out["end"][j] = start
+    return out[out["end"] > out["start"]]
+
+
 def _on(onsets: np.ndarray, step: int, ppq: int) -> np.ndarray:
     """Which onsets lie on multiples of ``step`` (within a 64th-note triplet's width)."""
     tolerance = max(ppq // 48, 1)
