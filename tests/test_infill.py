@@ -151,3 +151,28 @@ def test_the_command_fills_bars_of_a_file(tunes, tmp_path):
     missing = subprocess.run(args[:-7] + ["--bars", "2", "--infill", "--out", str(out)],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode != 0 and "--from-bar" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_the_vae_regenerates_the_selected_bars_of_one_voice_and_keeps_the_others(datasets):
+    """Regenerating one voice of a four-voice chorale (its selected bars): the accepted edit
+    rewrites that voice's bars only; the other three voices are the same notes as before."""
+    from composer.generation.plan import accept_edit, candidate_parts
+
+    score = read_midi(datasets / "js_fakes" / "midi" / "30.mid")
+    lines = score.bar_starts(score.end_tick)
+    alto = score.tracks[1]
+    selected = alto.notes[(alto.notes["start"] >= lines[3]) & (alto.notes["start"] < lines[4])]
+    plan = plan_generation(score, GenerationSettings(mode="regenerate"), EditorState(selection=(alto.id, selected)))
+    result = generate(model_named("multitrack_vae-jsfakes"), plan.request)
+    parts = candidate_parts(plan, result, 0)
+    assert [p.track_id for p in parts] == [alto.id]
+    before = {t.id: t.notes.copy() for t in score.tracks}
+    accept_edit(score, plan, parts).apply(score)
+    for track in score.tracks:
+        if track.id != alto.id:
+            assert np.array_equal(track.notes[["start", "end", "pitch"]], before[track.id][["start", "end", "pitch"]])
+    changed = score.track(alto.id).notes
+    outside = (changed["start"] < lines[3]) | (changed["start"] >= lines[4])
+    assert np.array_equal(changed[outside][["start", "pitch"]],
+                          before[alto.id][(before[alto.id]["start"] < lines[3]) |
+                                          (before[alto.id]["start"] >= lines[4])][["start", "pitch"]])

@@ -88,6 +88,9 @@ class Plan:
     end: int
     key_from_primer: bool = False
     primer_key: Key | None = None
+    #: Multitrack families rewriting one voice (the selected bars of a track): the other
+    #: instrument slots' output is left out, so the other voices stay as they are.
+    one_voice: bool = False
 
 
 def _next_bar(score: Score, tick: int) -> int:
@@ -167,7 +170,7 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
     from_primer = is_primer_key(request.key)
     request, found = request.with_primer_key()
     request.validate()
-    return Plan(request, target, start, end, from_primer, found)
+    return Plan(request, target, start, end, from_primer, found, one_voice=mode == "regenerate")
 
 
 def _accompany_plan(score: Score, settings: GenerationSettings, editor: EditorState) -> Plan:
@@ -273,12 +276,15 @@ class CandidatePart:
 def candidate_parts(plan: Plan, result: "GenerationResult", index: int) -> list[CandidatePart]:
     """Variation ``index`` of ``result`` as the parts to accept: the plan's track, or, for
     multitrack families, each instrument slot into the track continuing it or a new track
-    (slots that came out silent add no empty track)."""
+    (slots that came out silent add no empty track; with ``plan.one_voice``, only the slot of
+    the plan's track)."""
     if result.slot_tracks is None:
         return [CandidatePart(candidate_notes(plan, result.continuations[index]), plan.track_id)]
     parts = []
     for track, target in zip(result.slot_tracks[index], result.slot_targets):
         notes = candidate_notes(plan, track.notes)
+        if plan.one_voice and target != plan.track_id:
+            continue  # regenerating one voice: the others stay as they are
         if target is not None or len(notes):
             parts.append(CandidatePart(notes, target, track.name, track.program, track.is_drum))
     return parts
