@@ -94,6 +94,27 @@ def test_the_lead_is_untouched_and_every_voice_gets_notes_in_its_key(model, melo
     assert all(a.same_content(b) for a, b in zip(again.scores, result.scores))
 
 
+def consonant_share(melody: np.ndarray, part: np.ndarray) -> float:
+    """Of the melody notes at whose onset ``part`` sounds, the share a unison, third, fifth,
+    sixth or octave above it (benchmarks/bench_accompany.py's measure)."""
+    heard = consonant = 0
+    for onset, pitch in zip(melody["start"], melody["pitch"]):
+        under = part["pitch"][(part["start"] <= onset) & (part["end"] > onset)]
+        if len(under):
+            heard += 1
+            consonant += bool(np.isin(np.abs(int(pitch) - under.astype(int)) % 12, (0, 3, 4, 7, 8, 9)).all())
+    return consonant / heard
+
+
+def test_the_harmony_prior_puts_the_bass_at_consonant_intervals(model, melody):
+    lead = melody.tracks[0]
+    shares = {}
+    for follow in (True, False):  # --free leaves the decoder's own choices
+        result = generate(model, request_for(melody, lead.id, variations=4, follow_primer=follow))
+        shares[follow] = np.mean([consonant_share(lead.notes, parts[2].notes) for parts in result.slot_tracks])
+    assert shares[True] >= 0.75 and shares[True] > shares[False] + 0.15, shares
+
+
 def test_bars_follow_meter_changes_and_the_other_tracks_stay(model, fixtures):
     song = read_midi(fixtures / "song.mid")  # 3/4 bar, then 4/4 bars; Melody, Bass, Drums
     melody, bass, drums = song.tracks
