@@ -210,6 +210,7 @@ def test_the_app_accompanies_the_active_track(qtbot, window, datasets):
     row = panel.mode.findData("accompany")
     assert row >= 0 and panel.mode.model().item(row).isEnabled()
     panel.mode.setCurrentIndex(row)
+    assert not panel.bars.isEnabled()  # the loop region or the whole piece sets the length
     with qtbot.waitSignal(window.generation.service.finished, timeout=60000):
         panel.generate_button.click()
     qtbot.waitUntil(lambda: panel.candidates.count() > 0)

@@ -41,8 +41,9 @@ MODES = {
 MODE_CAPABILITY = {"playhead": "continue", "selection": "continue", "scratch": "from_scratch",
                    "fill": "continue", "regenerate": "continue", "interpolate": "interpolate",
                    "accompany": "accompany"}
-#: The modes whose length the editor sets (the loop region, the selected bars), not the panel.
-LENGTH_FROM_EDITOR = ("fill", "regenerate", "interpolate")
+#: The modes whose length the editor sets (the loop region, the selected bars; Accompany: the
+#: loop region or the whole piece), not the panel.
+LENGTH_FROM_EDITOR = ("fill", "regenerate", "interpolate", "accompany")
 #: The modes that rewrite a gap so that it leads into the music after it (infill).
 INFILL_MODES = ("fill", "regenerate")
 NEW_TRACK = None
@@ -140,6 +141,8 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
         source = score.track(track_id).copy()
         source.notes = notes.copy()
         primer = _timing_only(score, [source])
+    elif mode == "accompany":
+        return _accompany_plan(score, settings, editor)
     elif mode in LENGTH_FROM_EDITOR:
         if mode == "interpolate":
             start, end = _interpolation_gap(score, editor.loop)
@@ -151,8 +154,6 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
         else:
             start, end = int(editor.loop[0]), int(editor.loop[1])
         bars = (end - start) / score.bar_ticks_at(start)  # in the meter at the start, as requests are
-    elif mode == "accompany":
-        return _accompany_plan(score, settings, editor)
     else:
         raise ComposerError(f"{MODES.get(mode, mode)} is not available for this model")
 
