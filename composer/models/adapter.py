@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
+from composer.core.errors import ComposerError
 from composer.core.score import Score
 from composer.data.encoded import EncodedSet
 from composer.representations.codecs import codec_from_params
@@ -92,3 +93,9 @@ class FamilyAdapter(ABC):
         following it. None (the default) for single-track families, whose result goes through
         :meth:`decode_continuation` into one track."""
         return None
+
+    def encode_accompaniment(self, part: Score, lead_id: int, start_tick: int, n_bars: int):
+        """Families with the "accompany" capability: the network's input for accompanying track
+        ``lead_id`` of ``part`` over ``n_bars`` steps from ``start_tick``, and the track each
+        slot goes into (see :class:`~composer.models.multitrack_adapter.Accompaniment`)."""
+        raise ComposerError(f"{type(self).__name__} cannot accompany a track")

@@ -204,6 +204,14 @@ class FamilyModel(nn.Module, metaclass=ABCMeta):
         steps only."""
         raise ComposerError(f"{self.family} models cannot interpolate")
 
+    def accompany(self, lead_bars: np.ndarray, first_bars: np.ndarray | None, n_variations: int,
+                  options: SamplingOptions, generator: torch.Generator) -> Iterator[float | np.ndarray]:
+        """Families with the "accompany" capability: keep the lead's steps ``lead_bars`` (the
+        adapter's ``encode_accompaniment``) and write every other slot under them, starting from
+        ``first_bars`` (the step before, or None). A generator like :meth:`generate`, whose last
+        item is an array (n_variations, N, ...) holding the lead as given."""
+        raise ComposerError(f"{self.family} models cannot accompany a track")
+
 
 def config_from_dict(family_module, values: dict):
     """Rebuild a family's Config, refusing unknown fields (a checkpoint from another version)."""
