@@ -32,6 +32,10 @@ Per accompanying slot (A, T, B), over every variation of every melody of a set:
 Speed: accompanying a 3-minute melody (a drawn melody, 83 bars of 4/4 at 110 bpm, one variation)
 through ``generate``, the median of ``--repeats`` runs after one warm-up; torch on one thread, as
 generate.py sets it (goal <= 0.2 s).
+
+``--figure PNG`` also draws the piano roll of one held-out chorale's soprano (black) and its
+accompaniment (A blue, T green, B red; notes off the melody's key faded with a red edge); it
+needs matplotlib (which the ``bench`` extra's music21 brings).
 """
 
 from __future__ import annotations
@@ -237,6 +241,45 @@ def speed(model, repeats: int) -> tuple[float, float, int]:
     return statistics.median(times), warm_up, bars
 
 
+def draw(model, path: Path, name: str = "jsf-extended/612.mid") -> None:
+    """The piano roll of held-out chorale ``name``'s soprano and its first accompaniment."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from composer.generation.generate import generate
+    from composer.generation.request import GenerateRequest, sampling_defaults
+    from composer.io.midi import read_midi
+    from composer.models.registry import family_spec
+
+    piece = from_first_downbeat(read_midi(DATASETS / "js_fakes" / name))
+    lead = piece.tracks[0]
+    melody = Score([lead], piece.ppq, piece.tempos, piece.time_signatures)
+    result = generate(model, GenerateRequest(primer=melody, accompany=lead.id,
+                                             **sampling_defaults(family_spec("multitrack_vae").sampling_defaults)))
+    score, key = result.scores[0], find_key(lead.notes)
+    figure, ax = plt.subplots(figsize=(16, 6))
+    for track, color in zip(score.tracks, ("black", "tab:blue", "tab:green", "tab:red")):
+        for note in track.notes:
+            inside = key is None or int(note["pitch"]) % 12 in key.pitch_classes()
+            ax.add_patch(plt.Rectangle((note["start"] / score.ppq, note["pitch"] - 0.4),
+                                       (note["end"] - note["start"]) / score.ppq, 0.8, color=color,
+                                       alpha=1.0 if inside else 0.35, ec=None if inside else "red", lw=1.5))
+    for line in score.bar_starts():
+        ax.axvline(line / score.ppq, color="0.85", lw=0.6, zorder=0)
+    pitches = np.concatenate([t.notes["pitch"] for t in score.tracks])
+    ax.set_xlim(0, score.end_tick / score.ppq)
+    ax.set_ylim(int(pitches.min()) - 2, int(pitches.max()) + 2)
+    ax.set_xlabel("beats")
+    ax.set_ylabel("MIDI pitch")
+    ax.set_title(f"{name} (held out), in {key.name if key else 'no clear key'}: its soprano (black) accompanied: "
+                 f"A blue, T green, B red; off the key: faded, red edge")
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    print(f"wrote {path}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
@@ -244,6 +287,7 @@ def main(argv=None) -> int:
     parser.add_argument("--variations", type=int, default=2)
     parser.add_argument("--missing-slots", default="silence", choices=("silence", "prior"))
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--figure", type=Path, metavar="PNG", help="draw one accompanied chorale (needs matplotlib)")
     args = parser.parse_args(argv)
 
     from composer.models.base import load_model
@@ -278,6 +322,8 @@ def main(argv=None) -> int:
     print(f"accompanying a 3-minute melody ({bars} bars): {seconds * 1000:.0f} ms (median of {args.repeats}; "
           f"first call {warm_up * 1000:.0f} ms; goal <= {GOAL_SECONDS * 1000:.0f} ms)")
     report("accompany a 3-minute melody", seconds, "s", GOAL_SECONDS, "lower")
+    if args.figure:
+        draw(model, args.figure)
     return 0
 
 
