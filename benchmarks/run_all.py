@@ -16,7 +16,8 @@ benchmarks/RESULTS.md (after the machine paragraph) with the machine, the date, 
 the table. A run of a subset (``--only``/``--skip``) leaves RESULTS.md alone unless
 ``--write-results`` is given; ``--no-results`` never writes.
 
-Names: io, data, audio, engine, gui, playback, tokens, multitrack, wizard, music21, continuation
+Names: io, data, audio, engine, gui, playback, tokens, multitrack, wizard, music21, continuation,
+accompany
 (``--list`` shows them with their flags). Some run with quicker flags than their defaults (fewer
 repeats or rounds, see NOTES); the table's notes say which. continuation is no speed benchmark:
 its rows are issue 13's goals for every bundled model (in-key share of the primer's key, onsets on
@@ -80,6 +81,7 @@ BENCHES = [
     Bench("wizard", "bench_wizard.py", ["--rounds", "3"], one_thread=True, note="3 rounds, as in issue 7"),
     Bench("music21", "bench_music21.py", ["--files", "100"]),
     Bench("continuation", "bench_continuation.py", one_thread=True),
+    Bench("accompany", "bench_accompany.py", one_thread=True),
 ]
 
 
