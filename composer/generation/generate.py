@@ -125,23 +125,13 @@ def run_request(model: FamilyModel, request: GenerateRequest,
                               beats_per_step=(end_tick - start_tick) / primer_score.ppq / n_steps)
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(request.seed))
-    result = None
     if request.interpolate:
         after_input = _encode_bar_after(model, primer_score, request.track_id, end_tick, shift)
         steps = model.interpolate(primer_input, after_input, n_steps, request.variations, options, generator)
         primer_input = primer_input[:0]  # the result holds the new steps only
     else:
         steps = model.generate(primer_input, n_steps, request.variations, options, generator)
-    with cpu_threads(device), torch.inference_mode():
-        for item in steps:
-            if isinstance(item, np.ndarray):
-                result = item
-            elif progress is not None:
-                progress(float(item))
-            if cancel is not None and cancel.is_set():
-                raise GenerationCancelled("generation cancelled")
-    if progress is not None:
-        progress(1.0)
+    result = run_steps(steps, device, progress, cancel)
     if MULTITRACK in family_spec(model.family).capabilities:
         every_part = primer_notes(primer_score, None, start_tick)  # the VAE continues every slot
         grid = primer_grid(every_part, primer_score.ppq) if request.follow_primer and len(every_part) else None
@@ -181,6 +171,24 @@ def _say_missed_density(request: GenerateRequest, continuations: list[np.ndarray
         warnings.warn(f"asked for {request.density:g} notes a beat; the variations have {achieved:.2f} "
                       f"(the model's grid, the voices or the pitch limits allow no closer)",
                       ComposerWarning, stacklevel=3)
+
+
+def run_steps(steps, device: torch.device, progress: Callable[[float], None] | None = None,
+              cancel: threading.Event | None = None) -> np.ndarray:
+    """Run a family's sampling generator (progress floats, then the result array) on one CPU
+    thread without autograd, reporting progress and stopping when ``cancel`` is set."""
+    result = None
+    with cpu_threads(device), torch.inference_mode():
+        for item in steps:
+            if isinstance(item, np.ndarray):
+                result = item
+            elif progress is not None:
+                progress(float(item))
+            if cancel is not None and cancel.is_set():
+                raise GenerationCancelled("generation cancelled")
+    if progress is not None:
+        progress(1.0)
+    return result
 
 
 def _encode_bar_after(model: FamilyModel, primer: Score, track_id, tick: int, shift: int = 0) -> np.ndarray:
@@ -367,17 +375,8 @@ def accompany(model: FamilyModel, request: GenerateRequest,
                               missing_slots=request.missing_slots, follow_primer=request.follow_primer)
     device = next(model.parameters()).device
     generator = torch.Generator(device=device).manual_seed(int(request.seed))
-    bars = None
-    with cpu_threads(device), torch.inference_mode():
-        for item in model.accompany(encoded.lead_bars, encoded.first_bars, request.variations, options, generator):
-            if isinstance(item, np.ndarray):
-                bars = item
-            elif progress is not None:
-                progress(float(item))
-            if cancel is not None and cancel.is_set():
-                raise GenerationCancelled("generation cancelled")
-    if progress is not None:
-        progress(1.0)
+    bars = run_steps(model.accompany(encoded.lead_bars, encoded.first_bars, request.variations, options, generator),
+                     device, progress, cancel)
     every_part = primer_notes(score)
     grid = primer_grid(every_part, score.ppq) if request.follow_primer else None
     programs = {name.lower(): program for name, program in (request.slot_programs or {}).items()}

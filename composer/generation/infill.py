@@ -73,8 +73,8 @@ def infill(model: FamilyModel, request: GenerateRequest,
     report = (lambda f: progress(0.9 * f)) if progress is not None else None
     drawn = run_request(model, replace(request, infill=False, variations=count), report, cancel)
     weights = following_log_likelihood(model, request, drawn.continuations, after_end)
-    first_after = _top_pitch(_notes_from(primer, request.track_id, end), last=False)
-    seams = np.array([abs(_top_pitch(notes, last=True) - first_after) if len(notes) else 0
+    first_after = seam_pitch(_notes_from(primer, request.track_id, end), False, primer.ppq)
+    seams = np.array([abs(seam_pitch(notes, True, primer.ppq) - first_after) if len(notes) else 0
                       for notes in drawn.continuations], dtype=np.float64)
     keys = weights - SEAM_COST * seams + np.random.default_rng(request.seed).gumbel(size=len(weights))
     chosen = np.argsort(-keys, kind="stable")[:request.variations]
@@ -120,10 +120,13 @@ def _check_context(model: FamilyModel, primer: Score, start: int, end: int) -> N
                             f"the gap or pick another model")
 
 
-def _top_pitch(notes: np.ndarray, last: bool) -> int:
-    """The highest pitch of the last (``last``) or first onset of ``notes`` (not empty)."""
-    onset = notes["start"].max() if last else notes["start"].min()
-    return int(notes["pitch"][notes["start"] == onset].max())
+def seam_pitch(notes: np.ndarray, last: bool, beat: int) -> int:
+    """The top voice at a seam: the highest pitch of the notes (not empty) that start in the
+    last (``last``) or first beat (``beat`` ticks) of their onsets. A beat, not one onset: an
+    accompaniment chord struck after the tune's last note is not the tune."""
+    if last:
+        return int(notes["pitch"][notes["start"] > notes["start"].max() - beat].max())
+    return int(notes["pitch"][notes["start"] < notes["start"].min() + beat].max())
 
 
 def _notes_from(primer: Score, track_id: int | None, tick: int) -> np.ndarray:

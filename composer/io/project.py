@@ -210,27 +210,28 @@ def _track_from(entry, index: int) -> Track:
     return track
 
 
+def _entries(fields: _Fields, key: str, names: tuple[str, ...]):
+    """Each entry of the list ``key``, checked to hold one value for each of ``names``: its
+    place for messages ("tempos[2]") and its values."""
+    for i, entry in enumerate(fields.list(key)):
+        place = f"{key}[{i}]"
+        if not isinstance(entry, list) or len(entry) != len(names):
+            raise ProjectError(f"{place} should be [{', '.join(names)}]")
+        yield place, entry
+
+
 def _tempos_from(fields: _Fields) -> list[TempoChange]:
-    changes = []
-    for i, entry in enumerate(fields.list("tempos")):
-        place = f"tempos[{i}]"
-        if not isinstance(entry, list) or len(entry) != 2:
-            raise ProjectError(f"{place} should be [tick, BPM]")
-        changes.append(TempoChange(_checked_int(entry[0], f"{place} tick", 0, MAX_TICK),
-                                   _checked_number(entry[1], f"{place} BPM", MIN_QPM, MAX_QPM)))
-    return changes
+    return [TempoChange(_checked_int(tick, f"{place} tick", 0, MAX_TICK),
+                        _checked_number(qpm, f"{place} BPM", MIN_QPM, MAX_QPM))
+            for place, (tick, qpm) in _entries(fields, "tempos", ("tick", "BPM"))]
 
 
 def _time_signatures_from(fields: _Fields) -> list[TimeSignature]:
-    signatures = []
-    for i, entry in enumerate(fields.list("time_signatures")):
-        place = f"time_signatures[{i}]"
-        if not isinstance(entry, list) or len(entry) != 3:
-            raise ProjectError(f"{place} should be [tick, numerator, denominator]")
-        signatures.append(TimeSignature(_checked_int(entry[0], f"{place} tick", 0, MAX_TICK),
-                                        _checked_int(entry[1], f"{place} numerator", 1, MAX_NUMERATOR),
-                                        _checked_int(entry[2], f"{place} denominator", 1, MAX_DENOMINATOR)))
-    return signatures
+    return [TimeSignature(_checked_int(tick, f"{place} tick", 0, MAX_TICK),
+                          _checked_int(numerator, f"{place} numerator", 1, MAX_NUMERATOR),
+                          _checked_int(denominator, f"{place} denominator", 1, MAX_DENOMINATOR))
+            for place, (tick, numerator, denominator)
+            in _entries(fields, "time_signatures", ("tick", "numerator", "denominator"))]
 
 
 def score_from_dict(data: dict) -> Score:

@@ -337,12 +337,13 @@ def sample_sequence(stepper: LSTMStepper, logits: torch.Tensor, state, n_steps: 
         last = frames[step - 1] if step else before
         if fit.hold is not None and fit.hold[step]:
             frames[step] = last
+            count_started(fit, frames[step], last)
         else:
             logits = steered(logits, fit, last)
             torch.gt(logits, thresholds[step], out=frames[step])
             if fit.voices is not None:
                 frames[step] = keep_voices(frames[step], logits, fit.voices)
-        count_started(fit, frames[step], last)
+            frames[step] = count_started(fit, frames[step], last, logits)
         logits = stepper.step(frames[step], h, c)
         if step % report_every == 0:
             yield step / n_steps
@@ -386,10 +387,25 @@ def steered(logits: torch.Tensor, fit: PrimerFit, last: torch.Tensor) -> torch.T
     return logits if fit.steer is None else logits + fit.steer.lean(fit.beats_per_step) * (last <= 0)
 
 
-def count_started(fit: PrimerFit, frame: torch.Tensor, last: torch.Tensor) -> None:
-    """Tell ``fit``'s steering the notes ``frame`` (B, P) starts after ``last``."""
-    if fit.steer is not None:
-        fit.steer.update(((frame > 0) & (last <= 0)).sum(dim=1), fit.beats_per_step)
+def count_started(fit: PrimerFit, frame: torch.Tensor, last: torch.Tensor,
+                  logits: torch.Tensor | None = None) -> torch.Tensor:
+    """``frame`` (B, P) with, when ``fit`` steers density, at most the steering's room of new
+    notes (those silent in ``last``; the most likely, by ``logits``, stay), counted by the
+    steering. A frame off the primer's grid (no ``logits``) starts none and is only counted."""
+    steer = fit.steer
+    if steer is None:
+        return frame
+    if steer.fresh:  # decoded on its own, the new part starts every note sounding at its start
+        last = torch.zeros_like(last)
+    started = (frame > 0) & (last <= 0)
+    if logits is not None:
+        order = logits.masked_fill(~started, -math.inf).argsort(dim=1, descending=True)
+        ranks = torch.empty_like(order).scatter_(1, order, torch.arange(order.shape[1], device=order.device)
+                                                 .expand_as(order))
+        over = started & (ranks >= steer.room(fit.beats_per_step)[:, None])
+        frame, started = frame.masked_fill(over, 0), started & ~over
+    steer.update(started.sum(dim=1), fit.beats_per_step)
+    return frame
 
 
 def frame_metrics(logits: torch.Tensor, target: torch.Tensor, real: torch.Tensor) -> dict[str, float]:

@@ -103,10 +103,11 @@ class Model(PianoRollModel):
         for step in range(n_steps):
             last = window[:, -1]
             if fit.hold is not None and fit.hold[step]:  # off the primer's grid: hold the frame
-                frame = last
+                frame = count_started(fit, last, last)
             else:
-                frame = sample_frames(steered(self(window), fit, last), options, fit.mask, generator, fit.voices)
-            count_started(fit, frame, last)
+                logits = steered(self(window), fit, last)
+                frame = count_started(fit, sample_frames(logits, options, fit.mask, generator, fit.voices),
+                                      last, logits)
             frames[:, step] = frame
             window = torch.cat([window[:, 1:], frame.unsqueeze(1)], dim=1)
             if step % report_every == 0:

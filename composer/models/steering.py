@@ -23,6 +23,9 @@ class DensitySteer:
         self.rate = float(rate)
         self.notes = torch.zeros(batch, device=device)
         self.beats = torch.zeros(batch, device=device)
+        #: Nothing counted yet: the next choice is the first of the new music, where a note
+        #: held from the primer counts as a new note (the new part starts with it).
+        self.fresh = True
 
     def lean(self, next_beats: float | torch.Tensor = 0.0) -> torch.Tensor:
         """The logit lean (B, 1): positive while behind the target at ``next_beats`` beats on
@@ -30,7 +33,14 @@ class DensitySteer:
         behind = self.rate * (self.beats + next_beats) - self.notes
         return (GAIN * behind).clamp(-MAX_LEAN, MAX_LEAN)[:, None]
 
+    def room(self, next_beats: float | torch.Tensor = 0.0) -> torch.Tensor:
+        """How many notes each variation may start now (B,) int64: its lag rounded up, at
+        least one, so a chord does not overshoot a sparse target by all its notes at once."""
+        behind = self.rate * (self.beats + next_beats) - self.notes
+        return behind.ceil().clamp(min=1).long()
+
     def update(self, notes: torch.Tensor, beats: float | torch.Tensor) -> None:
         """Count ``notes`` (B,) started and ``beats`` covered by the last choice."""
         self.notes += notes.float()
         self.beats += beats
+        self.fresh = False

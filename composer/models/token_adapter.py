@@ -29,14 +29,18 @@ LENGTH_MARGIN = 1.25
 
 
 class TokenAdapter(FamilyAdapter):
-    """Base of the token families' adapters. Subclasses build ``self.vocab`` from
-    ``info["vocab"]`` and implement ``token_id`` and ``content_units``."""
+    """Base of the token families' adapters. Subclasses name their ``vocab_class`` and
+    implement ``token_id``, ``content_units`` and ``notes_and_beats``."""
 
     #: What a token is called in messages ("chord", "pitch").
     unit_name = "token"
 
+    #: The vocabulary's class, built from ``info["vocab"]`` as ``self.vocab``.
+    vocab_class: type
+
     def __init__(self, config, info: dict):
         super().__init__(config, info)
+        self.vocab = self.vocab_class(info["vocab"])
         #: (ids, codec array) of the primer :meth:`encode_primer` last read (see :meth:`primer_array`).
         self._encoded_primer: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -135,10 +139,7 @@ class NoteSymbolAdapter(TokenAdapter):
     """Paper 003's pitch symbols with a ``<next>`` step separator (id 0)."""
 
     unit_name = "pitch"
-
-    def __init__(self, config, info: dict):
-        super().__init__(config, info)
-        self.vocab = SymbolVocab(info["vocab"])
+    vocab_class = SymbolVocab
 
     @classmethod
     def default_codec(cls, config) -> NoteSymbolCodec:
@@ -149,9 +150,7 @@ class NoteSymbolAdapter(TokenAdapter):
         """Alphabet from the training split, symbols per beat, the largest chord, the longest
         rest, the repetition limit and the most frequent pitches (start notes)."""
         codec = cls.default_codec(config)
-        train = [p for p in (data.split_pieces("train") or data.pieces) if len(p)]
-        if not train:
-            raise ValueError("no training piece has a symbol")
+        train = _pieces_to_learn(data)
         vocab = SymbolVocab.build(train)
         ids = [vocab.encode(p)[0] for p in train]
         steps = sum(int((p < 0).sum()) for p in train)
@@ -207,10 +206,7 @@ class ChordTokenAdapter(TokenAdapter):
     """Paper 001's note and chord tokens, untimed or each followed by a timing token."""
 
     unit_name = "chord"
-
-    def __init__(self, config, info: dict):
-        super().__init__(config, info)
-        self.vocab = ChordVocab(info["vocab"])
+    vocab_class = ChordVocab
 
     @classmethod
     def default_codec(cls, config) -> ChordTokenCodec:
@@ -221,9 +217,7 @@ class ChordTokenAdapter(TokenAdapter):
         """Vocabulary from the training split, the tokens per beat, the repetition limit and the
         most frequent chords (start tokens)."""
         codec = cls.default_codec(config)
-        train = [p for p in (data.split_pieces("train") or data.pieces) if len(p)]
-        if not train:
-            raise ValueError("no training piece has a token")
+        train = _pieces_to_learn(data)
         vocab = ChordVocab.build(train, timed=codec.timed, max_chords=config.max_chords,
                                  min_count=config.min_count)
         ids = [vocab.encode(p)[0] for p in train]
@@ -271,6 +265,14 @@ class ChordTokenAdapter(TokenAdapter):
         warnings.warn(f"the start token {name} is not in this model's vocabulary; starting from the "
                       f"nearest known chord {self.vocab.tokens[nearest]}", ComposerWarning, stacklevel=5)
         return nearest
+
+
+def _pieces_to_learn(data: EncodedSet) -> list[np.ndarray]:
+    """The training split's pieces that hold a token (ValueError when none does)."""
+    train = [p for p in (data.split_pieces("train") or data.pieces) if len(p)]
+    if not train:
+        raise ValueError("no training piece has a token")
+    return train
 
 
 def step_groups(symbols: np.ndarray) -> list[tuple[int, ...]]:
