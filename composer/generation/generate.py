@@ -359,6 +359,7 @@ def accompany(model: FamilyModel, request: GenerateRequest,
     if ACCOMPANY not in spec.capabilities:
         raise ComposerError(f"{spec.name} models write one part and cannot accompany a track; "
                             f"choose a multitrack model (Multitrack VAE)")
+    _check_texture_controls(model, request)
     score = request.primer
     lead = lead_track(score, request.accompany)
     start = 0 if request.start_tick is None else int(request.start_tick)

@@ -154,9 +154,9 @@ class GenerateRequest:
                 raise ComposerError(f"the program for {slot} must be a General MIDI program 0-127, not {program!r}")
         if self.interpolate and self.primer is None:
             raise ComposerError("interpolation needs a score with a bar before and a bar after the gap")
-        if self.accompany is not None and (self.primer is None or self.interpolate):
+        if self.accompany is not None and (self.primer is None or self.interpolate or self.infill):
             raise ComposerError("accompaniment needs a primer with the track to accompany" if self.primer is None
-                                else "accompany or interpolate, not both")
+                                else "accompany, or fill a gap, not both")
         if self.infill and (self.primer is None or self.start_tick is None):
             raise ComposerError("infill needs a score and the bar where the gap starts")
         if self.infill and self.interpolate:
