@@ -52,66 +52,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from composer.core.errors import ComposerError
     from composer.io.midi import read_midi, write_midi
     from composer.models.base import load_model
     from composer.models.library import resolve_model
     from composer.models.device import choose_device
 
     from .generate import generate
-    from .request import GenerateRequest, is_primer_key
+    from .request import is_primer_key
 
     if is_primer_key(args.key):
         _check_primer_key(args)
     model, meta = load_model(resolve_model(args.model))
     model.to(choose_device(args.device))
     primer = read_midi(args.primer) if args.primer else None
-    track_id = None
-    if args.track is not None:
-        if primer is None or not 1 <= args.track <= len(primer.tracks):
-            raise ComposerError("--track must be between 1 and the primer's track count")
-        track_id = primer.tracks[args.track - 1].id
-    accompany_id = None
-    if args.accompany is not None:
-        from .accompany import find_track
-
-        if primer is None:
-            raise ComposerError("--accompany needs the --primer MIDI file that holds the melody")
-        if track_id is not None:
-            raise ComposerError("--accompany names the track to keep; leave out --track")
-        accompany_id = find_track(primer, args.accompany).id
-    from composer.models.registry import family_spec
-
-    from .request import sampling_defaults
-
-    start_tick = None
-    if (args.infill or args.interpolate) and args.from_bar is None:
-        raise ComposerError(f"--{'infill' if args.infill else 'interpolate'} rewrites bars of the primer: "
-                            f"say where the gap starts with --from-bar N (and its length with --bars)")
-    if args.from_bar is not None:
-        if primer is None:
-            raise ComposerError("--from-bar needs a --primer")
-        lines = primer.bar_starts(primer.end_tick)
-        if not 1 <= args.from_bar <= len(lines):
-            raise ComposerError(f"--from-bar must be between 1 and {len(lines)} for this primer")
-        start_tick = int(lines[args.from_bar - 1])
-    sampling = sampling_defaults(family_spec(meta["family"]).sampling_defaults)
-    for name in ("sampling", "threshold", "noise"):
-        if getattr(args, name) is not None:
-            sampling[name] = getattr(args, name)
-    request = GenerateRequest(
-        primer=primer, track_id=track_id, bars=None if args.seconds else args.bars,
-        seconds=args.seconds, temperature=args.temperature, sampling=sampling["sampling"],
-        threshold=sampling["threshold"], top_p=args.top_p, noise=sampling["noise"], variations=args.variations,
-        seed=args.seed,
-        key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max,
-        start_token=args.start_token, start_tick=start_tick, interpolate=args.interpolate, infill=args.infill,
-        missing_slots=args.missing_slots, slot_programs=_slot_programs(args.program),
-        follow_primer=not args.free, accompany=accompany_id, density=args.density, polyphony=args.polyphony)
-    if accompany_id is not None and start_tick is None:  # the whole piece
-        from dataclasses import replace
-
-        request = replace(request, bars=None, seconds=None)
+    request = _request(args, primer, meta["family"])
     if is_primer_key(args.key):
         request, found = request.with_primer_key()
         print(f"key: {found.name} (from the primer)" if found else
@@ -131,6 +85,72 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.wav}")
     print(f"generated with {meta.get('name')} ({meta['family']}) in {took:.2f} s")
     return 0
+
+
+def _request(args: argparse.Namespace, primer, family: str):
+    """The GenerateRequest the options ask for (the family's own sampling defaults where the
+    options leave them), or a ComposerError naming the option in the way."""
+    from dataclasses import replace
+
+    from composer.models.registry import family_spec
+
+    from .request import GenerateRequest, sampling_defaults
+
+    track_id, accompany_id = _tracks(args, primer)
+    start_tick = _start_tick(args, primer)
+    sampling = sampling_defaults(family_spec(family).sampling_defaults)
+    for name in ("sampling", "threshold", "noise"):
+        if getattr(args, name) is not None:
+            sampling[name] = getattr(args, name)
+    request = GenerateRequest(
+        primer=primer, track_id=track_id, bars=None if args.seconds else args.bars,
+        seconds=args.seconds, temperature=args.temperature, sampling=sampling["sampling"],
+        threshold=sampling["threshold"], top_p=args.top_p, noise=sampling["noise"], variations=args.variations,
+        seed=args.seed,
+        key=args.key, scale=args.scale, pitch_min=args.pitch_min, pitch_max=args.pitch_max,
+        start_token=args.start_token, start_tick=start_tick, interpolate=args.interpolate, infill=args.infill,
+        missing_slots=args.missing_slots, slot_programs=_slot_programs(args.program),
+        follow_primer=not args.free, accompany=accompany_id, density=args.density, polyphony=args.polyphony)
+    if accompany_id is not None and start_tick is None:  # the whole piece
+        request = replace(request, bars=None, seconds=None)
+    return request
+
+
+def _tracks(args: argparse.Namespace, primer) -> tuple[int | None, int | None]:
+    """The ids of the track to continue (``--track``) and of the track to accompany."""
+    from composer.core.errors import ComposerError
+
+    track_id = accompany_id = None
+    if args.track is not None:
+        if primer is None or not 1 <= args.track <= len(primer.tracks):
+            raise ComposerError("--track must be between 1 and the primer's track count")
+        track_id = primer.tracks[args.track - 1].id
+    if args.accompany is not None:
+        from .accompany import find_track
+
+        if primer is None:
+            raise ComposerError("--accompany needs the --primer MIDI file that holds the melody")
+        if track_id is not None:
+            raise ComposerError("--accompany names the track to keep; leave out --track")
+        accompany_id = find_track(primer, args.accompany).id
+    return track_id, accompany_id
+
+
+def _start_tick(args: argparse.Namespace, primer) -> int | None:
+    """The tick of ``--from-bar`` (None: after the primer), required by the gap modes."""
+    from composer.core.errors import ComposerError
+
+    if (args.infill or args.interpolate) and args.from_bar is None:
+        raise ComposerError(f"--{'infill' if args.infill else 'interpolate'} rewrites bars of the primer: "
+                            f"say where the gap starts with --from-bar N (and its length with --bars)")
+    if args.from_bar is None:
+        return None
+    if primer is None:
+        raise ComposerError("--from-bar needs a --primer")
+    lines = primer.bar_starts(primer.end_tick)
+    if not 1 <= args.from_bar <= len(lines):
+        raise ComposerError(f"--from-bar must be between 1 and {len(lines)} for this primer")
+    return int(lines[args.from_bar - 1])
 
 
 def _check_primer_key(args: argparse.Namespace) -> None:
