@@ -33,6 +33,8 @@ AFTER_BARS = 2
 #: gap: the models' likelihoods barely tell a leap of an octave from a step there (benchmarks/
 #: RESULTS.md, "Infill"), and melodies move by steps.
 SEAM_COST = 1.0
+#: The leap a silent candidate is charged (an octave): silence is no smooth way into the music.
+SILENT_SEAM = 12
 
 
 def gap_bounds(primer: Score, request: GenerateRequest) -> tuple[int, int, int]:
@@ -74,7 +76,7 @@ def infill(model: FamilyModel, request: GenerateRequest,
     drawn = run_request(model, replace(request, infill=False, variations=count), report, cancel)
     weights = following_log_likelihood(model, request, drawn.continuations, after_end)
     first_after = seam_pitch(_notes_from(primer, request.track_id, end), False, primer.ppq)
-    seams = np.array([abs(seam_pitch(notes, True, primer.ppq) - first_after) if len(notes) else 0
+    seams = np.array([abs(seam_pitch(notes, True, primer.ppq) - first_after) if len(notes) else SILENT_SEAM
                       for notes in drawn.continuations], dtype=np.float64)
     keys = weights - SEAM_COST * seams + np.random.default_rng(request.seed).gumbel(size=len(weights))
     chosen = np.argsort(-keys, kind="stable")[:request.variations]
@@ -96,11 +98,11 @@ def following_log_likelihood(model: FamilyModel, request: GenerateRequest, gaps:
     primer = request.primer
     start = int(request.start_tick)
     end = _end_tick(primer, start, request)
-    shift = key_shift(model, primer, request.track_id, start, request)
     context = _context_without_gap(primer, request.track_id, start, end, after_end)
     inputs, following = [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # generation already said what it had to change
+        shift = key_shift(model, primer, request.track_id, start, request)
         for notes in gaps:
             part = context.copy()
             part.tracks.append(Track("gap", 0, notes=notes.copy()))
