@@ -288,7 +288,7 @@ def bench_training(steps: int, rounds: int) -> None:
 
     config = preset_config(FAMILY, "satb", batch_size=64)
     data = load_source(JS_FAKES, codec_for(config))
-    info = Model.data_info(data, config)
+    info = Model.adapter_class.data_info(data, config)
     torch.manual_seed(0)
     model = build_model(FAMILY, config, info)
     pairs = model.make_dataset(data.split_pieces("train"), augment=False, training=True).sample_batch(64 * 4)

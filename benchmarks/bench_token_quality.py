@@ -43,7 +43,7 @@ def real_data(model, meta: dict) -> str:
     source = next((path for key, path in DATA_OF.items() if key in str(meta.get("data", {}).get("source", ""))), None)
     if source is None or not source.exists():
         return "(training data not found)"
-    data = load_source(source, model.default_codec(model.config), workers=1)
+    data = load_source(source, model.adapter.default_codec(model.config), workers=1)
     rows = []
     for piece in data.split_pieces("valid")[:40]:
         ids = model.adapter.piece_ids(piece)
