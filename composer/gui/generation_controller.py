@@ -29,6 +29,7 @@ from composer.gui.generation_panel import GenerationPanel
 from composer.gui.generation_worker import LoadedModel, ModelService
 from composer.gui.pianoroll import PianoRollEditor
 from composer.gui.undo import push_edit
+from composer.io.midi_parts import clip_score
 from composer.models.registry import FAMILIES
 from composer.representations.music_metrics import measure
 
@@ -268,6 +269,21 @@ class GenerationController(QObject):
         tracks = [Track(part.name or "", part.program, part.is_drum, part.notes) for part in self.candidates[index]]
         alone = Score(tracks, score.ppq, score.tempos, score.time_signatures)
         return measure(alone, self.plan.start, self.plan.end)
+
+    def variation_score(self, index: int) -> Score | None:
+        """Variation ``index`` alone as a clip from the bar it starts at, with the song's tempo
+        and meter (what dragging it out of the window writes); None without one."""
+        if self.plan is None or not 0 <= index < len(self.candidates):
+            return None
+        score = self.editor.score
+        known = {track.id: track for track in score.tracks}
+        tracks = []
+        for part in self.candidates[index]:
+            track = known.get(part.track_id)
+            name, program, is_drum = ((track.name, track.program, track.is_drum) if track is not None
+                                      else (part.name or "Generated", part.program, part.is_drum))
+            tracks.append(Track(name, program, is_drum, part.notes.copy()))
+        return clip_score(score, tracks, self.plan.start, self.plan.end)
 
     def candidate_primer_measures(self, index: int) -> dict[str, float]:
         """Variation ``index`` against the primer it continues: in-key share of the primer's

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QFrame,
     QProgressBar,
@@ -35,6 +34,7 @@ from superqt import QLabeledDoubleSlider
 
 from composer.generation.controls import CONTROLS
 from composer.generation.plan import LENGTH_FROM_EDITOR, MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
+from composer.gui.drag_out import MidiDragList
 from composer.generation.request import KEY_NAMES, PRIMER_KEY, SCALES, GenerateRequest, sampling_defaults
 from composer.representations.music_metrics import METRICS
 from composer.models.metric_info import PRIMER_MEASURES, format_measure, format_reference
@@ -260,7 +260,9 @@ class GenerationPanel(QWidget):
     def _build_candidate_box(self) -> None:
         """The Variations box: the list, Listen / Accept / Discard all, the measures table."""
         style = self.style()
-        self.candidates = QListWidget(self)
+        self.candidates = MidiDragList(self)  # a row drags out as a .mid file (drag_out)
+        self.candidates.setToolTip("Drag a variation into a DAW, a file manager or BandLab in a web "
+                                   "browser: it goes as a .mid file starting at its first bar")
         self.candidates.setMaximumHeight(80)
         self.audition_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Listen", self)
         self.accept_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton),

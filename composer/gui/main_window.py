@@ -29,6 +29,7 @@ from composer.gui.autosave import DEFAULT_INTERVAL_S, INTERVAL_SETTING, Autosave
 from composer.gui.dialogs import show_error
 from composer.gui.generation_controller import GenerationController
 from composer.gui.generation_panel import GenerationPanel
+from composer.gui.midi_output_menu import MidiOutputMenu
 from composer.gui.midi_record import MidiRecordControl
 from composer.gui.model_picker import ModelPicker
 from composer.gui.note_inspector import NoteInspector
@@ -89,10 +90,14 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.editor)
         self.tracks_panel = TracksPanel(self)
         self.tracks_panel.active_track_changed.connect(self.editor.set_active_track)
+        self.tracks_panel.song_name = lambda: self.source_name  # (names of dragged .mid files)
+        self.song_drag = self.tracks_panel.song_drag
+        self.song_drag.provider = lambda: (self.score, self.source_name, None)
         self.model_picker = ModelPicker(self)
         self.generation_panel = GenerationPanel(self)
         self.generation = GenerationController(self.generation_panel, self.editor, parent=self)
         self.generation_panel.use_settings(self.settings)
+        self.generation_panel.candidates.row_provider = self._variation_drag
         self.model_picker.model_chosen.connect(self._choose_model)
         self.training_wizard = None  # created when first opened (pyqtgraph loads then)
         self.playback = PlaybackController(self)
@@ -257,6 +262,9 @@ class MainWindow(QMainWindow):
         self._action(transport_menu, "&Play / Pause", self.playback.toggle, QKeySequence(Qt.Key.Key_Space))
         self._action(transport_menu, "&Stop", self.playback.stop, QKeySequence("Ctrl+Space"))
         self._action(transport_menu, "&Loop", lambda: self.transport.loop_action.trigger(), QKeySequence("L"))
+        transport_menu.addSeparator()
+        self.midi_output_menu = MidiOutputMenu(transport_menu, self.playback,
+                                               lambda text: self.statusBar().showMessage(text, STATUS_MS))
         self.transport = TransportBar(self.playback, self)
         self.transport.setObjectName("transport")
         self.addToolBar(self.transport)
@@ -494,6 +502,11 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
 
     # ------------------------------------------------------------------- drag and drop
+    def _variation_drag(self, row: int):
+        """What dragging variation ``row`` out of the Generate panel carries."""
+        score = self.generation.variation_score(row)
+        return None if score is None else (score, self.source_name, f"Variation {row + 1}")
+
     def dragEnterEvent(self, event) -> None:
         if any(url.toLocalFile().lower().endswith((".mid", ".midi", ".json")) for url in event.mimeData().urls()):
             event.acceptProposedAction()

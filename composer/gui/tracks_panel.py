@@ -3,6 +3,8 @@ add, remove and reorder. Every change is an undoable core edit on the app's undo
 
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
@@ -21,8 +23,10 @@ from PySide6.QtWidgets import (
 
 from composer.core.edits import AddTrack, MoveTrack, RemoveTrack, SetTrackProperties
 from composer.core.score import Score, Track
+from composer.gui.drag_out import MidiDragHandle
 from composer.gui.pianoroll import theme
 from composer.gui.undo import push_edit
+from composer.io.midi_parts import track_score
 from composer.representations.instruments import GM_FAMILIES, GM_PROGRAM_NAMES
 
 DRUMS_LABEL = "Drum kit"
@@ -77,12 +81,16 @@ class TrackRow(QWidget):
         self.solo.setToolTip("Solo")
         self.solo.setChecked(track.solo)
         self.solo.toggled.connect(lambda on: self.changed.emit(self.track_id, {"solo": on}))
+        # The panel gives the handle what to drag (this track as a .mid file).
+        self.drag_handle = MidiDragHandle("⠿", "Drag this track into a DAW, a file manager or BandLab in "
+                                          "a web browser (a .mid file)", lambda: None, self)
         top = QHBoxLayout()
         top.setContentsMargins(4, 2, 4, 2)
         top.addWidget(self.color_button)
         top.addWidget(self.name, 1)
         top.addWidget(self.mute)
         top.addWidget(self.solo)
+        top.addWidget(self.drag_handle)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 2, 0, 2)
         layout.setSpacing(2)
@@ -132,11 +140,20 @@ class TracksPanel(QWidget):
             button.clicked.connect(slot)
             buttons.addWidget(button)
         buttons.addStretch(1)
+        # The whole song drags out from here (the window gives the handle the song).
+        self.song_drag = MidiDragHandle("⠿ Drag song", "Drag the whole song into a DAW, a file manager or "
+                                        "BandLab in a web browser (a .mid file; File > Export MIDI saves one)",
+                                        lambda: None, self)
+        self.song_drag.setObjectName("song_drag")
+        self.song_drag.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        buttons.addWidget(self.song_drag)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
         self.score: Score | None = None
         self.undo_stack = None
+        #: The song's name for dragged files ("<song> - <track>.mid"); the window sets it.
+        self.song_name: Callable[[], str] = lambda: "Untitled"
 
     def set_score(self, score: Score, undo_stack) -> None:
         if self.score is not None:
@@ -158,6 +175,7 @@ class TracksPanel(QWidget):
             color = track.color or theme.palette_color(index)
             row = TrackRow(track, color, self.list)
             row.changed.connect(self._apply)
+            row.drag_handle.provider = lambda track_id=track.id: self.drag_item(track_id)
             item = QListWidgetItem(self.list)
             item.setSizeHint(row.sizeHint())
             self.list.setItemWidget(item, row)
@@ -165,6 +183,14 @@ class TracksPanel(QWidget):
         self.list.blockSignals(False)
         if ids:
             self.list.setCurrentRow(ids.index(keep) if keep in ids else 0)
+
+    def drag_item(self, track_id: int):
+        """Track ``track_id`` alone, with the song's tempo and meter, as a drag carries it."""
+        if self.score is None or track_id not in {t.id for t in self.score.tracks}:
+            return None
+        index = self.score.track_index(track_id)
+        name = self.score.tracks[index].name or f"Track {index + 1}"
+        return track_score(self.score, track_id), self.song_name(), name
 
     def _apply(self, track_id: int, values: dict) -> None:
         push_edit(self.undo_stack, self.score, SetTrackProperties(track_id, values))

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QLabel, QToolBar, QWidget
 from composer.core.score import Score
 from composer.gui.pianoroll import theme
 from composer.gui.tempo_meter_fields import TempoMeterFields
+from composer.io.midi_output import MidiOutPlayer
 from composer.io.playback import PAUSED, PLAYING, STOPPED, Player
 from composer.io.synth import AudioUnavailable
 
@@ -32,6 +33,8 @@ from composer.io.synth import AudioUnavailable
 POSITION_INTERVAL_MS = 33
 #: How often (ms) the controller checks whether the background load has finished.
 LOAD_POLL_MS = 5
+#: The output that plays through FluidSynth (any other is a MIDI output port).
+FLUIDSYNTH = "fluidsynth"
 #: How long close() waits for a Player still being created.
 LOAD_JOIN_SECONDS = 10.0
 
@@ -80,6 +83,7 @@ class PlaybackController(QObject):
         self._player_options = dict(soundfont=soundfont, driver=driver, file=file, device=device,
                                     settings=settings)
         self._player: Player | None = None
+        self._output: str | None = FLUIDSYNTH  # or a MIDI output port (None: the virtual one)
         self._loading: Future | None = None
         self._pending_play = False
         self._closed = False
@@ -144,11 +148,11 @@ class PlaybackController(QObject):
         if self._closed or self._player is not None or self._loading is not None:
             return
         future: Future = Future()
-        options = dict(self._player_options)
+        options, output = dict(self._player_options), self._output
 
         def load() -> None:
             try:
-                future.set_result(Player(**options))
+                future.set_result(Player(**options) if output == FLUIDSYNTH else MidiOutPlayer(output))
             except BaseException as exc:  # reported on the GUI thread
                 future.set_exception(exc)
 
@@ -193,6 +197,27 @@ class PlaybackController(QObject):
                 return False
             self._check_loaded()
         return self._player is not None
+
+    @property
+    def output(self) -> str | None:
+        """:data:`FLUIDSYNTH`, or the MIDI output port played to (None: the virtual port)."""
+        return self._output
+
+    def set_output(self, output: str | None) -> None:
+        """Play through FluidSynth (:data:`FLUIDSYNTH`) or to a MIDI output port (a name from
+        :func:`~composer.io.midi_output.list_output_ports`; None: the virtual port "Composer"),
+        so a DAW can record it. Playback stops; the new output opens in the background, and
+        ``unavailable`` says so if it cannot."""
+        if output == self._output or self._closed:
+            return
+        self.stop()
+        if self._loading is not None:
+            self.wait_until_loaded()
+        if self._player is not None:
+            self._player.close()  # (a MIDI port gets its all-notes-off)
+            self._player = None
+        self._output = output
+        self.preload()
 
     # ------------------------------------------------------------------------- transport
     def set_score(self, score: Score | None) -> None:

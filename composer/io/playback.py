@@ -159,6 +159,9 @@ class Player:
             period = self._synth.get_setting("audio.period-size") or 0
             periods = self._synth.get_setting("audio.periods") or 0
             self.latency = float(period) * float(periods) / self.sample_rate
+        self._init_state()
+
+    def _init_state(self) -> None:  # (also MidiOutPlayer's, composer.io.midi_output)
         self._state = STOPPED
         self._score: Score | None = None
         self._loop: tuple[int, int] | None = None
@@ -329,7 +332,7 @@ class Player:
         new = self._build(anchor, tick, before=old)
         # The timeline took a few ms to build while the audio thread went on: switch over now.
         now = max(self.clock_ms(), anchor)
-        self._api.remove_events(self._seq, -1, self._dest, -1)
+        self._drop_pending()
         self._send(*switch_events(old, new, now, RACE_MS))
         self._timeline = new
         self._scheduled_until = now + 1
@@ -371,7 +374,7 @@ class Player:
         self._check_open()
         if self._state == PLAYING or not 0 <= pitch <= 127:
             return False
-        select_program(self._synth, self._sfid, PREVIEW_CHANNEL, int(program), bool(is_drum))
+        self._select_program(PREVIEW_CHANNEL, int(program), bool(is_drum))
         now = self.clock_ms() + START_LEAD_MS
         held = max(int(seconds * SEQ_TICKS_PER_SECOND), 1)
         channel, key = [PREVIEW_CHANNEL] * 2, [int(pitch)] * 2
@@ -391,8 +394,7 @@ class Player:
         """The timeline playing score tick ``tick`` at synth time ``anchor_ms``; selects each
         heard track's instrument on its channel."""
         score = self._score
-        notes = audible_notes(score, lambda ch, program, drum: select_program(
-            self._synth, self._sfid, ch, program, drum))
+        notes = audible_notes(score, self._select_program)
         tempo_map = score.tempo_map
         anchor_sec = float(tempo_map.tick_to_seconds(tick))
         loop = None
@@ -408,10 +410,20 @@ class Player:
         """Drop pending events and release every sounding note."""
         if self.closed:
             return
-        self._api.remove_events(self._seq, -1, self._dest, -1)
+        self._drop_pending()
         # After the removal: a note the audio thread started meanwhile is released too.
-        self._api.all_notes_off(self._synth.synth, -1)
+        self._all_notes_off()
         self._timeline = None
+
+    # The output: MidiOutPlayer (composer.io.midi_output) sends to a MIDI port instead.
+    def _select_program(self, channel: int, program: int, is_drum: bool) -> None:
+        select_program(self._synth, self._sfid, channel, program, is_drum)
+
+    def _drop_pending(self) -> None:
+        self._api.remove_events(self._seq, -1, self._dest, -1)
+
+    def _all_notes_off(self) -> None:
+        self._api.all_notes_off(self._synth.synth, -1)
 
     # ------------------------------------------------------------------------- score changes
     def _set_score(self, score: Score) -> None:
