@@ -8,7 +8,9 @@ header, so model lists need neither torch nor the weights.
 Metadata keys: ``format``, ``format_version``, ``family``, ``preset``, ``config`` (the family's
 config dataclass as a dict), ``info`` (what the model learned about its data: codec parameters,
 pitch range, ...), ``data`` (training-data summary), ``metrics``, ``training`` (epochs, device,
-command), ``versions``, ``created``, ``name``.
+command), ``versions``, ``created``, ``name``, and ``weights_dtype`` where the float weights are
+stored in half precision (``"float16"``: half the file; :func:`load_state_dict` gives them back as
+float32, and a file without the key holds float32 as written).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ METADATA_KEY = "composer"
 SUFFIX = ".safetensors"
 RESUME_SUFFIX = ".resume.pt"
 _MAX_HEADER = 100 * 1024 * 1024
+#: The metadata key that says how float weights are stored; :data:`HALF` or absent (float32).
+WEIGHTS_DTYPE = "weights_dtype"
+HALF = "float16"
 
 
 class CheckpointError(ComposerError):
@@ -111,30 +116,65 @@ def _json_safe(value):
     return value
 
 
+def _stored(tensor, half: bool):
+    """``tensor`` as it is written: float32 in half precision when ``half``, unless a value would
+    not survive it (beyond float16's range, about 65504)."""
+    import torch
+
+    tensor = tensor.detach().to("cpu").contiguous()
+    if half and tensor.dtype == torch.float32:
+        small = tensor.to(torch.float16)
+        if bool(torch.isfinite(small).all()) or not bool(torch.isfinite(tensor).all()):
+            return small
+    return tensor
+
+
 def save_checkpoint(path: str | os.PathLike, state_dict: dict, metadata: dict) -> Path:
     """Write tensors and metadata atomically; returns the path. ``metadata`` must be JSON-safe
-    apart from non-finite floats, which are stored as null."""
+    apart from non-finite floats, which are stored as null. With ``metadata["weights_dtype"]``
+    ``"float16"``, float32 tensors are stored in half precision (a tensor with a value beyond
+    float16's range stays float32)."""
     import torch
     from safetensors.torch import save
 
     meta = _json_safe({"format": FORMAT, "format_version": FORMAT_VERSION,
                        "versions": {"composer": __version__, "torch": torch.__version__}, **metadata})
-    tensors = {k: v.detach().to("cpu").contiguous() for k, v in state_dict.items()}
+    dtype = meta.get(WEIGHTS_DTYPE)
+    if dtype not in (None, HALF, "float32"):
+        raise CheckpointError(f"weights can be stored as {HALF} or float32, not {dtype!r}")
+    tensors = {k: _stored(v, dtype == HALF) for k, v in state_dict.items()}
     data = save(tensors, metadata={METADATA_KEY: json.dumps(meta, allow_nan=False)})
     atomic_write_bytes(Path(path), data)
     return Path(path)
 
 
 def load_state_dict(path: str | os.PathLike) -> dict:
-    """The tensors of a checkpoint (on the CPU), after its metadata checked out."""
+    """The tensors of a checkpoint (on the CPU), after its metadata checked out; weights stored
+    in half precision come back as float32."""
+    import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     read_metadata(path)
     try:
-        return load_file(str(path), device="cpu")
+        tensors = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{Path(path).name}: the weights cannot be read ({exc})") from None
+    return {k: v.float() if v.dtype in (torch.float16, torch.bfloat16) else v for k, v in tensors.items()}
+
+
+def store_weights_as(path: str | os.PathLike, dtype: str) -> tuple[int, int]:
+    """Rewrite the checkpoint at ``path`` with its float weights stored as ``dtype``
+    (:data:`HALF` or "float32"; the header records it), its other metadata unchanged; returns
+    its size in bytes before and after."""
+    path = Path(path)
+    before = path.stat().st_size
+    meta = read_metadata(path)
+    meta.pop(WEIGHTS_DTYPE, None)
+    if dtype != "float32":
+        meta[WEIGHTS_DTYPE] = dtype
+    save_checkpoint(path, load_state_dict(path), meta)
+    return before, path.stat().st_size
 
 
 def save_resume_state(path: str | os.PathLike, state: dict) -> None:
