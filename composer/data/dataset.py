@@ -84,8 +84,10 @@ def _reason(exc: Exception, path: str) -> str:
     return text
 
 
-def _encode_one(path: str, codec, with_measures: bool = False, key_normalize: bool = False) -> tuple:
+def _encode_one(path: str, codec, with_measures: bool = False, key_normalize: bool = False,
+                tracks: tuple[str, ...] = ()) -> tuple:
     """Read and encode one file (and take its objective measures when ``with_measures``); with
+    ``tracks``, keep only the tracks of those names (:func:`keep_tracks`); with
     ``key_normalize``, transpose it to C major / A minor first.
 
     Returns ("ok", stored, packed, shape_tail, stats, warnings) or ("skip", reason, warnings);
@@ -98,6 +100,8 @@ def _encode_one(path: str, codec, with_measures: bool = False, key_normalize: bo
             warnings.simplefilter("ignore")
             warnings.simplefilter("always", ComposerWarning)
             score = read_midi(path)
+            if tracks:
+                score = keep_tracks(score, tracks)
             if key_normalize:
                 score, shift = normalize_score(score)
             piece = np.asarray(codec.encode(score))
@@ -126,12 +130,30 @@ def _encode_one(path: str, codec, with_measures: bool = False, key_normalize: bo
     return ("ok", stored, packed, piece.shape[1:], stats, _warning_texts(caught, path))
 
 
+def parse_track_names(text: str | None) -> tuple[str, ...]:
+    """The track names of a ``track_names`` setting ("MELODY" or "MELODY, BRIDGE"), as given
+    (matched without regard to case); empty: every track."""
+    return tuple(name.strip() for name in (text or "").split(",") if name.strip())
+
+
+def keep_tracks(score, names: tuple[str, ...]):
+    """``score`` with only its tracks named one of ``names`` (case and surrounding spaces aside);
+    SkipFile when none of them has notes."""
+    wanted = {name.strip().casefold() for name in names}
+    kept = [t for t in score.tracks if t.name.strip().casefold() in wanted]
+    if not any(len(t) for t in kept):
+        raise SkipFile(f"no track named {' or '.join(names)} with notes")
+    score.tracks = kept
+    return score
+
+
 def _warning_texts(caught, path: str) -> list[str]:
     return [_reason(w.message, path) for w in caught if issubclass(w.category, ComposerWarning)]
 
 
-def _encode_chunk(paths: list[str], codec, measured: frozenset, key_normalize: bool = False) -> list[tuple]:
-    return [_encode_one(p, codec, p in measured, key_normalize) for p in paths]
+def _encode_chunk(paths: list[str], codec, measured: frozenset, key_normalize: bool = False,
+                  tracks: tuple[str, ...] = ()) -> list[tuple]:
+    return [_encode_one(p, codec, p in measured, key_normalize, tracks) for p in paths]
 
 
 # ----------------------------------------------------------------------------- running the work
@@ -151,7 +173,7 @@ def _pool_context():
 
 
 def _run(paths: list[str], codec, workers: int, progress: Progress | None,
-         key_normalize: bool = False) -> list[tuple]:
+         key_normalize: bool = False, tracks: tuple[str, ...] = ()) -> list[tuple]:
     """Results of :func:`_encode_one` for every path, in order of ``paths``."""
     total = len(paths)
     # Objective measures of an evenly spaced sample: enough for a mean and a spread, and cheap
@@ -166,7 +188,7 @@ def _run(paths: list[str], codec, workers: int, progress: Progress | None,
     done = 0
     if workers == 1 or len(chunks) < 2:
         for start, chunk in chunks:
-            results[start:start + len(chunk)] = _encode_chunk(chunk, codec, measured, key_normalize)
+            results[start:start + len(chunk)] = _encode_chunk(chunk, codec, measured, key_normalize, tracks)
             done += len(chunk)
             if progress:
                 progress(done, total)
@@ -175,7 +197,7 @@ def _run(paths: list[str], codec, workers: int, progress: Progress | None,
     broken: list[tuple[int, list[str]]] = []
     pool = ProcessPoolExecutor(min(workers, len(chunks)), mp_context=_pool_context())
     try:
-        pending = {pool.submit(_encode_chunk, chunk, codec, measured, key_normalize): (start, chunk)
+        pending = {pool.submit(_encode_chunk, chunk, codec, measured, key_normalize, tracks): (start, chunk)
                    for start, chunk in chunks}
         while pending:
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -198,7 +220,7 @@ def _run(paths: list[str], codec, workers: int, progress: Progress | None,
     pool.shutdown(wait=True)
     if broken:  # a worker died (a crash in a native reader): find the file, keep the rest
         retry = [(start + k, path) for start, chunk in sorted(broken) for k, path in enumerate(chunk)]
-        for index, result in _run_isolated(retry, codec, key_normalize):
+        for index, result in _run_isolated(retry, codec, key_normalize, tracks):
             results[index] = result
             done += 1
             if progress:
@@ -206,7 +228,8 @@ def _run(paths: list[str], codec, workers: int, progress: Progress | None,
     return results  # type: ignore[return-value]
 
 
-def _run_isolated(items: list[tuple[int, str]], codec, key_normalize: bool = False):
+def _run_isolated(items: list[tuple[int, str]], codec, key_normalize: bool = False,
+                  tracks: tuple[str, ...] = ()):
     """Yield (index, result) for each (index, path), one file per task in a one-worker pool, so
     a file that crashes the worker is known; the pool is restarted after each crash."""
     pool = None
@@ -215,7 +238,7 @@ def _run_isolated(items: list[tuple[int, str]], codec, key_normalize: bool = Fal
             if pool is None:
                 pool = ProcessPoolExecutor(1, mp_context=_pool_context())
             try:
-                result = pool.submit(_encode_one, path, codec, False, key_normalize).result()
+                result = pool.submit(_encode_one, path, codec, False, key_normalize, tracks).result()
             except BrokenProcessPool:
                 pool.shutdown(wait=False)
                 pool = None
@@ -250,7 +273,8 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
                   valid_fraction: float = 0.1, test_fraction: float = 0.1,
                   workers: int | None = None, cache_dir: str | os.PathLike | None = None,
                   use_cache: bool = True, write_cache: bool = True,
-                  progress: Progress | None = None, key_normalize: bool = False) -> EncodedSet:
+                  progress: Progress | None = None, key_normalize: bool = False,
+                  track_names: str | tuple[str, ...] = ()) -> EncodedSet:
     """Read every MIDI file of ``folder``, encode it with ``codec`` and split the files.
 
     Parameters
@@ -279,6 +303,10 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
     key_normalize : bool
         Transpose every file with a clear key to C major / A minor before encoding
         (:func:`~composer.data.keynorm.normalize_score`); part of the cache's settings.
+    track_names : str or tuple of str
+        Read only the tracks of these names ("MELODY", or a comma-separated list; case aside),
+        e.g. POP909's lead line; a file without such a track is skipped. Empty: every track.
+        Part of the cache's settings and recorded in the summary.
 
     Raises
     ------
@@ -290,6 +318,7 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
         Invalid fractions.
     """
     valid_fraction, test_fraction = check_fractions(valid_fraction, test_fraction)
+    tracks = parse_track_names(track_names) if isinstance(track_names, str) else tuple(track_names)
     folder = Path(folder).expanduser()
     found = scan_midi_files(folder, recursive=recursive)
     root = folder.resolve()
@@ -304,6 +333,8 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
                         "valid_fraction": valid_fraction, "test_fraction": test_fraction}
         if key_normalize:  # (absent when off, so caches written before the setting stay valid)
             key_settings["key_normalize"] = True
+        if tracks:  # (likewise)
+            key_settings["track_names"] = list(tracks)
         cache_path = cache_file(Path(cache_dir) if cache_dir else default_cache_dir(),
                                  key_settings, files, rel_names)
     if use_cache and cache_path is not None and cache_path.is_file():
@@ -314,16 +345,17 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
             return cached
 
     workers = _cpu_count() if workers is None else max(1, int(workers))
-    results = _run(files, codec, workers, progress, bool(key_normalize))
+    results = _run(files, codec, workers, progress, bool(key_normalize), tracks)
     encoded, packed = _assemble(results, rel_names, codec_params, str(root), valid_fraction,
-                                test_fraction, bool(key_normalize))
+                                test_fraction, bool(key_normalize), tracks)
     if write_cache and cache_path is not None:
         save_cache(encoded, cache_path, packed)
     return encoded
 
 
 def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, source: str,
-              valid_fraction: float, test_fraction: float, key_normalized: bool = False):
+              valid_fraction: float, test_fraction: float, key_normalized: bool = False,
+              tracks: tuple[str, ...] = ()):
     """Gather worker results (in file order) into an EncodedSet with its summary.
 
     Returns (encoded set, packed), where packed is the cache arrays of the pieces when every piece
@@ -371,6 +403,8 @@ def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, so
     }
     summary.update(split_counts(pieces, split))
     summary.update(key_fields(key_normalized, no_clear_key))
+    if tracks:
+        summary["track_names"] = list(tracks)
     encoded = EncodedSet(pieces, names, split, dict(codec_params), skipped, summary, source, warned,
                          key_normalized=key_normalized)
     return encoded, packed
@@ -394,13 +428,13 @@ def load_source(path_or_folder: str | os.PathLike, codec=None, **kw) -> EncodedS
 
     - a folder: :func:`encode_folder` with ``codec`` and the keywords (valid_fraction,
       test_fraction, workers, cache_dir, use_cache, write_cache, progress, recursive,
-      key_normalize);
+      key_normalize, track_names);
     - a benchmark ``.mat``: :func:`load_benchmark_mat` with its fixed split and time grid
       (``steps_per_beat`` and ``key_normalize`` may be given); ``codec`` and the folder
       keywords are ignored;
     - a cache ``.npz`` written by this module: :func:`load_cache` (as it was made: its
       ``key_normalized`` says whether its keys were normalised);
-    - one MIDI file: encoded with ``codec`` (and ``key_normalize``), split "train".
+    - one MIDI file: encoded with ``codec`` (and ``key_normalize``, ``track_names``), split "train".
 
     Raises
     ------
@@ -410,6 +444,8 @@ def load_source(path_or_folder: str | os.PathLike, codec=None, **kw) -> EncodedS
     path = Path(path_or_folder).expanduser()
     steps_per_beat = kw.pop("steps_per_beat", None)
     key_normalize = bool(kw.get("key_normalize", False))
+    tracks = kw.get("track_names") or ()
+    tracks = parse_track_names(tracks) if isinstance(tracks, str) else tuple(tracks)
     if path.is_dir():
         _need_codec(codec, path)
         return encode_folder(path, codec, **kw)
@@ -417,12 +453,14 @@ def load_source(path_or_folder: str | os.PathLike, codec=None, **kw) -> EncodedS
         raise DataError(f"{path}: no such file or folder")
     suffix = path.suffix.lower()
     if suffix == ".mat":
+        if tracks:
+            raise DataError(f"{path}: a piano-roll benchmark has no named tracks to choose from")
         return load_benchmark_mat(path, steps_per_beat=steps_per_beat, key_normalize=key_normalize)
     if suffix == ".npz":
         return load_cache(path)
     if is_midi_name(path.name):
         _need_codec(codec, path)
-        return _encode_single(path, codec, key_normalize)
+        return _encode_single(path, codec, key_normalize, tracks)
     raise DataError(f"{path}: not a data source Composer reads (expected a folder of MIDI files, "
                     "a MIDI file, a piano-roll benchmark .mat or a Composer data cache .npz)")
 
@@ -432,11 +470,11 @@ def _need_codec(codec, path: Path) -> None:
         raise DataError(f"{path}: MIDI files need a codec (the model family's encoding)")
 
 
-def _encode_single(path: Path, codec, key_normalize: bool = False) -> EncodedSet:
-    result = _encode_one(str(path), codec, with_measures=True, key_normalize=key_normalize)
+def _encode_single(path: Path, codec, key_normalize: bool = False, tracks: tuple[str, ...] = ()) -> EncodedSet:
+    result = _encode_one(str(path), codec, with_measures=True, key_normalize=key_normalize, tracks=tracks)
     name = path.name
     if result[0] != "ok":
         raise NoUsableFilesError(f"{path}: cannot be used: {result[1]}")
     encoded, _ = _assemble([result], [name], codec.params(), str(path.resolve()), 0.0, 0.0,
-                           key_normalize)
+                           key_normalize, tracks)
     return encoded

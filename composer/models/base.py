@@ -44,6 +44,9 @@ class TrainConfig:
     #: Excludes transposition augmentation (but see ``normalized_shifts``). What a trained model did is ``info["key_normalized"]``
     #: (old checkpoints have no such entry and were not normalised, whatever this default says).
     key_normalize: bool = True
+    #: Read only the tracks of these names from each training file (comma-separated, case aside;
+    #: e.g. "MELODY" for POP909's lead line); files without one are skipped. Empty: every track.
+    track_names: str = ""
     #: "fixed": train exactly as configured (the papers' presets); "auto": the batch size, the
     #: steps an epoch and the epochs follow the size of the data (composer.training.schedule).
     schedule: str = "fixed"

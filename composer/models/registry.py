@@ -97,10 +97,19 @@ KEY_NORMALIZE = DataOption(
     "key well; without it, it learns each key from fewer examples.")
 
 
+#: Every family's last data option: which tracks to read (TrainConfig.track_names), all by default.
+TRACK_NAMES = DataOption(
+    "track_names", "Tracks named", "",
+    help="Only the tracks of these names, e.g. MELODY (comma-separated); empty: every track")
+
+
 def register(spec: FamilySpec) -> FamilySpec:
-    """Add ``spec`` to :data:`FAMILIES`, with the key-normalisation option every family has."""
+    """Add ``spec`` to :data:`FAMILIES`, with the key-normalisation and track options every
+    family has."""
     if not any(option.field == KEY_NORMALIZE.field for option in spec.data_options):
         spec = replace(spec, data_options=(KEY_NORMALIZE, *spec.data_options))
+    if not any(option.field == TRACK_NAMES.field for option in spec.data_options):
+        spec = replace(spec, data_options=(*spec.data_options, TRACK_NAMES))
     FAMILIES[spec.id] = spec
     return spec
 
@@ -191,7 +200,7 @@ register(FamilySpec(
                 "an MLP steps the lead instrument's latent from bar to bar and one network per "
                 "other slot follows it.",
     capabilities=frozenset({CONTINUE, FROM_SCRATCH, MULTITRACK, INTERPOLATE, ACCOMPANY}),
-    presets=("satb", "lpd5", "tiny"),
+    presets=("satb", "lpd5", "pop", "tiny", "tiny_pop"),
     default_preset="satb",
     module="composer.models.multitrack_vae",
     controls=("threshold", "noise", "missing_slots"),

@@ -28,7 +28,10 @@ def run(args: argparse.Namespace) -> int:
 
     model, meta = load_model(resolve_model(args.model))
     model.to(choose_device(args.device))
-    data = load_source(args.data, codec_from_params(model.info["codec"]), key_normalize=model.key_normalized)
+    # The tracks it was trained on (a POP909 melody model reads MELODY), where the data has them.
+    tracks = {"track_names": model.config.track_names} if getattr(model.config, "track_names", "") else {}
+    data = load_source(args.data, codec_from_params(model.info["codec"]), key_normalize=model.key_normalized,
+                       **tracks)
     pieces = data.split_pieces(args.split)
     if not pieces:
         raise ComposerError(f"{args.data} has no {args.split} split")

@@ -26,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep every piece in its own key (by default each is transposed to C major / "
                              "A minor, and at generation the primer too and the result back, so the model "
                              "follows the primer's key); same as --set key_normalize=false")
+    parser.add_argument("--track-name", action="append", default=[], metavar="NAME",
+                        help="read only the tracks of this name from each file (case aside; repeat for "
+                             "several), e.g. --track-name MELODY for POP909's lead line; files without "
+                             "one are skipped; same as --set track_names=NAME,...")
     parser.add_argument("--no-augment", action="store_true",
                         help="no random transposition of the training windows (which applies only with "
                              "--no-key-normalize, where it would not undo the normalisation, or within "
@@ -48,6 +52,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, str]:
     overrides = parse_overrides(args.set)
     if args.no_key_normalize:
         overrides["key_normalize"] = "false"
+    if args.track_name:
+        overrides["track_names"] = ",".join(args.track_name)
     return overrides
 
 

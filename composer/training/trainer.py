@@ -259,7 +259,8 @@ def _train(request, spec, module, dist: Distributed, emit: Progress, stop: _Stop
     valid_fraction = config.valid_fraction if request.valid_fraction is None else request.valid_fraction
     # A resumed run reads its data as it first did (a run from before the setting: as it was).
     key_normalize = bool(info.get(KEY_NORMALIZED)) if resume_state is not None else config.key_normalize
-    data = _load_data(request, module.Model.adapter_class.default_codec(config), dist, valid_fraction, key_normalize)
+    data = _load_data(request, module.Model.adapter_class.default_codec(config), dist, valid_fraction, key_normalize,
+                      getattr(config, "track_names", ""))
     train_pieces, valid_pieces, test_pieces = _split_for_validation(data, valid_fraction)
 
     # 3. The plan (auto schedule), the model and its example sets.
@@ -404,11 +405,13 @@ def _continue_offer(request: TrainRequest, meta: dict, reason: str, epochs_run: 
 
 
 def _load_data(request: TrainRequest, codec, dist: Distributed, valid_fraction: float,
-               key_normalize: bool) -> EncodedSet:
+               key_normalize: bool, track_names: str = "") -> EncodedSet:
     """The training data: read and cached by the main process, then read from the cache by the
     others (torchrun), so files are parsed once."""
     load = dict(valid_fraction=valid_fraction, test_fraction=request.test_fraction, workers=request.workers,
                 recursive=request.recursive, key_normalize=key_normalize)
+    if track_names:  # (only then: a benchmark .mat refuses the keyword)
+        load["track_names"] = track_names
     data = load_source(request.data, codec, **load) if dist.is_main else None
     dist.barrier()
     return data if data is not None else load_source(request.data, codec, **load)
