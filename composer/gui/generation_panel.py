@@ -35,6 +35,7 @@ from superqt import QLabeledDoubleSlider
 from composer.generation.controls import CONTROLS
 from composer.generation.plan import LENGTH_FROM_EDITOR, MODE_CAPABILITY, MODES, NEW_TRACK, GenerationSettings
 from composer.gui.drag_out import MidiDragList
+from composer.gui.wheel_guard import guard_wheel
 from composer.generation.request import KEY_NAMES, PRIMER_KEY, SCALES, GenerateRequest, sampling_defaults
 from composer.representations.music_metrics import METRICS
 from composer.models.metric_info import PRIMER_MEASURES, format_measure, format_reference
@@ -333,6 +334,7 @@ class GenerationPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.scroll)
+        guard_wheel(self.scroll)
 
     def _connect_candidates(self) -> None:
         """Generate, Cancel and the variations' list and buttons to the panel's signals."""
