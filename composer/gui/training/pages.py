@@ -194,6 +194,7 @@ class ModelPage(QWizardPage):
         self.options_box = QGroupBox("What the model needs from the data", self)
         self.options_form = QFormLayout(self.options_box)
         self.option_widgets: dict[str, QComboBox | QLineEdit] = {}
+        self.empty_by_default: set[str] = set()
         form = QFormLayout()
         form.addRow("Family", self.family)
         form.addRow("", self.about)
@@ -219,6 +220,8 @@ class ModelPage(QWizardPage):
         while self.options_form.rowCount():
             self.options_form.removeRow(0)
         self.option_widgets = {}
+        # Free-text options empty by default (the tracks to read): left empty, they are no override.
+        self.empty_by_default = {o.field for o in spec.data_options if not o.choices and not o.default}
         for option in spec.data_options:
             if option.choices:
                 widget = QComboBox(self)
@@ -244,8 +247,9 @@ class ModelPage(QWizardPage):
         self.options_box.setVisible(bool(spec.data_options))
 
     def overrides(self) -> dict[str, str]:
-        return {name: (w.currentData() if isinstance(w, QComboBox) else w.text().strip())
-                for name, w in self.option_widgets.items()}
+        values = {name: (w.currentData() if isinstance(w, QComboBox) else w.text().strip())
+                  for name, w in self.option_widgets.items()}
+        return {name: value for name, value in values.items() if value or name not in self.empty_by_default}
 
 
 # ----------------------------------------------------------------------------- 3. data
