@@ -271,13 +271,13 @@ def test_second_run_loads_the_cache(mixed_folder, tmp_path, monkeypatch):
     assert Path(first.cache_path).parent == cache
 
     reads = []
-    real_read = dataset_module.read_midi
+    real_read = dataset_module.read_training_midi
 
     def counting_read(path):
         reads.append(path)
         return real_read(path)
 
-    monkeypatch.setattr(dataset_module, "read_midi", counting_read)
+    monkeypatch.setattr(dataset_module, "read_training_midi", counting_read)
     second = encode_folder(mixed_folder, CODEC, workers=1, cache_dir=cache)
     assert reads == []  # nothing was read again
     assert second.from_cache and second.cache_path == first.cache_path

@@ -19,7 +19,7 @@ README = (BUNDLED / "README.md").read_text()
 
 def test_there_are_bundled_models_and_they_stay_small():
     assert CHECKPOINTS, "checkpoints/ has no models"
-    assert sum(p.stat().st_size for p in CHECKPOINTS) < 50 * 1024 * 1024
+    assert sum(p.stat().st_size for p in CHECKPOINTS) < 100 * 1024 * 1024  # issue 16's budget
 
 
 @pytest.mark.parametrize("path", CHECKPOINTS, ids=lambda p: p.name)

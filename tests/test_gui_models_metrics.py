@@ -66,7 +66,7 @@ def main_window(qtbot, tmp_path, monkeypatch):
 def test_models_dock_shows_every_bundled_model_by_its_full_name(main_window):
     picker = main_window.model_picker
     view = picker.list
-    assert view.count() == len(BUNDLED_PATHS) == 7
+    assert view.count() == len(BUNDLED_PATHS) >= 7
     assert not view.horizontalScrollBar().isVisible()
     names = {read_metadata(p)["name"] for p in BUNDLED_PATHS}
     viewport = view.viewport().rect()

@@ -3,7 +3,9 @@
 :func:`encode_folder` is the path from a user's folder to arrays a model trains on:
 
 1. :func:`~composer.data.scan.find_midi_files` lists the MIDI files (sorted, hidden ones skipped).
-2. Worker processes read each file with :func:`~composer.io.midi.read_midi` (the one reading path)
+2. Worker processes read each file with :func:`~composer.io.midi.read_midi` (the one reading path;
+   :func:`~composer.data.beats.read_training_midi` takes the bar lines of a POP909-style
+   ``beat_midi.txt`` beside a file where there is one)
    and encode it with the codec, in chunks of :data:`CHUNK_FILES` files per task. A file that
    cannot be used is skipped with its reason (not MIDI, truncated, no notes, only drum tracks, or
    any unexpected error); one bad file never stops the run and a user never sees a traceback.
@@ -37,11 +39,12 @@ import numpy as np
 
 from composer import __version__
 from composer.core.errors import ComposerWarning
-from composer.io.midi import MidiReadError, read_midi
+from composer.io.midi import MidiReadError
 from composer.representations.codecs import PianoRollCodec, SkipFile
 from composer.representations.instruments import program_name
 from composer.representations.music_metrics import measure, summarize
 
+from .beats import read_training_midi
 from .benchmark_mat import load_benchmark_mat
 from .cache import (
     CACHE_FORMAT,
@@ -99,7 +102,7 @@ def _encode_one(path: str, codec, with_measures: bool = False, key_normalize: bo
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("ignore")
             warnings.simplefilter("always", ComposerWarning)
-            score = read_midi(path)
+            score = read_training_midi(path)
             if tracks:
                 score = keep_tracks(score, tracks)
             if key_normalize:

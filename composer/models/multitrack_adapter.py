@@ -32,8 +32,10 @@ def codec_for(config) -> MultitrackBarCodec:
     """The codec of a multitrack config (its ``slots``, ``slot_names``, ``steps_per_bar``, ``lead``)."""
     names = tuple(n.strip() for n in config.slot_names.split(",") if n.strip()) \
         if config.slots != "lpd5" else ()
+    lowest = tuple(n.strip() for n in getattr(config, "lowest_line", "").split(">") if n.strip())
+    programs = tuple(int(p) for p in getattr(config, "programs", "").split(",") if p.strip())
     return MultitrackBarCodec(slots=config.slots, names=names, steps_per_bar=config.steps_per_bar,
-                              lead=config.lead, register_voices=True)
+                              lead=config.lead, register_voices=True, lowest_line=lowest, programs=programs)
 
 
 class MultitrackAdapter(FamilyAdapter):

@@ -10,6 +10,11 @@ paper 004's multitrack VAE: each slot's bar is a ``steps_per_bar x 128`` image. 
 * by track name (``slots="names"``, e.g. ``names=("MELODY", "BRIDGE", "PIANO")`` for POP909;
   matched case-insensitively; tracks with other names are left out).
 
+``lowest_line=("PIANO", "BASS")`` moves the lowest line of the tracks in slot PIANO (the notes
+below middle C that no other note of the track sounds under at their onset) into slot BASS
+where no track has that name: POP909's PIANO becomes chords over a bass. ``programs`` gives
+each slot's General MIDI program for decoded tracks (which the user can change).
+
 A slot no track fills is a silent row. Bars follow the song's time signatures, meter changes
 included: every bar, whatever its length (a 3/4 bar, a 7/8 bar), is cut into ``steps_per_bar``
 equal steps. Songs shorter than two bars, or whose slots hold no notes, are skipped (SkipFile).
@@ -55,9 +60,23 @@ class MultitrackBarCodec:
     #: its bass become S and B). False in headers from before it: those models learnt their
     #: slots in plain order and must read primers the same way.
     register_voices: bool = False
+    #: (source slot, target slot): the source's lowest line goes to the target; () for none.
+    lowest_line: tuple = ()
+    #: GM program of each slot's decoded track ("order" and "names"; () gives 0, a piano).
+    programs: tuple = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "names", tuple(str(n) for n in self.names))
+        object.__setattr__(self, "lowest_line", tuple(str(n) for n in self.lowest_line))
+        object.__setattr__(self, "programs", tuple(int(p) for p in self.programs))
+        if self.lowest_line and (len(self.lowest_line) != 2 or self.slots == "lpd5"
+                                 or any(n not in self.names for n in self.lowest_line)):
+            raise ComposerError(f"lowest_line must name two slots of {list(self.names)}, "
+                                f"not {list(self.lowest_line)}")
+        if self.programs and (len(self.programs) != len(self.names)
+                              or any(not 0 <= p < 128 for p in self.programs)):
+            raise ComposerError(f"programs must give one GM program (0-127) per slot of "
+                                f"{list(self.names)}, not {list(self.programs)}")
         if self.slots not in SLOT_MODES:
             raise ComposerError(f"slots must be one of {', '.join(SLOT_MODES)}, not {self.slots!r}")
         if self.slots != "lpd5" and not self.names:
@@ -101,7 +120,9 @@ class MultitrackBarCodec:
         return self.slots == "lpd5" and LPD5_IS_DRUM[self.slot_names[index]]
 
     def slot_program(self, index: int) -> int:
-        return LPD5_PROGRAMS[self.slot_names[index]] if self.slots == "lpd5" else 0
+        if self.slots == "lpd5":
+            return LPD5_PROGRAMS[self.slot_names[index]]
+        return self.programs[index] if self.programs else 0
 
     def slot_velocity(self, index: int) -> int:
         """The velocity of decoded notes: the lead stands out, the accompaniment sits back."""
@@ -110,8 +131,13 @@ class MultitrackBarCodec:
         return LEAD_VELOCITY if index == self.lead_index else ACCOMPANIMENT_VELOCITY
 
     def params(self) -> dict:
-        return {"kind": self.kind, "slots": self.slots, "names": list(self.names),
-                "steps_per_bar": self.steps_per_bar, "lead": self.lead, "register_voices": self.register_voices}
+        out = {"kind": self.kind, "slots": self.slots, "names": list(self.names),
+               "steps_per_bar": self.steps_per_bar, "lead": self.lead, "register_voices": self.register_voices}
+        if self.lowest_line:  # (absent without them, so older caches and headers stay valid)
+            out["lowest_line"] = list(self.lowest_line)
+        if self.programs:
+            out["programs"] = list(self.programs)
+        return out
 
     def assign(self, score: Score) -> list[list[Track]]:
         """The tracks of each slot (empty tracks are left out)."""
@@ -130,6 +156,24 @@ class MultitrackBarCodec:
                 name = t.name.strip().lower()
                 if name in lowered and not t.is_drum:
                     groups[lowered.index(name)].append(t)
+            if self.lowest_line:
+                groups = self._split_lowest_line(groups)
+        return groups
+
+    def _split_lowest_line(self, groups: list[list[Track]]) -> list[list[Track]]:
+        """Move the lowest line of the source slot's tracks to the target slot (if that is empty)."""
+        source, target = (self.names.index(n) for n in self.lowest_line)
+        if groups[target] or not groups[source]:
+            return groups
+        upper, lower = [], []
+        for t in groups[source]:
+            low = lowest_line_mask(t.notes)
+            if low.any():
+                lower.append(Track(self.names[target], t.program, t.is_drum, t.notes[low]))
+            if not low.all():
+                upper.append(Track(t.name, t.program, t.is_drum, t.notes[~low], id=t.id))
+        groups = list(groups)
+        groups[source], groups[target] = upper, lower
         return groups
 
     # ------------------------------------------------------------------ encoding
@@ -227,6 +271,23 @@ class MultitrackBarCodec:
         name = self.slot_names[index]
         return name.capitalize() if self.slots == "lpd5" else name
 
+
+
+#: The lowest line stays below this pitch (middle C): a left hand's bass, not a low tune.
+LOWEST_LINE_BELOW = 60
+
+
+def lowest_line_mask(notes: np.ndarray, tolerance: int = 30) -> np.ndarray:
+    """Bool per note: the lowest line of one track, its notes below :data:`LOWEST_LINE_BELOW`
+    that no other of its notes sounds under at their onset (notes starting up to ``tolerance``
+    ticks later count as struck with them: a chord played by hand)."""
+    start, end, pitch = (np.asarray(notes[f], dtype=np.int64) for f in ("start", "end", "pitch"))
+    low = pitch < LOWEST_LINE_BELOW
+    for i in range(0, len(notes), 512):  # (chunk, notes) comparisons
+        s, p = start[i:i + 512, None], pitch[i:i + 512, None]
+        under = (start[None] <= s + tolerance) & (end[None] > s) & (pitch[None] < p)
+        low[i:i + 512] &= ~under.any(axis=1)
+    return low
 
 
 def bar_window(codec: MultitrackBarCodec, groups: list[list[Track]], start_tick: int,
