@@ -56,7 +56,8 @@ from .cache import (
     save_cache,
     unpack_all,
 )
-from .encoded import MEASURED_FILES, SPLITS, EncodedSet, check_fractions, key_fields, split_counts, split_of
+from .encoded import (MEASURED_FILES, SPLITS, EncodedSet, check_fractions, key_fields, official_split,
+                      split_counts, split_of)
 from .errors import DataError, NoUsableFilesError
 from .keynorm import normalize_score
 from .scan import is_midi_name, scan_midi_files
@@ -336,6 +337,8 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
                         "valid_fraction": valid_fraction, "test_fraction": test_fraction}
         if key_normalize:  # (absent when off, so caches written before the setting stay valid)
             key_settings["key_normalize"] = True
+        if official_split(root):  # the folder's own split (likewise)
+            key_settings["official_split"] = True
         if tracks:  # (likewise)
             key_settings["track_names"] = list(tracks)
         cache_path = cache_file(Path(cache_dir) if cache_dir else default_cache_dir(),
@@ -369,6 +372,7 @@ def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, so
     seconds = 0.0
     lo, hi = None, None
     instruments: Counter = Counter()
+    official = official_split(source)  # the data set's own split where it has one (Groove's info.csv)
     train_measures = []
     no_clear_key = 0
     for name, result in zip(rel_names, results):
@@ -381,7 +385,7 @@ def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, so
         packed_flags.append(packed)
         tails.append(tuple(tail))
         names.append(name)
-        split.append(split_of(name, valid_fraction, test_fraction))
+        split.append(official.get(name) or split_of(name, valid_fraction, test_fraction))
         t, n, sec, p_lo, p_hi, instr, measures, shift = stats
         no_clear_key += shift is None
         if split[-1] == "train" and measures is not None:

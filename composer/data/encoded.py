@@ -7,8 +7,10 @@ numpy only.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -177,6 +179,27 @@ def split_of(name: str, valid_fraction: float = 0.1, test_fraction: float = 0.1)
     if u < test_fraction + valid_fraction:
         return "valid"
     return "train"
+
+
+#: A data set's own split: a CSV in its folder naming each file (relative path) and its split;
+#: the Groove MIDI Dataset's info.csv (midi_filename; split: train, validation, test).
+SPLIT_FILE, SPLIT_NAMES = "info.csv", {"train": "train", "validation": "valid", "valid": "valid", "test": "test"}
+
+
+def official_split(folder) -> dict[str, str]:
+    """The split ``folder``'s :data:`SPLIT_FILE` gives its files (relative path with "/" ->
+    "train", "valid" or "test"); {} without a readable one. Files it does not name are split by
+    :func:`split_of`."""
+    path = os.path.join(str(folder), SPLIT_FILE)
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return {}
+    return {row["midi_filename"]: SPLIT_NAMES[row["split"].strip().lower()] for row in rows
+            if row.get("midi_filename") and (row.get("split") or "").strip().lower() in SPLIT_NAMES}
 
 
 def check_fractions(valid_fraction: float, test_fraction: float) -> tuple[float, float]:

@@ -107,7 +107,7 @@ def run_request(model: FamilyModel, request: GenerateRequest,
     _check_texture_controls(model, request)
     primer_score = request.primer if request.primer is not None else Score()
     start_tick = primer_score.end_tick if request.start_tick is None else int(request.start_tick)
-    part, source_track = _primer_part(primer_score, request.track_id, start_tick)
+    part, source_track = _primer_part(primer_score, request.track_id, start_tick, _writes_drums(model))
     # A key-normalised model works in C major / A minor: the primer goes there, the result back.
     shift = key_shift(model, primer_score, request.track_id, start_tick, request)
     primer_input = model.adapter.encode_primer(_moved(part, shift), primer_score, start_tick)
@@ -417,9 +417,14 @@ def _before(primer: Score, start_tick: int) -> Score:
     return slice_time(primer, 0, max(start_tick, 1), shift_to_zero=False)
 
 
-def _primer_part(primer: Score, track_id, start_tick: int) -> tuple[Score, Track | None]:
-    """The primer's notes before ``start_tick`` (only track ``track_id`` when given) and that
-    Track (or None)."""
+def _writes_drums(model: FamilyModel) -> bool:
+    """Whether ``model`` has a drum slot of its own (a drum model continues a drum track)."""
+    return bool(getattr(model.adapter.codec, "drums", ()))
+
+
+def _primer_part(primer: Score, track_id, start_tick: int, drums: bool = False) -> tuple[Score, Track | None]:
+    """The primer's notes before ``start_tick`` (only track ``track_id`` when given, which may be
+    a drum track only for a model that writes ``drums``) and that Track (or None)."""
     if primer.note_count == 0 or start_tick == 0:
         return Score(ppq=primer.ppq, tempos=primer.tempos, time_signatures=primer.time_signatures), \
             (primer.track(track_id) if track_id else None)
@@ -427,7 +432,7 @@ def _primer_part(primer: Score, track_id, start_tick: int) -> tuple[Score, Track
     source = None
     if track_id is not None:
         source = part.track(track_id)
-        if source.is_drum:
+        if source.is_drum and not drums:
             raise ComposerError(f"track {source.name!r} is a drum track; this model writes pitched notes")
         part.tracks = [source]
     return part, source

@@ -36,14 +36,15 @@ MODES = {
     "regenerate": "Regenerate the selected bars",
     "interpolate": "Interpolate across the loop region",
     "accompany": "Accompany the selected track",
+    "drums": "Drums for this song",
 }
 #: The family capability (composer.models.registry) each mode needs.
 MODE_CAPABILITY = {"playhead": "continue", "selection": "continue", "scratch": "from_scratch",
                    "fill": "continue", "regenerate": "continue", "interpolate": "interpolate",
-                   "accompany": "accompany"}
+                   "accompany": "accompany", "drums": "drums"}
 #: The modes whose length the editor sets (the loop region, the selected bars; Accompany: the
 #: loop region or the whole piece), not the panel.
-LENGTH_FROM_EDITOR = ("fill", "regenerate", "interpolate", "accompany")
+LENGTH_FROM_EDITOR = ("fill", "regenerate", "interpolate", "accompany", "drums")
 #: The modes that rewrite a gap so that it leads into the music after it (infill).
 INFILL_MODES = ("fill", "regenerate")
 NEW_TRACK = None
@@ -92,6 +93,8 @@ class Plan:
     #: Multitrack families rewriting one voice (the selected bars of a track): the other
     #: instrument slots' output is left out, so the other voices stay as they are.
     one_voice: bool = False
+    #: "Drums for this song": only the drum slots' output is kept.
+    drums_only: bool = False
 
 
 def _next_bar(score: Score, tick: int) -> int:
@@ -118,6 +121,8 @@ def plan_generation(score: Score, settings: GenerationSettings, editor: EditorSt
     ComposerError
         When the mode cannot run here (no selection, no loop region, ...), with what to do.
     """
+    if settings.mode == "drums":
+        return _drums_plan(score, settings, editor)
     target = settings.target_track
     if target is not None:
         track = score.track(target)
@@ -200,6 +205,39 @@ def _accompany_plan(score: Score, settings: GenerationSettings, editor: EditorSt
         request = replace(request, key=key, scale=scale)
     request.validate()
     return Plan(request, None, start, end, from_primer, found)
+
+
+def model_capabilities(capabilities, info: dict | None) -> frozenset[str]:
+    """A model's capabilities: its family's, plus "drums" (the mode "Drums for this song") when
+    its codec (``info["codec"]``, from the checkpoint) has drum slots of its own."""
+    codec = (info or {}).get("codec") or {}
+    return frozenset(capabilities) | ({"drums"} if codec.get("drums") else set())
+
+
+def _drums_plan(score: Score, settings: GenerationSettings, editor: EditorState) -> Plan:
+    """A drum part for the loop region (from its first bar line), else for the whole piece (to
+    the bar line after its last note) or, when its drums stop before that, for the bars after
+    them, in the song's meter and tempo: the song's drum tracks before that are the primer, so the part goes on from the last drum bar when there is one (else it
+    starts from scratch), and it goes into the song's drum track (its range replaced), else a
+    new track. Only the model's drum slots are kept."""
+    if editor.loop is not None and editor.loop[1] > editor.loop[0]:
+        start, end = _next_bar(score, int(editor.loop[0])), int(editor.loop[1])
+        if start >= end:
+            raise ComposerError("Make the loop region reach over a bar line: the drums are written in whole "
+                                "bars, from the first bar line in the region")
+    elif score.note_count == 0:
+        raise ComposerError("There is no song to write drums for yet: draw or open it first, or choose "
+                            "From scratch to start with drums")
+    else:  # the whole piece, or the rest of it after the drums drawn at its start
+        end = _next_bar(score, score.end_tick)
+        drummed = max((t.end_tick for t in score.tracks if t.is_drum and len(t)), default=0)
+        start = _next_bar(score, drummed) if 0 < drummed and _next_bar(score, drummed) < end else 0
+    drums = [t.copy() for t in score.tracks if t.is_drum]
+    request = replace(settings.request, primer=_timing_only(score, drums), track_id=None, start_tick=start,
+                      bars=(end - start) / score.bar_ticks_at(start), seconds=None, interpolate=False,
+                      infill=False, key=None, scale=None)
+    request.validate()
+    return Plan(request, None, start, end, drums_only=True)
 
 
 def planned_primer_key(score: Score, settings: GenerationSettings, editor: EditorState) -> Key | None:
@@ -286,6 +324,8 @@ def candidate_parts(plan: Plan, result: "GenerationResult", index: int) -> list[
         notes = candidate_notes(plan, track.notes)
         if plan.one_voice and target != plan.track_id:
             continue  # regenerating one voice: the others stay as they are
+        if plan.drums_only and not track.is_drum:
+            continue
         if target is not None or len(notes):
             parts.append(CandidatePart(notes, target, track.name, track.program, track.is_drum))
     return parts

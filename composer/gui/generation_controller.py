@@ -25,6 +25,7 @@ from composer.generation.plan import (
     preview_score,
     primer_measures,
 )
+from composer.generation.plan import model_capabilities
 from composer.gui.generation_panel import GenerationPanel
 from composer.gui.generation_worker import LoadedModel, ModelService
 from composer.gui.pianoroll import PianoRollEditor
@@ -123,7 +124,7 @@ class GenerationController(QObject):
         spec = FAMILIES.get(meta.get("family"))
         name = meta.get("name") or loaded.path.rsplit("/", 1)[-1]
         where = "the GPU" if loaded.device.startswith(("cuda", "mps")) else "the CPU"
-        self.panel.set_model(name, spec.capabilities if spec else frozenset(),
+        self.panel.set_model(name, model_capabilities(spec.capabilities if spec else (), meta.get("info")),
                              spec.controls if spec else ("temperature",), f"Ready, runs on {where}",
                              spec.sampling_defaults if spec else (), model_key=loaded.path)
 

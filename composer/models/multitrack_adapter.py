@@ -8,7 +8,9 @@ Pieces are :class:`~composer.representations.multitrack.MultitrackBarCodec` arra
 from __future__ import annotations
 
 import warnings
+import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -16,6 +18,7 @@ from composer.core.errors import ComposerError, ComposerWarning
 from composer.core.score import Score, Track
 from composer.data.encoded import EncodedSet
 from composer.representations.codecs import codec_from_params
+from composer.representations.drum_timing import humanize, measure_timing
 from composer.representations.multitrack import N_PITCHES, MultitrackBarCodec, bar_window, note_grid
 from composer.representations.pianoroll import snap_to_grid
 
@@ -32,10 +35,39 @@ def codec_for(config) -> MultitrackBarCodec:
     """The codec of a multitrack config (its ``slots``, ``slot_names``, ``steps_per_bar``, ``lead``)."""
     names = tuple(n.strip() for n in config.slot_names.split(",") if n.strip()) \
         if config.slots != "lpd5" else ()
+    drums = tuple(n.strip() for n in getattr(config, "drum_slots", "").split(",") if n.strip())
     lowest = tuple(n.strip() for n in getattr(config, "lowest_line", "").split(">") if n.strip())
     programs = tuple(int(p) for p in getattr(config, "programs", "").split(",") if p.strip())
     return MultitrackBarCodec(slots=config.slots, names=names, steps_per_bar=config.steps_per_bar,
-                              lead=config.lead, register_voices=True, lowest_line=lowest, programs=programs)
+                              lead=config.lead, register_voices=True, drums=drums, lowest_line=lowest,
+                              programs=programs)
+
+
+#: Data-info entry of a model with drum slots (codec ``drums``): the training drummers' timing
+#: and velocity by step of the bar (:func:`~composer.representations.drum_timing.measure_timing`),
+#: which decoded hits are given (:func:`~composer.representations.drum_timing.humanize`).
+DRUM_TIMING = "drum_timing"
+#: Data-info entry of a model with drum slots: the drum keys its training data plays (decoded
+#: drum slots play no others).
+DRUM_KEYS = "drum_keys"
+
+
+def drum_timing_info(data: EncodedSet, codec: MultitrackBarCodec) -> dict:
+    """{DRUM_KEYS: the keys the training pieces' drum slots play, DRUM_TIMING: the timing table
+    of the training files of ``data`` (a folder)} when ``codec`` has drum slots of its own; {}
+    otherwise."""
+    if not codec.drums:
+        return {}
+    drums = [k for k in range(len(codec.slot_names)) if codec.slot_is_drum(k)]
+    train = data.split_pieces("train") or data.pieces
+    keys = np.zeros(N_PITCHES, bool)
+    for piece in train:
+        keys |= codec.pitches_used(np.asarray(piece)[:, drums])
+    out = {DRUM_KEYS: [int(k) for k in np.flatnonzero(keys)]}
+    folder = Path(data.source or "")
+    table = measure_timing([folder / name for name in data.split_names("train")], codec.steps_per_bar) \
+        if folder.is_dir() else None
+    return {**out, DRUM_TIMING: table} if table else out
 
 
 class MultitrackAdapter(FamilyAdapter):
@@ -68,7 +100,8 @@ class MultitrackAdapter(FamilyAdapter):
         return {"codec": data.codec, "slots": list(codec.slot_names),
                 "vae_epochs": vae_epochs,
                 GRID_BEATS: round(grid * beats_per_step, 6), MIN_NOTE_BEATS: round(shortest * beats_per_step, 6),
-                "slot_fill": [round(float(f) / max(bars, 1), 4) for f in np.atleast_1d(filled)]}
+                "slot_fill": [round(float(f) / max(bars, 1), 4) for f in np.atleast_1d(filled)],
+                **drum_timing_info(data, codec)}
 
     @property
     def slot_names(self) -> list[str]:
@@ -84,12 +117,16 @@ class MultitrackAdapter(FamilyAdapter):
         if part.note_count == 0 or start_tick == 0:
             return np.zeros((0, len(names), codec.steps_per_bar, N_PITCHES), dtype=np.uint8)
         groups = codec.assign(part)
+        if not any(groups) and all(codec.slot_is_drum(k) for k in range(len(names))):
+            # a drum model after a song without drums: the drums start from scratch
+            return np.zeros((0, len(names), codec.steps_per_bar, N_PITCHES), dtype=np.uint8)
         if not any(groups):
             raise ComposerError(f"no primer track fits this model's slots ({', '.join(names)})")
         pitched = [t for t in part.tracks if len(t) and not t.is_drum]
-        if codec.slots == "order" and len(pitched) > len(names):
+        pitched_slots = [k for k in range(len(names)) if not codec.slot_is_drum(k)]
+        if codec.slots == "order" and pitched_slots and len(pitched) > len(pitched_slots):
             warnings.warn(f"the primer has {len(pitched)} tracks with notes but the model has "
-                          f"{len(names)} slots; the tracks after the first {len(names)} were left out",
+                          f"{len(pitched_slots)} slots; the tracks after the first {len(pitched_slots)} were left out",
                           ComposerWarning, stacklevel=4)
         first, length = bar_before(primer, start_tick)
         return bar_window(codec, groups, first, length)[None]
@@ -121,6 +158,9 @@ class MultitrackAdapter(FamilyAdapter):
         for k, notes in enumerate(codec.decode_notes(steps, lines)):
             if not codec.slot_is_drum(k):  # the data's rhythm: no slivers shorter than it has
                 notes = snap_to_grid(notes, grid, origin=int(lines[0]), min_length=shortest)
+            elif self.info.get(DRUM_TIMING) and len(notes):  # the drummers' feel, off the grid
+                rng = np.random.default_rng(zlib.crc32(np.ascontiguousarray(steps[:, k]).tobytes()))
+                notes = humanize(notes, lines, codec.steps_per_bar, self.info[DRUM_TIMING], rng)
             track = Track(codec.track_name(k), codec.slot_program(k), codec.slot_is_drum(k), notes)
             out.append((track, targets[k]))
         return out

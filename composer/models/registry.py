@@ -200,7 +200,7 @@ register(FamilySpec(
                 "an MLP steps the lead instrument's latent from bar to bar and one network per "
                 "other slot follows it.",
     capabilities=frozenset({CONTINUE, FROM_SCRATCH, MULTITRACK, INTERPOLATE, ACCOMPANY}),
-    presets=("satb", "lpd5", "pop", "tiny", "tiny_pop"),
+    presets=("satb", "lpd5", "pop", "groove", "tiny", "tiny_pop", "tiny_drums"),
     default_preset="satb",
     module="composer.models.multitrack_vae",
     controls=("threshold", "noise", "missing_slots"),

@@ -51,8 +51,10 @@ def onset_chords(score: Score, start_tick: int = 0, end_tick: int | None = None,
     return [tuple(group[:, 1].tolist()) for group in np.split(both, cuts)]
 
 
-def generation_check(score: Score, start_tick: int = 0, end_tick: int | None = None) -> dict:
-    """Silence and repetition figures of the part of ``score`` in [start_tick, end_tick).
+def generation_check(score: Score, start_tick: int = 0, end_tick: int | None = None,
+                     include_drums: bool = False) -> dict:
+    """Silence and repetition figures of the part of ``score`` in [start_tick, end_tick) (drum
+    tracks counted with ``include_drums``: a drum model's part).
 
     Returns
     -------
@@ -60,14 +62,14 @@ def generation_check(score: Score, start_tick: int = 0, end_tick: int | None = N
     ``longest_chord_run`` (most consecutive onsets of one identical pitch set) and
     ``distinct_pitches``.
     """
-    chords = onset_chords(score, start_tick, end_tick)
+    chords = onset_chords(score, start_tick, end_tick, include_drums)
     longest = run = 0
     for i, chord in enumerate(chords):
         run = run + 1 if i and chord == chords[i - 1] else 1
         longest = max(longest, run)
     pitches = {p for chord in chords for p in chord}
     return {
-        "empty_beat_rate": empty_beat_rate(score, start_tick, end_tick),
+        "empty_beat_rate": empty_beat_rate(score, start_tick, end_tick, include_drums),
         "onsets": len(chords),
         "distinct_onset_chords": len(set(chords)),
         "longest_chord_run": longest,

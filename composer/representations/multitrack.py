@@ -18,7 +18,12 @@ each slot's General MIDI program for decoded tracks (which the user can change).
 A slot no track fills is a silent row. Bars follow the song's time signatures, meter changes
 included: every bar, whatever its length (a 3/4 bar, a 7/8 bar), is cut into ``steps_per_bar``
 equal steps. Songs shorter than two bars, or whose slots hold no notes, are skipped (SkipFile).
-``lead`` names the slot the others follow (paper 004's lead instrument).
+``lead`` names the slot the others follow (paper 004's lead instrument). With "order" or
+"names" slots, ``drums`` names the slots that hold drum tracks (e.g. a one-slot drum model:
+``names=("Drums",), drums=("Drums",)``): every drum track goes to the first of them, as
+onsets (a hit is one step, whatever its length), with the Roland kits' keys that General MIDI
+lacks read as GM drums (:data:`NON_GM_DRUM_KEYS`); they decode as drum tracks on GM keys
+(:data:`GM_DRUM_KEYS_OUT`).
 """
 
 from __future__ import annotations
@@ -41,6 +46,12 @@ __all__ = ["MultitrackBarCodec", "SLOT_MODES", "N_PITCHES", "bar_window", "note_
 N_PITCHES = 128
 LEAD_VELOCITY, ACCOMPANIMENT_VELOCITY, DRUM_VELOCITY = 96, 80, 100
 SLOT_MODES = ("lpd5", "order", "names")
+#: Drum keys of Roland kits (as in the Groove MIDI Dataset) outside General MIDI -> the GM key
+#: of the same drum, as drum slots read them: the closed and open hi-hat edges.
+NON_GM_DRUM_KEYS = {22: 42, 26: 46}
+#: Keys a drum slot learnt from Roland kits that a GM synth plays as another instrument -> the
+#: GM key it writes instead: the floor tom's rim (GM: a vibraslap) as the floor tom.
+GM_DRUM_KEYS_OUT = {58: 43}
 #: Four voices from the highest down: "order" slots so named take fewer tracks by register.
 SATB = ("S", "A", "T", "B")
 
@@ -60,6 +71,8 @@ class MultitrackBarCodec:
     #: its bass become S and B). False in headers from before it: those models learnt their
     #: slots in plain order and must read primers the same way.
     register_voices: bool = False
+    #: Slots ("order" or "names") that hold drum tracks; see the module docstring.
+    drums: tuple = ()
     #: (source slot, target slot): the source's lowest line goes to the target; () for none.
     lowest_line: tuple = ()
     #: GM program of each slot's decoded track ("order" and "names"; () gives 0, a piano).
@@ -77,6 +90,10 @@ class MultitrackBarCodec:
                               or any(not 0 <= p < 128 for p in self.programs)):
             raise ComposerError(f"programs must give one GM program (0-127) per slot of "
                                 f"{list(self.names)}, not {list(self.programs)}")
+        object.__setattr__(self, "drums", tuple(str(n) for n in self.drums))
+        if self.drums and (self.slots == "lpd5" or not set(self.drums) <= set(self.names)):
+            raise ComposerError(f"drum slots {list(self.drums)} must be among the slot names {list(self.names)} "
+                                "(LPD-5 slots have their own drum slot)")
         if self.slots not in SLOT_MODES:
             raise ComposerError(f"slots must be one of {', '.join(SLOT_MODES)}, not {self.slots!r}")
         if self.slots != "lpd5" and not self.names:
@@ -117,7 +134,9 @@ class MultitrackBarCodec:
         return slot_of
 
     def slot_is_drum(self, index: int) -> bool:
-        return self.slots == "lpd5" and LPD5_IS_DRUM[self.slot_names[index]]
+        if self.slots == "lpd5":
+            return LPD5_IS_DRUM[self.slot_names[index]]
+        return self.slot_names[index] in self.drums
 
     def slot_program(self, index: int) -> int:
         if self.slots == "lpd5":
@@ -133,7 +152,9 @@ class MultitrackBarCodec:
     def params(self) -> dict:
         out = {"kind": self.kind, "slots": self.slots, "names": list(self.names),
                "steps_per_bar": self.steps_per_bar, "lead": self.lead, "register_voices": self.register_voices}
-        if self.lowest_line:  # (absent without them, so older caches and headers stay valid)
+        if self.drums:  # (absent without drum slots, so older caches and headers stay valid)
+            out["drums"] = list(self.drums)
+        if self.lowest_line:
             out["lowest_line"] = list(self.lowest_line)
         if self.programs:
             out["programs"] = list(self.programs)
@@ -146,15 +167,20 @@ class MultitrackBarCodec:
         if self.slots == "lpd5":
             for t in tracks:
                 groups[LPD5.index(lpd5_slot(t.program, t.is_drum))].append(t)
-        elif self.slots == "order":
-            pitched = [t for t in tracks if not t.is_drum][:len(groups)]
+            return groups
+        drum_slots = [k for k in range(len(groups)) if self.slot_is_drum(k)]
+        if drum_slots:
+            groups[drum_slots[0]].extend(t for t in tracks if t.is_drum)
+        pitched_slots = [k for k in range(len(groups)) if k not in drum_slots]
+        if self.slots == "order":
+            pitched = [t for t in tracks if not t.is_drum][:len(pitched_slots)]
             for k, t in zip(self._order_slots(pitched), pitched):
-                groups[k].append(t)
+                groups[pitched_slots[k]].append(t)
         else:
             lowered = [n.lower() for n in self.names]
             for t in tracks:
                 name = t.name.strip().lower()
-                if name in lowered and not t.is_drum:
+                if name in lowered and not t.is_drum and lowered.index(name) in pitched_slots:
                     groups[lowered.index(name)].append(t)
             if self.lowest_line:
                 groups = self._split_lowest_line(groups)
@@ -210,6 +236,11 @@ class MultitrackBarCodec:
             if not group:
                 continue
             notes = np.concatenate([t.notes for t in group])
+            if self.drums and self.slot_is_drum(k):  # hits: onsets on GM keys
+                notes = notes.copy()
+                notes["end"] = notes["start"]
+                for key, gm in NON_GM_DRUM_KEYS.items():
+                    notes["pitch"][notes["pitch"] == key] = gm
             roll = render_roll(notes, frame_of, 0, 0, N_PITCHES, True, False, length)
             out[:, k] = roll.reshape(n_bars, steps, N_PITCHES)
         return out
@@ -249,7 +280,11 @@ class MultitrackBarCodec:
         out = []
         for k in range(bars.shape[1]):
             roll = bars[:, k].reshape(-1, N_PITCHES) > 0
-            notes = roll_to_notes(roll, None, 0, N_PITCHES, self.slot_velocity(k), to_ticks)
+            onsets = roll if self.drums and self.slot_is_drum(k) else None  # every step a hit
+            notes = roll_to_notes(roll, onsets, 0, N_PITCHES, self.slot_velocity(k), to_ticks)
+            if onsets is not None:
+                for key, gm in GM_DRUM_KEYS_OUT.items():
+                    notes["pitch"][notes["pitch"] == key] = gm
             if self.slot_is_drum(k) and len(notes):  # drum hits: one step long
                 step_ticks = np.maximum(lengths[np.minimum(np.searchsorted(lines, notes["start"], side="right") - 1,
                                                            len(bars) - 1)] // steps, 1)
