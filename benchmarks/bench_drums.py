@@ -1,7 +1,7 @@
 """Drums (issue 16 part 2): a drum model's parts against the Groove MIDI Dataset's test split.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_drums.py [--model PATH] [--data FOLDER] [--parts 20]
-        [--continuations 40] [--figure PNG]
+        [--continuations 40] [--figure PNG] [--noise X] [--threshold X]
 
 Defaults: ``--model checkpoints/multitrack_vae-groove.safetensors``, ``--data`` the Groove MIDI
 Dataset (its own split, info.csv; the model never saw the test split).
@@ -56,9 +56,13 @@ CLASSES = {36: 0, 35: 0, 38: 1, 37: 1, 40: 1, 42: 2, 22: 2, 44: 2, 46: 3, 26: 3,
            47: 5, 45: 5, 48: 6, 50: 6, 49: 7, 52: 7, 55: 7, 57: 7, 51: 8, 59: 8, 53: 8}
 
 
+#: Sampling settings that replace the family's defaults (``--noise``, ``--threshold``).
+OVERRIDES: dict = {}
+
+
 def request(**fields) -> GenerateRequest:
-    """A request with the family's sampling defaults (what the app starts with)."""
-    return GenerateRequest(**{**dict(family_spec("multitrack_vae").sampling_defaults), **fields})
+    """A request with the family's sampling defaults (what the app starts with), or OVERRIDES."""
+    return GenerateRequest(**{**dict(family_spec("multitrack_vae").sampling_defaults), **OVERRIDES, **fields})
 
 
 def test_files(data: Path) -> list[tuple[str, str]]:
@@ -186,7 +190,10 @@ def main(argv=None) -> int:
     parser.add_argument("--parts", type=int, default=20)
     parser.add_argument("--continuations", type=int, default=40)
     parser.add_argument("--figure", type=Path, metavar="PNG")
+    parser.add_argument("--noise", type=float, help="latent noise (default: the family's, 0.2)")
+    parser.add_argument("--threshold", type=float, help="threshold (default: the family's, 0.3)")
     args = parser.parse_args(argv)
+    OVERRIDES.update({k: v for k, v in (("noise", args.noise), ("threshold", args.threshold)) if v is not None})
     model, _ = load_model(args.model)
     model.eval()
 
