@@ -180,3 +180,19 @@ def test_a_voice_sounds_where_its_pitches_together_are_likely():
     bars = out["sum"][0]
     assert bars[0].sum(axis=-1).tolist() == [1] * 16 and bars[0, :, 64].all()  # one pitch a step
     assert bars[2].sum() == 0  # the chords (not monophonic) stay under the threshold
+
+
+@pytest.mark.skipif(not POP.is_file(), reason="the pop model is not bundled")
+def test_bundled_pop_model_continues_and_interpolates_a_band():
+    model = load_model(POP)[0]
+    song = pop_song(bars=8, offset=0, signature=(4, 4))
+    defaults = sampling_defaults(family_spec("multitrack_vae").sampling_defaults)
+    result = generate(model, GenerateRequest(primer=song, start_tick=8 * BAR, bars=8, seed=0, **defaults))
+    parts = {t.name: t for t in result.slot_tracks[0]}
+    assert all(len(parts[name]) for name in ("MELODY", "BRIDGE", "PIANO", "BASS"))
+    assert [t.name for t in result.scores[0].tracks] == SLOTS  # PIANO's chords and a new BASS track
+    result = generate(model, GenerateRequest(primer=song, start_tick=2 * BAR, bars=4, interpolate=True, seed=0,
+                                             **defaults))
+    tracks = result.slot_tracks[0]
+    assert [t.name for t in tracks] == SLOTS and sum(len(t) for t in tracks) > 0
+    assert all(t.notes["start"].min() >= 2 * BAR and t.notes["end"].max() <= 6 * BAR for t in tracks if len(t))
