@@ -82,6 +82,7 @@ BENCHES = [
     Bench("music21", "bench_music21.py", ["--files", "100"]),
     Bench("continuation", "bench_continuation.py", one_thread=True),
     Bench("accompany", "bench_accompany.py", one_thread=True),
+    Bench("pop", "bench_pop.py", one_thread=True),
 ]
 
 
