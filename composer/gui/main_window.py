@@ -300,8 +300,13 @@ class MainWindow(QMainWindow):
         self._action(help_menu, "Open &Log File", error_log.open_log_file)
         self._action(help_menu, "Show Log &Folder", error_log.show_log_folder)
         help_menu.addSeparator()
-        self._action(help_menu, "&About Composer", lambda: QMessageBox.about(
-            self, "About Composer", f"Composer {__version__}\nCompose music with AI help."))
+        self._action(help_menu, "&About Composer", self.show_about)
+
+    def show_about(self) -> None:
+        """The version and the credits of the data the bundled models learnt from."""
+        from composer.models.credits import about_text
+
+        QMessageBox.about(self, "About Composer", about_text(__version__))
 
     # ------------------------------------------------------------------------------ files
     def _open_dialog(self) -> None:
