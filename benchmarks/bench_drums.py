@@ -38,6 +38,7 @@ import numpy as np
 from composer.core.score import Score, TempoChange
 from composer.core.timing import TimeSignature
 from composer.generation.generate import generate
+from composer.generation.plan import model_sampling_defaults
 from composer.generation.request import GenerateRequest
 from composer.io.midi import read_midi
 from composer.models.base import load_model
@@ -56,12 +57,13 @@ CLASSES = {36: 0, 35: 0, 38: 1, 37: 1, 40: 1, 42: 2, 22: 2, 44: 2, 46: 3, 26: 3,
            47: 5, 45: 5, 48: 6, 50: 6, 49: 7, 52: 7, 55: 7, 57: 7, 51: 8, 59: 8, 53: 8}
 
 
-#: Sampling settings that replace the family's defaults (``--noise``, ``--threshold``).
+#: Sampling settings that replace the family's defaults: the model's own (its header's), then
+#: ``--noise`` and ``--threshold``.
 OVERRIDES: dict = {}
 
 
 def request(**fields) -> GenerateRequest:
-    """A request with the family's sampling defaults (what the app starts with), or OVERRIDES."""
+    """A request with the sampling defaults the app starts the model with, or OVERRIDES."""
     return GenerateRequest(**{**dict(family_spec("multitrack_vae").sampling_defaults), **OVERRIDES, **fields})
 
 
@@ -190,11 +192,12 @@ def main(argv=None) -> int:
     parser.add_argument("--parts", type=int, default=20)
     parser.add_argument("--continuations", type=int, default=40)
     parser.add_argument("--figure", type=Path, metavar="PNG")
-    parser.add_argument("--noise", type=float, help="latent noise (default: the family's, 0.2)")
+    parser.add_argument("--noise", type=float, help="latent noise (default: the model's, else the family's 0.2)")
     parser.add_argument("--threshold", type=float, help="threshold (default: the family's, 0.3)")
     args = parser.parse_args(argv)
+    model, meta = load_model(args.model)
+    OVERRIDES.update(model_sampling_defaults((), meta.get("info")))
     OVERRIDES.update({k: v for k, v in (("noise", args.noise), ("threshold", args.threshold)) if v is not None})
-    model, _ = load_model(args.model)
     model.eval()
 
     files = test_files(args.data)

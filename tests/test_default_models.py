@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from composer.generation.generate import generate
+from composer.generation.plan import model_sampling_defaults
 from composer.generation.request import GenerateRequest, sampling_defaults
 from composer.models.base import load_model
 from composer.models.library import BUNDLED, list_models
@@ -35,7 +36,8 @@ def test_bundled_model_loads_and_documents_its_origin(path: Path):
 def test_sixty_second_continuation_is_neither_silent_nor_stuck(path: Path):
     model, meta = load_model(path)
     primer = arpeggio_song(62, bars=3)
-    defaults = sampling_defaults(family_spec(meta["family"]).sampling_defaults)  # as the app and CLI use
+    # as the app and CLI use: the family's, or the model's own where its header has them
+    defaults = sampling_defaults(model_sampling_defaults(family_spec(meta["family"]).sampling_defaults, meta["info"]))
     result = generate(model, GenerateRequest(primer=primer, seconds=60, variations=2, seed=0, **defaults))
     for score in result.scores:
         # a drum model's part is its drums (hits off the grid: each mostly an onset of its own)

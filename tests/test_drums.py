@@ -12,7 +12,7 @@ from composer.core.timing import TimeSignature
 from composer.data.dataset import encode_folder
 from composer.generation.generate import generate
 from composer.generation.plan import (MODE_CAPABILITY, MODES, EditorState, GenerationSettings, candidate_parts,
-                                      model_capabilities, plan_generation)
+                                      model_capabilities, model_sampling_defaults, plan_generation)
 from composer.generation.request import GenerateRequest
 from composer.io.midi import write_midi
 from composer.models.base import load_model
@@ -113,6 +113,8 @@ def test_a_trained_drum_model_writes_drum_parts_with_a_hit_in_every_bar(drum_mod
     model, meta = load_model(drum_model[0])
     assert "drums" in model_capabilities(meta["capabilities"], meta["info"])
     assert model.adapter.info[DRUM_TIMING]["offset_mean"][0] > 0  # the files' drummer plays late
+    assert dict(model_sampling_defaults((("noise", 0.2), ("threshold", 0.3)), meta["info"])) == \
+        {"noise": 0.1, "threshold": 0.3}  # a drum model's own noise replaces the family's
     for primer in (None, song([beat(2, np.random.default_rng(5))], numerator=3, qpm=140)):
         result = generate(model, GenerateRequest(primer=primer, bars=8, variations=2, seed=3))
         first = 0 if primer is None else primer.end_tick
@@ -121,7 +123,7 @@ def test_a_trained_drum_model_writes_drum_parts_with_a_hit_in_every_bar(drum_mod
             (drums,) = tracks
             assert drums.is_drum and len(drums)
             assert set(drums.notes["pitch"]) <= set(GM_DRUMS)
-            hit_bars = set((drums.notes["start"] - first + SIXTEENTH) // bar)
+            hit_bars = set((drums.notes["start"] - first + bar // 32) // bar)  # half a step: hits played early
             assert hit_bars == set(range(8)), hit_bars
         if primer is not None:  # the drawn beat goes on in its own track, in its meter
             assert len(result.scores[0].tracks) == 1 and result.slot_targets == [primer.tracks[0].id]
@@ -160,4 +162,18 @@ def test_drums_for_this_song_continue_the_drawn_beat_into_its_track(drum_model):
     (part,) = candidate_parts(plan, result, 0)
     assert part.is_drum and part.track_id == drawn.tracks[1].id
     assert part.notes["start"].min() >= plan.start and part.notes["start"].max() < plan.end
-    assert set((part.notes["start"] - plan.start + SIXTEENTH) // (4 * PPQ)) == {0, 1, 2, 3}
+    assert set((part.notes["start"] - plan.start + 4 * PPQ // 32) // (4 * PPQ)) == {0, 1, 2, 3}
+
+
+def test_a_drum_bar_left_silent_by_sampling_gets_its_likeliest_hit():
+    import torch
+
+    from composer.models.multitrack_vae import _never_silent
+
+    probs = torch.full((2, 16, 128), 0.01)
+    probs[1, 4, 38] = 0.2
+    chosen = torch.zeros((2, 16, 128), dtype=torch.bool)
+    chosen[0, 0, 36] = True
+    out = _never_silent(chosen, probs)
+    assert torch.equal(out[0], chosen[0])  # a bar with hits stays as it is
+    assert out[1].sum() == 1 and out[1, 4, 38]

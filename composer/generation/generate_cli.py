@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     model, meta = load_model(resolve_model(args.model))
     model.to(choose_device(args.device))
     primer = read_midi(args.primer) if args.primer else None
-    request = _request(args, primer, meta["family"])
+    request = _request(args, primer, meta["family"], meta.get("info"))
     if is_primer_key(args.key):
         request, found = request.with_primer_key()
         print(f"key: {found.name} (from the primer)" if found else
@@ -87,18 +87,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _request(args: argparse.Namespace, primer, family: str):
-    """The GenerateRequest the options ask for (the family's own sampling defaults where the
-    options leave them), or a ComposerError naming the option in the way."""
+def _request(args: argparse.Namespace, primer, family: str, info: dict | None = None):
+    """The GenerateRequest the options ask for (the model's or its family's own sampling
+    defaults where the options leave them), or a ComposerError naming the option in the way."""
     from dataclasses import replace
 
     from composer.models.registry import family_spec
 
+    from .plan import model_sampling_defaults
     from .request import GenerateRequest, sampling_defaults
 
     track_id, accompany_id = _tracks(args, primer)
     start_tick = _start_tick(args, primer)
-    sampling = sampling_defaults(family_spec(family).sampling_defaults)
+    sampling = sampling_defaults(model_sampling_defaults(family_spec(family).sampling_defaults, info))
     for name in ("sampling", "threshold", "noise"):
         if getattr(args, name) is not None:
             sampling[name] = getattr(args, name)

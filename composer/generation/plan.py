@@ -214,6 +214,13 @@ def model_capabilities(capabilities, info: dict | None) -> frozenset[str]:
     return frozenset(capabilities) | ({"drums"} if codec.get("drums") else set())
 
 
+def model_sampling_defaults(family_defaults, info: dict | None) -> tuple:
+    """(field, value) sampling defaults of a model: its family's, replaced by the model's own
+    (``info["sampling_defaults"]`` in its header, e.g. the drum model's noise) where it has them."""
+    own = (info or {}).get("sampling_defaults") or ()
+    return tuple(family_defaults) + tuple((str(name), value) for name, value in own)
+
+
 def _drums_plan(score: Score, settings: GenerationSettings, editor: EditorState) -> Plan:
     """A drum part for the loop region (from its first bar line), else for the whole piece (to
     the bar line after its last note) or, when its drums stop before that, for the bars after

@@ -25,7 +25,7 @@ from composer.generation.plan import (
     preview_score,
     primer_measures,
 )
-from composer.generation.plan import model_capabilities
+from composer.generation.plan import model_capabilities, model_sampling_defaults
 from composer.gui.generation_panel import GenerationPanel
 from composer.gui.generation_worker import LoadedModel, ModelService
 from composer.gui.pianoroll import PianoRollEditor
@@ -126,7 +126,8 @@ class GenerationController(QObject):
         where = "the GPU" if loaded.device.startswith(("cuda", "mps")) else "the CPU"
         self.panel.set_model(name, model_capabilities(spec.capabilities if spec else (), meta.get("info")),
                              spec.controls if spec else ("temperature",), f"Ready, runs on {where}",
-                             spec.sampling_defaults if spec else (), model_key=loaded.path)
+                             model_sampling_defaults(spec.sampling_defaults if spec else (), meta.get("info")),
+                             model_key=loaded.path)
 
     def _on_load_failed(self, path: str, message: str) -> None:
         if path != self._loading:

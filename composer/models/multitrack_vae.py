@@ -125,6 +125,18 @@ DISSONANT_BELOW_BASS = DISSONANT_BELOW + (5,)
 BASS_NAMES = ("b", "bass")
 
 
+def _never_silent(chosen: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    """A drum model's bars (B, steps, 128) with the likeliest hit of each bar that sampling left
+    without one: a drum part keeps time in every bar."""
+    empty = ~chosen.flatten(1).any(dim=1)
+    if not bool(empty.any()):
+        return chosen
+    flat = probs.flatten(1)
+    top = torch.zeros_like(flat, dtype=torch.bool)
+    top[torch.arange(len(flat), device=flat.device), flat.argmax(dim=1)] = True
+    return chosen | (top.view_as(chosen) & empty[:, None, None])
+
+
 class BarVAE(nn.Module):
     """Paper 004's convolutional VAE of one (steps, 128) bar: convolutions 1->c1 (4x4 stride 4),
     c1->c2 (4x4 stride 4), c2->c3 (steps/16 x 8, same stride), a linear layer to the latent; the
@@ -361,9 +373,12 @@ class Model(FamilyModel):
                     else probs.amax(dim=-1, keepdim=True)
                 probs = sounds * (choice == choice.amax(dim=-1, keepdim=True))
             if options.mode == "threshold":
-                bars.append(probs >= options.threshold)
+                chosen = probs >= options.threshold
             else:
-                bars.append(torch.bernoulli(probs, generator=generator) > 0)
+                chosen = torch.bernoulli(probs, generator=generator) > 0
+            if self._drum_slots[k] and self._drum_keys is not None:
+                chosen = _never_silent(chosen, probs)
+            bars.append(chosen)
         return torch.stack(bars, dim=1)
 
     def _harmony_prior(self, lead_bars: np.ndarray, options: SamplingOptions, device) -> torch.Tensor:
