@@ -90,3 +90,12 @@ def test_the_conversion_script(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "checkpoints" / "half_precision.py"), str(path)],
                           capture_output=True, text=True, check=True)
     assert "float16" in done.stdout and stored_dtypes(path) == {"F16"}
+
+
+def test_eval_refuses_a_family_it_cannot_measure(capsys):
+    """composer eval on the multitrack VAE (as the half-precision checks ran it) says it does not
+    apply, instead of stopping with a KeyError."""
+    from composer.cli import main
+
+    assert main(["eval", "--model", "multitrack_vae-jsfakes", "--data", "nowhere"]) != 0
+    assert "does not apply to multitrack_vae" in capsys.readouterr().err

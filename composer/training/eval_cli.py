@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from composer.core.errors import ComposerError
     from composer.data.dataset import load_source
-    from composer.models.base import load_model
+    from composer.models.base import FamilyModel, load_model
     from composer.models.library import resolve_model
     from composer.representations.codecs import codec_from_params
 
@@ -27,6 +27,9 @@ def run(args: argparse.Namespace) -> int:
     from .evaluate import frame_nll, token_metrics
 
     model, meta = load_model(resolve_model(args.model))
+    if model.evaluated_by == "frames" and type(model).frame_predictions is FamilyModel.frame_predictions:
+        raise ComposerError(f"composer eval does not apply to {meta['family']} models: it predicts no "
+                            "frames or tokens one by one (its benchmarks are in benchmarks/)")
     model.to(choose_device(args.device))
     # The tracks it was trained on (a POP909 melody model reads MELODY), where the data has them.
     tracks = {"track_names": model.config.track_names} if getattr(model.config, "track_names", "") else {}
