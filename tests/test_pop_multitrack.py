@@ -182,6 +182,27 @@ def test_a_voice_sounds_where_its_pitches_together_are_likely():
     assert bars[2].sum() == 0  # the chords (not monophonic) stay under the threshold
 
 
+def test_a_silent_second_line_plays_the_chords_top_line_in_training_bars():
+    import dataclasses
+
+    config = preset_config("multitrack_vae", "pop")
+    assert config.fill_silent == "BRIDGE<PIANO"
+    codec = codec_for(config)
+    assert codec_from_params(codec.params()) == codec
+    song = pop_song(bars=4, offset=0, signature=(4, 4))
+    bridge = song.tracks[1]
+    bridge.notes = bridge.notes[bridge.notes["start"] < BAR]  # the BRIDGE plays in the first bar only
+    piece = codec.encode(song)
+    plain = codec_for(dataclasses.replace(config, fill_silent="")).encode(song)
+    assert np.array_equal(piece[0], plain[0])  # a bar where BRIDGE plays is as it was
+    assert not plain[1:, 1].any() and piece[1:, 1].any(axis=(1, 2)).all()
+    for bar in range(1, 4):  # elsewhere BRIDGE plays the top note of the chords, one a step
+        chords = plain[bar, 2]
+        steps = np.flatnonzero(chords.any(axis=-1))
+        assert list(piece[bar, 1].sum(axis=-1)[steps]) == [1] * len(steps)
+        assert all(piece[bar, 1, s].argmax() == np.flatnonzero(chords[s]).max() for s in steps)
+
+
 @pytest.mark.skipif(not POP.is_file(), reason="the pop model is not bundled")
 def test_bundled_pop_model_continues_and_interpolates_a_band():
     model = load_model(POP)[0]

@@ -38,9 +38,10 @@ def codec_for(config) -> MultitrackBarCodec:
     drums = tuple(n.strip() for n in getattr(config, "drum_slots", "").split(",") if n.strip())
     lowest = tuple(n.strip() for n in getattr(config, "lowest_line", "").split(">") if n.strip())
     programs = tuple(int(p) for p in getattr(config, "programs", "").split(",") if p.strip())
+    fill = tuple(n.strip() for n in getattr(config, "fill_silent", "").split("<") if n.strip())
     return MultitrackBarCodec(slots=config.slots, names=names, steps_per_bar=config.steps_per_bar,
                               lead=config.lead, register_voices=True, drums=drums, lowest_line=lowest,
-                              programs=programs)
+                              programs=programs, fill_silent=fill)
 
 
 #: Data-info entry of a model with drum slots (codec ``drums``): the training drummers' timing

@@ -73,6 +73,9 @@ class Config(TrainConfig):
     #: GM program of each slot's generated track, comma-separated in slot order (empty: 0);
     #: the user changes them with slot programs (``--program SLOT=N``).
     programs: str = ""
+    #: "TARGET<SOURCE": in training bars where slot TARGET is silent, it plays SOURCE's top line
+    #: (POP909's BRIDGE, silent in a third of the bars: "BRIDGE<PIANO"); empty: none.
+    fill_silent: str = ""
 
 
 PRESETS = {
@@ -93,11 +96,14 @@ PRESETS = {
     # POP909 as a band: its MELODY leading, BRIDGE, the PIANO's chords and its lowest line as
     # the bass; synth lead, clean guitar, electric piano, fingered bass. 16 steps a bar (its
     # notes lie on sixteenths), and a small VAE so a 3-minute song decodes in well under 0.2 s.
-    # One-note slots sound by the sum of their pitches' probabilities: by the most likely one,
-    # MELODY sounded in 0.86 of a song's bars and BRIDGE in 0.06; by the sum 0.99 and 0.31.
+    # One-note slots sound by the sum of their pitches' probabilities, and BRIDGE (silent in a
+    # third of POP909's bars) plays the chords' top line where it is silent: a song's BRIDGE
+    # sounded in 0.28 of its bars by the most likely pitch, 0.60 by the sum, 1.00 with the fill
+    # (benchmarks/RESULTS.md, "Pop multitrack VAE").
     "pop": Config(epochs=40, batch_size=64, learning_rate=1e-3, patience=6, slots="names",
                   slot_names="MELODY,BRIDGE,PIANO,BASS", lead="MELODY", lowest_line="PIANO>BASS",
-                  monophonic="MELODY,BRIDGE,BASS", voice_sounds="sum", programs="80,27,4,33",
+                  fill_silent="BRIDGE<PIANO", monophonic="MELODY,BRIDGE,BASS", voice_sounds="sum",
+                  programs="80,27,4,33",
                   steps_per_bar=16, latent=32, channels="32,64,128", hidden=256, schedule="auto"),
     "tiny_pop": Config(epochs=4, batch_size=8, learning_rate=3e-3, predictor_learning_rate=1e-2,
                        patience=4, steps_per_epoch=6, latent=4, channels="4,8,16", hidden=16, slots="names",

@@ -14,6 +14,8 @@ paper 004's multitrack VAE: each slot's bar is a ``steps_per_bar x 128`` image. 
 below middle C that no other note of the track sounds under at their onset) into slot BASS
 where no track has that name: POP909's PIANO becomes chords over a bass. ``programs`` gives
 each slot's General MIDI program for decoded tracks (which the user can change).
+``fill_silent=("BRIDGE", "PIANO")``: in the training bars where BRIDGE is silent, it plays the
+PIANO's top line (the highest note at each step), so the second line rarely drops out.
 
 A slot no track fills is a silent row. Bars follow the song's time signatures, meter changes
 included: every bar, whatever its length (a 3/4 bar, a 7/8 bar), is cut into ``steps_per_bar``
@@ -77,11 +79,17 @@ class MultitrackBarCodec:
     lowest_line: tuple = ()
     #: GM program of each slot's decoded track ("order" and "names"; () gives 0, a piano).
     programs: tuple = ()
+    #: (target slot, source slot): in the bars where the target is silent, the training data's
+    #: target plays the source's top line (the highest note at each step); () for none.
+    fill_silent: tuple = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "names", tuple(str(n) for n in self.names))
         object.__setattr__(self, "lowest_line", tuple(str(n) for n in self.lowest_line))
         object.__setattr__(self, "programs", tuple(int(p) for p in self.programs))
+        object.__setattr__(self, "fill_silent", tuple(str(n) for n in self.fill_silent))
+        if self.fill_silent and (len(self.fill_silent) != 2 or any(n not in self.names for n in self.fill_silent)):
+            raise ComposerError(f"fill_silent must name two slots of {list(self.names)}, not {list(self.fill_silent)}")
         if self.lowest_line and (len(self.lowest_line) != 2 or self.slots == "lpd5"
                                  or any(n not in self.names for n in self.lowest_line)):
             raise ComposerError(f"lowest_line must name two slots of {list(self.names)}, "
@@ -158,6 +166,8 @@ class MultitrackBarCodec:
             out["lowest_line"] = list(self.lowest_line)
         if self.programs:
             out["programs"] = list(self.programs)
+        if self.fill_silent:
+            out["fill_silent"] = list(self.fill_silent)
         return out
 
     def assign(self, score: Score) -> list[list[Track]]:
@@ -215,7 +225,11 @@ class MultitrackBarCodec:
             lines = np.append(lines, end)
         if len(lines) - 1 < 2:
             raise SkipFile("shorter than two bars")
-        return self.encode_bars(groups, lines)
+        piece = self.encode_bars(groups, lines)
+        if self.fill_silent:
+            target, source = (self.names.index(n) for n in self.fill_silent)
+            piece = fill_silent_bars(piece, target, source)
+        return piece
 
     def encode_bars(self, groups: list[list[Track]], bar_lines: np.ndarray) -> np.ndarray:
         """Render the slots' tracks into the bars between ``bar_lines`` (N + 1 ticks, rising):
@@ -323,6 +337,18 @@ def lowest_line_mask(notes: np.ndarray, tolerance: int = 30) -> np.ndarray:
         under = (start[None] <= s + tolerance) & (end[None] > s) & (pitch[None] < p)
         low[i:i + 512] &= ~under.any(axis=1)
     return low
+
+
+def fill_silent_bars(piece: np.ndarray, target: int, source: int) -> np.ndarray:
+    """``piece`` (bars, slots, steps, 128) with slot ``target``, in the bars where it is silent,
+    playing slot ``source``'s top line (its highest pitch at each step)."""
+    piece = piece.copy()
+    silent = np.flatnonzero(~piece[:, target].any(axis=(1, 2)))
+    src = piece[silent, source] > 0  # (n, steps, 128)
+    top = N_PITCHES - 1 - np.argmax(src[..., ::-1], axis=-1)
+    bar, step = np.nonzero(src.any(axis=-1))
+    piece[silent[bar], target, step, top[bar, step]] = 1
+    return piece
 
 
 def bar_window(codec: MultitrackBarCodec, groups: list[list[Track]], start_tick: int,
