@@ -24,7 +24,7 @@ from .encoded import EncodedSet
 from .errors import DataError
 
 #: Bump when the cache layout or what goes into an encoded set changes; old caches are rebuilt.
-CACHE_VERSION = 3  # 2: the summary has the training files' music_metrics; 3: of a sample
+CACHE_VERSION = 4  # 2: the summary has the training files' music_metrics; 3: of a sample; 4: POP909 bars from beat_midi.txt, Groove drum keys mapped
 CACHE_FORMAT = "composer-encoded-set"
 
 
