@@ -46,3 +46,16 @@ def test_user_model_folder_is_listed(qtbot, monkeypatch, tmp_path):
     picker = ModelPicker()
     qtbot.addWidget(picker)
     assert "user_model.safetensors" in _paths(picker)
+
+
+def test_a_new_user_starts_with_a_model_that_continues_a_tune(qtbot):
+    """With a drum and a band model among the bundled ones, the first model chosen for someone
+    who has chosen none is one that continues one part (a drawn melody goes on as a melody)."""
+    from composer.models.checkpoint import read_metadata
+    from composer.models.registry import MULTITRACK, family_spec
+
+    picker = ModelPicker()
+    qtbot.addWidget(picker)
+    chosen = picker.current_path()
+    assert chosen is not None
+    assert MULTITRACK not in family_spec(read_metadata(chosen)["family"]).capabilities

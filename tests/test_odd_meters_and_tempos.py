@@ -41,6 +41,10 @@ def test_a_primer_in_seven_eight_then_three_four_at_any_tempo(model, qpm):
     result = generate(model, GenerateRequest(primer=score, track_id=score.tracks[0].id, bars=2,
                                              variations=2, seed=3))
     assert result.start_tick == score.end_tick
+    if result.slot_tracks and all(t.is_drum for t in result.slot_tracks[0]):
+        # a drum model writes drums under the tune (from scratch: the tune has none)
+        assert all(len(t.notes) for tracks in result.slot_tracks for t in tracks), "silent drums"
+        return
     for notes in result.continuations:
         assert len(notes), "a silent continuation"
         seam = seam_for(result.scores[0], primer, result.start_tick, int(notes["end"].max()))

@@ -31,7 +31,7 @@ from composer.models.checkpoint import read_metadata
 from composer.models.library import ModelEntry, list_models
 from composer.models.metric_info import MetricRow, metric_rows
 from composer.models.readiness import header_warning
-from composer.models.registry import FAMILIES
+from composer.models.registry import FAMILIES, MULTITRACK
 
 _PATH_ROLE = Qt.ItemDataRole.UserRole
 _WARNING_COLOR = "#f2cf4e"
@@ -192,7 +192,17 @@ class ModelPicker(QWidget):
                     self._add_entry(ModelEntry(path, read_metadata(path)))
                 except ComposerError as exc:
                     self._add_entry(ModelEntry(path, None, str(exc)))
-        self.select_path(keep) if keep else self.list.setCurrentRow(0)
+        self.select_path(keep) if keep else self.list.setCurrentRow(self._starter_row())
+
+    def _starter_row(self) -> int:
+        """The model a new user starts with: the first that continues one part (a drawn tune
+        goes on as a tune), not a band or a drum model that happens to sort first."""
+        for row in range(self.list.count()):
+            entry = self._entries.get(self.list.item(row).data(_PATH_ROLE))
+            family = FAMILIES.get(entry.family or "") if entry is not None and entry.error is None else None
+            if family is not None and MULTITRACK not in family.capabilities:
+                return row
+        return 0
 
     def _add_entry(self, entry: ModelEntry) -> None:
         family = FAMILIES.get(entry.family or "")
