@@ -169,9 +169,9 @@ def profile_generate(model, primer: Score | None) -> None:
     rows = [
         ("whole generate()", cumulative("generate", "generation/generate.py")),
         ("  latent loop + decode + threshold (Model.generate)", cumulative("generate", "multitrack_vae.py")),
-        ("    VAE decoders (BarVAE.decode)", cumulative("decode", "multitrack_vae.py")),
+        ("    VAE decoders (BarVAE.decode)", cumulative("decode", "multitrack_networks.py")),
         ("      of which conv_transpose2d", own("conv_transpose2d")),
-        ("    MelodyNN + ConditionalNNs", cumulative("forward", "multitrack_vae.py")),
+        ("    MelodyNN + ConditionalNNs", cumulative("forward", "multitrack_networks.py")),
         ("  note extraction (codec.decode_notes)", cumulative("decode_notes")),
         ("  score assembly (_assemble_slots, incl. decode_notes)", cumulative("_assemble_slots")),
     ]

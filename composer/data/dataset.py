@@ -332,17 +332,9 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
 
     cache_path = None
     if use_cache or write_cache:
-        key_settings = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "composer": __version__,
-                        "folder": str(root), "recursive": bool(recursive), "codec": codec_params,
-                        "valid_fraction": valid_fraction, "test_fraction": test_fraction}
-        if key_normalize:  # (absent when off, so caches written before the setting stay valid)
-            key_settings["key_normalize"] = True
-        if official_split(root):  # the folder's own split (likewise)
-            key_settings["official_split"] = True
-        if tracks:  # (likewise)
-            key_settings["track_names"] = list(tracks)
-        cache_path = cache_file(Path(cache_dir) if cache_dir else default_cache_dir(),
-                                 key_settings, files, rel_names)
+        settings = _cache_settings(root, recursive, codec_params, valid_fraction, test_fraction,
+                                   key_normalize, tracks)
+        cache_path = cache_file(Path(cache_dir) if cache_dir else default_cache_dir(), settings, files, rel_names)
     if use_cache and cache_path is not None and cache_path.is_file():
         cached = read_cache_file(cache_path)
         if cached is not None and cached.source == str(root) and cached.key_normalized == bool(key_normalize):
@@ -357,6 +349,21 @@ def encode_folder(folder: str | os.PathLike, codec, *, recursive: bool = True,
     if write_cache and cache_path is not None:
         save_cache(encoded, cache_path, packed)
     return encoded
+
+
+def _cache_settings(root: Path, recursive: bool, codec_params: dict, valid_fraction: float,
+                    test_fraction: float, key_normalize: bool, tracks: tuple[str, ...]) -> dict:
+    """What a cache of ``root`` is for: a cache is reused only for exactly these settings."""
+    settings = {"format": CACHE_FORMAT, "version": CACHE_VERSION, "composer": __version__,
+                "folder": str(root), "recursive": bool(recursive), "codec": codec_params,
+                "valid_fraction": valid_fraction, "test_fraction": test_fraction}
+    if key_normalize:  # (absent when off, so caches written before the setting stay valid)
+        settings["key_normalize"] = True
+    if official_split(root):  # the folder's own split (likewise)
+        settings["official_split"] = True
+    if tracks:  # (likewise)
+        settings["track_names"] = list(tracks)
+    return settings
 
 
 def _assemble(results: list[tuple], rel_names: list[str], codec_params: dict, source: str,

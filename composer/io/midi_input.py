@@ -104,6 +104,30 @@ def _delete(midi_in) -> None:
         midi_in.delete()
 
 
+def port_names(rtmidi, open_client, keep=lambda name: True) -> tuple[list[str], list[str], list]:
+    """The port names (kept by ``keep``) that the clients ``open_client(rtmidi, api) -> (client
+    or None, error)`` of every MIDI system list, the errors of those that would not open, and the
+    systems that did. Never raises: a broken MIDI stack must not take the app down."""
+    names: list[str] = []
+    errors: list[str] = []
+    opened = []
+    try:
+        for api in _apis(rtmidi):
+            client, error = open_client(rtmidi, api)
+            if client is None:
+                errors.append(error)
+                continue
+            opened.append(api)
+            try:
+                names.extend(n for n in client.get_ports() if n and n not in names and keep(n))
+            finally:
+                _delete(client)
+    except Exception as exc:  # noqa: BLE001
+        log.debug("listing MIDI ports failed", exc_info=True)
+        errors.append(_clean(exc))
+    return names, errors, opened
+
+
 def list_input_ports() -> InputPorts:
     """Names of the MIDI input ports of every available MIDI system, in system order.
 
@@ -114,23 +138,7 @@ def list_input_ports() -> InputPorts:
         rtmidi = _import_rtmidi()
     except (ImportError, OSError) as exc:
         return InputPorts(reason=NO_LIBRARY_REASON, details=f"python-rtmidi could not be loaded ({exc})")
-    names: list[str] = []
-    errors: list[str] = []
-    opened = 0
-    try:
-        for api in _apis(rtmidi):
-            midi_in, error = _new_client(rtmidi, api)
-            if midi_in is None:
-                errors.append(error)
-                continue
-            opened += 1
-            try:
-                names.extend(n for n in midi_in.get_ports() if n and n not in names)
-            finally:
-                _delete(midi_in)
-    except Exception as exc:  # noqa: BLE001 - a broken MIDI stack must not take the app down
-        log.debug("listing MIDI inputs failed", exc_info=True)
-        errors.append(_clean(exc))
+    names, errors, opened = port_names(rtmidi, _new_client)
     if names:
         return InputPorts(names)
     if opened:  # a system works, it just has no ports: the user can plug something in

@@ -32,6 +32,7 @@ from .midi_input import (
     _apis,
     _clean,
     _import_rtmidi,
+    port_names,
 )
 from .native import quiet_native_stderr
 from .playback import DEFAULT_LOOKAHEAD, Player
@@ -101,25 +102,8 @@ def list_output_ports() -> OutputPorts:
     except (ImportError, OSError) as exc:
         return OutputPorts(reason=NO_LIBRARY_REASON.replace("input", "output"),
                            details=f"python-rtmidi could not be loaded ({exc})")
-    names: list[str] = []
-    errors: list[str] = []
-    virtual = opened = False
-    try:
-        for api in _apis(rtmidi):
-            out, error = _new_output(rtmidi, api)
-            if out is None:
-                errors.append(error)
-                continue
-            opened = True
-            virtual = virtual or api in _virtual_apis(rtmidi)
-            try:
-                names.extend(n for n in out.get_ports() if n and n not in names and not _is_own(n))
-            finally:
-                with quiet_native_stderr():
-                    out.delete()
-    except Exception as exc:  # noqa: BLE001 - a broken MIDI stack must not take the app down
-        log.debug("listing MIDI outputs failed", exc_info=True)
-        errors.append(_clean(exc))
+    names, errors, opened = port_names(rtmidi, _new_output, keep=lambda name: not _is_own(name))
+    virtual = any(api in _virtual_apis(rtmidi) for api in opened)
     if names or virtual:
         return OutputPorts(names, virtual)
     if opened:
