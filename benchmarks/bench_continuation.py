@@ -574,6 +574,11 @@ def run(models: list[Path], cases: list[Case], variations: int = VARIATIONS, exa
         if stems.count(name) > 1 and path.resolve().parent != (ROOT / "checkpoints").resolve():
             name += f" ({path.resolve().parent.name}/)"  # a retrained candidate beside the bundled one
         family = meta["family"]
+        if all(model.adapter.codec.slot_is_drum(k) for k in range(len(meta["info"].get("slots") or []))) \
+                and meta["info"].get("slots"):
+            out.notes.append(f"{name}: left out (a drum model writes drums under a tune, not its "
+                             f"continuation; benchmarks/bench_drums.py measures it)")
+            continue
         measured = []
         for seed, case in enumerate(cases):
             if example is not None and seed == example:
