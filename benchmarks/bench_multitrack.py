@@ -96,7 +96,7 @@ def _bars_of(model, request: GenerateRequest) -> int:
     score = request.primer if request.primer is not None else Score()
     start = score.end_tick if request.primer is not None else 0
     request.validate()
-    return model.adapter.steps_for(score, start, generation._end_tick(score, start, request))
+    return model.adapter.steps_for(score, start, request.end_tick(score, start))
 
 
 def _threads(n: int):

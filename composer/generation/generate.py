@@ -111,7 +111,7 @@ def run_request(model: FamilyModel, request: GenerateRequest,
     # A key-normalised model works in C major / A minor: the primer goes there, the result back.
     shift = key_shift(model, primer_score, request.track_id, start_tick, request)
     primer_input = model.adapter.encode_primer(_moved(part, shift), primer_score, start_tick)
-    end_tick = _end_tick(primer_score, start_tick, request)
+    end_tick = request.end_tick(primer_score, start_tick)
     n_steps = model.adapter.steps_for(primer_score, start_tick, end_tick)
     pitch_classes = request.pitch_classes()
     options = SamplingOptions(temperature=request.temperature, mode=request.sampling,
@@ -364,7 +364,7 @@ def accompany(model: FamilyModel, request: GenerateRequest,
     lead = lead_track(score, request.accompany)
     start = 0 if request.start_tick is None else int(request.start_tick)
     end = accompany_end(score, lead, start) if request.bars is None and request.seconds is None \
-        else _end_tick(score, start, request)
+        else request.end_tick(score, start)
     check_lead_sounds(score, lead, start, end)
     shift = key_shift(model, score, lead.id, end, request)  # the key of the lead (else of the piece)
     encoded = model.adapter.encode_accompaniment(_moved(score, shift), lead.id, start,
@@ -436,15 +436,6 @@ def _primer_part(primer: Score, track_id, start_tick: int, drums: bool = False) 
             raise ComposerError(f"track {source.name!r} is a drum track; this model writes pitched notes")
         part.tracks = [source]
     return part, source
-
-
-def _end_tick(score: Score, start_tick: int, request: GenerateRequest) -> int:
-    """The tick where the requested length ends: bars in the meter at the start, or seconds at
-    the tempo at the start."""
-    if request.seconds is not None:
-        beats = request.seconds * score.tempo_map.qpm_at(start_tick) / 60
-        return start_tick + max(int(round(beats * score.ppq)), 1)
-    return start_tick + max(int(round(request.length_bars() * score.bar_ticks_at(start_tick))), 1)
 
 
 def _assemble(primer: Score, source: Track | None, continuations: list[np.ndarray],

@@ -41,10 +41,8 @@ def gap_bounds(primer: Score, request: GenerateRequest) -> tuple[int, int, int]:
     """(start, end, after_end) ticks: the gap [start, end) and the music after it that the
     candidates are judged by, [end, after_end). Raises ComposerError for a gap with nothing
     before or after it."""
-    from .generate import _end_tick  # the length arithmetic every request shares
-
     start = int(request.start_tick)
-    end = _end_tick(primer, start, request)
+    end = request.end_tick(primer, start)
     if not len(primer_notes(primer, request.track_id, start)):
         raise ComposerError("there is no music before the gap to continue from; fill it with "
                             "\"From scratch\", or move the gap later")
@@ -93,11 +91,11 @@ def following_log_likelihood(model: FamilyModel, request: GenerateRequest, gaps:
     """For each gap filling (notes in the primer's ticks, in the primer's key), the
     log-likelihood the model gives the music of [gap end, ``after_end``) when it follows the
     primer before the gap and that filling; (K,). The gap's own notes in the primer are left out."""
-    from .generate import _end_tick, _moved, key_shift
+    from .generate import _moved, key_shift
 
     primer = request.primer
     start = int(request.start_tick)
-    end = _end_tick(primer, start, request)
+    end = request.end_tick(primer, start)
     context = _context_without_gap(primer, request.track_id, start, end, after_end)
     inputs, following = [], []
     with warnings.catch_warnings():

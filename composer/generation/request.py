@@ -141,6 +141,14 @@ class GenerateRequest:
             return None
         return CONTROLS["bars"].default if self.bars is None else self.bars
 
+    def end_tick(self, score: Score, start_tick: int) -> int:
+        """The tick of ``score`` where the requested length ends when it starts at
+        ``start_tick``: bars in the meter at the start, or seconds at the tempo there."""
+        if self.seconds is not None:
+            beats = self.seconds * score.tempo_map.qpm_at(start_tick) / 60
+            return start_tick + max(int(round(beats * score.ppq)), 1)
+        return start_tick + max(int(round(self.length_bars() * score.bar_ticks_at(start_tick))), 1)
+
     def validate(self) -> None:
         """A ComposerError for the first setting out of its range or in conflict; changes nothing."""
         if self.bars is not None and self.seconds is not None:
