@@ -402,17 +402,25 @@ def test_one_epoch_is_refused(chorales, tmp_path):
                            preset="tiny", epochs=1, workers=1))
 
 
-def test_primer_without_tracks_for_the_slots_is_a_clear_error(datasets):
+def test_primer_without_tracks_for_the_slots_is_placed_by_register_or_a_clear_error(datasets):
+    """Slots by name: a primer whose tracks have other names (a JS Fakes chorale's have none)
+    fills them by register, highest first, with a warning; only drums is a clear error."""
     module = load_family("multitrack_vae")
     codec = MultitrackBarCodec(slots="names", names=("MELODY", "BRIDGE", "PIANO"), lead="MELODY")
     model = module.Model(module.PRESETS["tiny"], {"codec": codec.params(), "vae_epochs": 1}).eval()
     primer = read_midi(datasets / "js_fakes" / "midi" / "30.mid")  # tracks have no names
+    with pytest.warns(ComposerWarning, match="no track is named after this model's slots .* placed by register: "
+                      "an unnamed track as MELODY, an unnamed track as BRIDGE, an unnamed track left out"):
+        result = generate(model, GenerateRequest(primer=primer, bars=2, sampling="threshold"))
+    assert result.slot_targets == [primer.tracks[0].id, primer.tracks[1].id, primer.tracks[3].id]  # S, A, B
+    assert [t.name for t in result.scores[0].tracks] == ["", "", "", ""]  # no new track
+    primer.tracks[0].name = "Melody"  # named: its slot; the others by register
+    with pytest.warns(ComposerWarning, match="not every track is named .* an unnamed track as BRIDGE"):
+        result = generate(model, GenerateRequest(primer=primer, bars=2, sampling="threshold"))
+    assert result.slot_targets == [primer.tracks[0].id, primer.tracks[1].id, primer.tracks[3].id]
+    drums = Score([Track("Kit", 0, True, make_notes([0, 480], [60, 540], [36, 38]))], primer.ppq)
     with pytest.raises(ComposerError, match="no primer track fits"):
-        generate(model, GenerateRequest(primer=primer, bars=2))
-    primer.tracks[0].name = "Melody"  # one slot filled; the others start from silence
-    result = generate(model, GenerateRequest(primer=primer, bars=2, sampling="threshold"))
-    names = [t.name for t in result.scores[0].tracks]
-    assert names[:4] == ["Melody", "", "", ""] and names[4:] == ["BRIDGE", "PIANO"]
+        generate(model, GenerateRequest(primer=drums, bars=2))
 
 
 def _composer(*args, timeout=300):

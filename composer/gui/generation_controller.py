@@ -202,7 +202,7 @@ class GenerationController(QObject):
         tracks = [len(parts) for parts in self.candidates]
         status = "Listen to each variation, then accept the one you like."
         if generation_job.warnings:
-            notes = (w.strip() for w in generation_job.warnings)
+            notes = dict.fromkeys(w.strip() for w in generation_job.warnings)  # (interpolation reads two bars)
             status = " ".join(w[0].upper() + w[1:] + ("" if w.endswith(".") else ".") for w in notes if w) \
                 + " " + status
         if not any(counts):

@@ -19,7 +19,8 @@ from composer.core.score import Score, Track
 from composer.data.encoded import EncodedSet
 from composer.representations.codecs import codec_from_params
 from composer.representations.drum_timing import humanize, measure_timing
-from composer.representations.multitrack import N_PITCHES, MultitrackBarCodec, bar_window, note_grid
+from composer.representations.multitrack import (N_PITCHES, MultitrackBarCodec, bar_window, lowest_line_mask,
+                                                 note_grid)
 from composer.representations.pianoroll import snap_to_grid
 
 from .adapter import FamilyAdapter
@@ -117,12 +118,17 @@ class MultitrackAdapter(FamilyAdapter):
     def encode_primer(self, part: Score, primer: Score, start_tick: int) -> np.ndarray:
         """The primer's last bar before ``start_tick`` of every slot, shape (1, slots, steps, 128),
         or (0, ...) without primer notes (generation from scratch). Slots no primer track fills
-        are a silent bar (what happens to them is ``SamplingOptions.missing_slots``)."""
+        are a silent bar (what happens to them is ``SamplingOptions.missing_slots``). Slots by
+        name take the tracks no slot name matches by register (:meth:`primer_placement`, with a
+        ComposerWarning saying where each went)."""
         codec = self.codec
         names = codec.slot_names
         if part.note_count == 0 or start_tick == 0:
             return np.zeros((0, len(names), codec.steps_per_bar, N_PITCHES), dtype=np.uint8)
-        groups = codec.assign(part)
+        placed = self.primer_placement(primer)
+        groups = codec.assign(part, placed)
+        if codec.slots == "names":
+            _say_placed(codec, primer, placed)
         if not any(groups) and all(codec.slot_is_drum(k) for k in range(len(names))):
             # a drum model after a song without drums: the drums start from scratch
             return np.zeros((0, len(names), codec.steps_per_bar, N_PITCHES), dtype=np.uint8)
@@ -156,7 +162,7 @@ class MultitrackAdapter(FamilyAdapter):
         codec = self.codec
         lines = bar_lines(primer, start_tick, len(steps))
         part = Score(list(primer.tracks), primer.ppq, primer.tempos, primer.time_signatures)
-        targets = [group[0].id if group else None for group in codec.assign(part)]
+        targets = [group[0].id if group else None for group in codec.assign(part, self.primer_placement(primer))]
         grid, shortest = self.note_grid_ticks(primer.ppq)
         if primer_grid and primer_grid > grid:
             grid = int(primer_grid)
@@ -170,6 +176,12 @@ class MultitrackAdapter(FamilyAdapter):
             track = Track(codec.track_name(k), codec.slot_program(k), codec.slot_is_drum(k), notes)
             out.append((track, targets[k]))
         return out
+
+    def primer_placement(self, primer: Score) -> dict[int, int]:
+        """Track id -> slot for the primer's tracks that no slot name matches, by register
+        (:meth:`~composer.representations.multitrack.MultitrackBarCodec.place_by_register`):
+        from the whole primer, so the bars read and the tracks written agree."""
+        return self.codec.place_by_register(primer)
 
     # ---------------------------------------------------------------------- accompaniment
     def accompany_groups(self, score: Score, lead_id: int) -> list[list[Track]]:
@@ -214,6 +226,35 @@ class MultitrackAdapter(FamilyAdapter):
         grid = float(self.info.get(GRID_BEATS) or DEFAULT_GRID_BEATS)
         shortest = float(self.info.get(MIN_NOTE_BEATS) or grid)
         return max(int(round(grid * ppq)), 1), max(int(round(shortest * ppq)), 1)
+
+
+def _say_placed(codec: MultitrackBarCodec, primer: Score, placed: dict[int, int]) -> None:
+    """A ComposerWarning naming the slot each track of ``placed`` went to (and the chords' lowest
+    line, and tracks left out for want of a free slot), for the app's status line."""
+    lowered = [n.lower() for n in codec.slot_names]
+    loose = [t for t in primer.tracks if len(t) and not t.is_drum and t.name.strip().lower() not in lowered]
+    if not loose:
+        return
+    named = len(loose) < sum(1 for t in primer.tracks if len(t) and not t.is_drum)
+    used = {t.name.strip().lower() for t in primer.tracks if len(t)}
+    bass_named = bool(codec.lowest_line) and codec.lowest_line[-1].lower() in used
+    where = []
+    for track in loose:
+        slot = placed.get(track.id)
+        if slot is None:
+            where.append(f"{_quoted(track)} left out (no slot free)")
+            continue
+        where.append(f"{_quoted(track)} as {codec.slot_names[slot]}")
+        if codec.lowest_line and codec.slot_names[slot] == codec.lowest_line[0] and not bass_named \
+                and lowest_line_mask(track.notes).any():
+            where[-1] += f" (its lowest line as {codec.lowest_line[1]})"
+    head = "not every track is" if named else "no track is"
+    warnings.warn(f"{head} named after this model's slots ({', '.join(codec.slot_names)}); placed by register: "
+                  f"{', '.join(where)}", ComposerWarning, stacklevel=4)
+
+
+def _quoted(track: Track) -> str:
+    return f"'{track.name}'" if track.name.strip() else "an unnamed track"
 
 
 @dataclass

@@ -8,7 +8,8 @@ paper 004's multitrack VAE: each slot's bar is a ``steps_per_bar x 128`` image. 
 * by track order (``slots="order"``, e.g. ``names=("S", "A", "T", "B")`` for JS Fake Chorales,
   whose tracks have no names: the k-th pitched track with notes fills slot k), or
 * by track name (``slots="names"``, e.g. ``names=("MELODY", "BRIDGE", "PIANO")`` for POP909;
-  matched case-insensitively; tracks with other names are left out).
+  matched case-insensitively; tracks with other names are left out of training data, and at
+  generation time fill the empty slots by register: :meth:`MultitrackBarCodec.place_by_register`).
 
 ``lowest_line=("PIANO", "BASS")`` moves the lowest line of the tracks in slot PIANO (the notes
 below middle C that no other note of the track sounds under at their onset) into slot BASS
@@ -170,8 +171,10 @@ class MultitrackBarCodec:
             out["fill_silent"] = list(self.fill_silent)
         return out
 
-    def assign(self, score: Score) -> list[list[Track]]:
-        """The tracks of each slot (empty tracks are left out)."""
+    def assign(self, score: Score, placed: dict[int, int] | None = None) -> list[list[Track]]:
+        """The tracks of each slot (empty tracks are left out). ``placed`` (slots by name):
+        track id -> slot for tracks no slot name matches (:meth:`place_by_register`), given
+        at generation time only, so training data is still read by name alone."""
         groups: list[list[Track]] = [[] for _ in self.slot_names]
         tracks = [t for t in score.tracks if len(t)]
         if self.slots == "lpd5":
@@ -192,9 +195,53 @@ class MultitrackBarCodec:
                 name = t.name.strip().lower()
                 if name in lowered and not t.is_drum and lowered.index(name) in pitched_slots:
                     groups[lowered.index(name)].append(t)
+                elif placed and t.id in placed and not t.is_drum and name not in lowered:
+                    groups[placed[t.id]].append(t)
             if self.lowest_line:
                 groups = self._split_lowest_line(groups)
         return groups
+
+    def place_by_register(self, score: Score) -> dict[int, int]:
+        """Slots for the pitched tracks of ``score`` that no slot name matches (a drawn "Track 1"),
+        by register, so a primer need not be named after the slots: track id -> slot index
+        ({} unless slots are by name). Only empty pitched slots are filled: first the
+        ``lowest_line`` source with the most chordal track (2+ notes at once in
+        :data:`CHORDAL_SHARE` of its onsets; its lowest line then fills the target, which is
+        kept for it), then the lead with the highest of the rest (mean pitch), then the other
+        empty slots, taken as ordered from high to low, with the rest spread over them by
+        register (:func:`_spread`; one line left: the lowest empty slot when it lies mostly below
+        middle C, a bass, else the highest). Tracks beyond the empty slots are left out."""
+        if self.slots != "names":
+            return {}
+        lowered = [n.lower() for n in self.names]
+        tracks = [t for t in score.tracks if len(t) and not t.is_drum]
+        named = {lowered.index(t.name.strip().lower()) for t in tracks if t.name.strip().lower() in lowered}
+        pitched = [k for k in range(len(self.names)) if not self.slot_is_drum(k)]
+        free = [k for k in pitched if k not in named]
+        loose = sorted((t for t in tracks if t.name.strip().lower() not in lowered),
+                       key=lambda t: -float(np.mean(t.notes["pitch"])))  # highest first
+        placed: dict[int, int] = {}
+
+        def take(track: Track, slot: int) -> None:
+            placed[track.id] = slot
+            free.remove(slot)
+            loose.remove(track)
+
+        if self.lowest_line and loose:
+            source, target = (self.names.index(n) for n in self.lowest_line)
+            chordal = [t for t in loose if chord_share(t.notes, score.ppq) >= CHORDAL_SHARE]
+            if source in free and chordal:
+                take(max(chordal, key=lambda t: chord_share(t.notes, score.ppq)), source)
+            sources = [t for t in tracks if t.id in placed or t.name.strip().lower() == lowered[source]]
+            if source not in free and target in free and any(lowest_line_mask(t.notes).any() for t in sources):
+                free.remove(target)  # the chords' lowest line goes there
+        if self.lead_index in free and loose:
+            take(loose[0], self.lead_index)
+        if len(loose) == 1 and free:  # one line: a bass (mostly below middle C) takes the lowest slot
+            take(loose[0], free[-1] if np.mean(loose[0].notes["pitch"]) < LOWEST_LINE_BELOW else free[0])
+        for track, slot in _spread(loose, free, bool(free) and free[-1] == pitched[-1]):
+            placed[track.id] = slot
+        return placed
 
     def _split_lowest_line(self, groups: list[list[Track]]) -> list[list[Track]]:
         """Move the lowest line of the source slot's tracks to the target slot (if that is empty)."""
@@ -337,6 +384,38 @@ def lowest_line_mask(notes: np.ndarray, tolerance: int = 30) -> np.ndarray:
         under = (start[None] <= s + tolerance) & (end[None] > s) & (pitch[None] < p)
         low[i:i + 512] &= ~under.any(axis=1)
     return low
+
+
+def _spread(tracks: list, slots: list[int], lowest_free: bool) -> list[tuple]:
+    """(track, slot) pairs spreading ``tracks`` (highest first) over ``slots`` (high to low)
+    evenly, both ends kept: with more tracks than slots, those between are left out (one slot:
+    the lowest track when it is the lowest slot of all, ``lowest_free``, else the highest)."""
+    n, m = len(tracks), len(slots)
+    if not n or not m:
+        return []
+    if n <= m:
+        return [(t, slots[round(rank * (m - 1) / max(n - 1, 1))]) for rank, t in enumerate(tracks)]
+    if m == 1:
+        return [(tracks[-1] if lowest_free else tracks[0], slots[0])]
+    return [(tracks[round(rank * (n - 1) / (m - 1))], slot) for rank, slot in enumerate(slots)]
+
+
+#: Share of a track's notes with another of its notes sounding at their onset (:func:`chord_share`)
+#: that makes it the chords when a primer's tracks are placed by register.
+CHORDAL_SHARE = 0.3
+
+
+def chord_share(notes: np.ndarray, ppq: int = 480) -> float:
+    """The share of ``notes`` (one track) during whose onset another of them sounds, a 64th note
+    (``ppq // 16`` ticks) after it: notes struck together or under a held note, not a legato
+    tune whose notes overlap a little."""
+    if len(notes) < 2:
+        return 0.0
+    at = np.asarray(notes["start"], dtype=np.int64) + max(ppq // 16, 1)
+    end = np.asarray(notes["end"], dtype=np.int64)
+    started = np.searchsorted(np.sort(notes["start"]), at, side="right")
+    others = started - np.searchsorted(np.sort(end), at, side="right") - (end > at)  # sounding, less itself
+    return float(np.mean(others > 0))
 
 
 def fill_silent_bars(piece: np.ndarray, target: int, source: int) -> np.ndarray:
