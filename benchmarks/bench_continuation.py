@@ -28,8 +28,11 @@ The reference row of each set ("real continuation") measures the piece's own nex
 drawn primer: the drawing's next 8 bars, in key by construction) against the same primer. Figures:
 in-key share (mean over primers with a key), onsets on the primer's grid (mean), density ratio
 (median over every variation), register jump at the seam in semitones (median), longest run of
-identical bars (mean) and silent variations (share). The "all" row of a model is the mean of its
-set rows, each set counting equally. Goals (issue 13): in-key share >= 0.88 and within 0.05 of the
+identical bars (mean) and silent variations (share). A model trained on tracks of one name (the
+pop melody model: MELODY) continues the primer's track of that name alone where there is one (as
+``composer generate`` does), and is measured against that track's notes (density: notes per beat
+over the melody's, not over the melody's and the piano's); the reference row stays the whole
+piece's. The "all" row of a model is the mean of its set rows, each set counting equally. Goals (issue 13): in-key share >= 0.88 and within 0.05 of the
 reference's; onsets on the grid >= 0.95; median density ratio between 0.5 and 2.
 
 ``--figures DIR`` also draws, for each model, the piano roll of one primer (grey), the real
@@ -407,9 +410,11 @@ class Measured:
     error: str = ""
 
 
-def measure_continuations(case: Case, continuations: list[np.ndarray], end: int | None = None) -> Measured:
-    """The measures of each continuation of ``case`` against its primer (in the primer's key)."""
-    primer = case.primer_notes
+def measure_continuations(case: Case, continuations: list[np.ndarray], end: int | None = None,
+                          primer: np.ndarray | None = None) -> Measured:
+    """The measures of each continuation of ``case`` against its primer (in the primer's key):
+    every pitched track's notes, or ``primer``, the notes the model was given."""
+    primer = case.primer_notes if primer is None else primer
     key = find_key(primer)
     seam = seam_for(case.primer, primer, case.seam, case.end if end is None else end)
     values = [continuation_measures(primer, notes, seam, key) for notes in continuations]
@@ -438,14 +443,28 @@ def generate_for(model, family: str, case: Case, seed: int, variations: int = VA
 
 
 def measure_model(model, family: str, case: Case, seed: int, variations: int = VARIATIONS) -> Measured:
-    """Generate for ``case`` and measure; a primer the model refuses is an error, not a crash."""
+    """Generate for ``case`` and measure against the notes the model continues (see
+    :func:`continued_notes`); a primer the model refuses is an error, not a crash."""
     from composer.core.errors import ComposerError
 
     try:
         result = generate_for(model, family, case, seed, variations)
     except ComposerError as exc:
         return Measured(case, [], 0, str(exc))
-    return measure_continuations(case, result.continuations)
+    return measure_continuations(case, result.continuations, primer=continued_notes(model, case))
+
+
+def continued_notes(model, case: Case) -> np.ndarray | None:
+    """The notes of the one primer track a model continues when it was trained on tracks of a
+    name the primer has (``composer.generation.generate.with_own_track``: the pop melody model
+    continues a MELODY track alone), else None (every pitched track, as for other models). Its
+    density is then notes per beat over that track's: a melody model after melody and piano is
+    measured against the melody it continues, not against the piano too."""
+    from composer.generation.generate import with_own_track
+    from composer.generation.request import GenerateRequest, primer_notes
+
+    track_id = with_own_track(model, GenerateRequest(primer=case.primer, start_tick=case.seam)).track_id
+    return None if track_id is None else primer_notes(case.primer, track_id, case.seam)
 
 
 # ----------------------------------------------------------------------------- summaries
