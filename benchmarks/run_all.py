@@ -68,6 +68,7 @@ BENCHES = [
     Bench("data", "bench_data.py", ["--repeat", "3"], note="median of 3 runs (script default 5)"),
     Bench("audio", "bench_audio.py"),
     Bench("engine", "bench_engine.py"),
+    Bench("engine-nade", "bench_engine.py", ["--head", "nade"], note="the NADE output head (issue 17)"),
     Bench("gui", "bench_gui.py"),
     Bench("playback", "bench_playback.py"),
     Bench("tokens", "bench_tokens.py",

@@ -30,9 +30,14 @@ def make_pieces(n=6, length=96, seed=0):
     return pieces
 
 
-def tiny(family):
+def tiny(family, head=None):
+    """The family's tiny model; ``head`` "nade" for the piano-roll families' NADE output head."""
     torch.manual_seed(0)
-    return build_model(family, preset_config(family, "tiny"), INFO)
+    return build_model(family, preset_config(family, "tiny", head=head), INFO)
+
+
+#: The piano-roll families with each output head (composer.models.output_heads).
+FAMILY_HEADS = [(family, head) for family in PIANO_ROLL_FAMILIES for head in ("independent", "nade")]
 
 
 @pytest.mark.parametrize("family", PIANO_ROLL_FAMILIES)
@@ -48,9 +53,9 @@ def test_unknown_family_is_a_clear_error():
         family_spec("no_such_family")
 
 
-@pytest.mark.parametrize("family", PIANO_ROLL_FAMILIES)
-def test_loss_is_finite_and_training_overfits_one_batch(family):
-    model = tiny(family)
+@pytest.mark.parametrize("family, head", FAMILY_HEADS)
+def test_loss_is_finite_and_training_overfits_one_batch(family, head):
+    model = tiny(family, head)
     dataset = model.make_dataset([p for p in make_pieces()], augment=False, training=False)
     batch = torch.stack([dataset[i] for i in range(min(8, len(dataset)))])
     loss, metrics = model.loss(batch)
@@ -65,9 +70,9 @@ def test_loss_is_finite_and_training_overfits_one_batch(family):
     assert float(loss.detach()) < first * 0.5, (first, float(loss.detach()))
 
 
-@pytest.mark.parametrize("family", PIANO_ROLL_FAMILIES)
-def test_save_load_gives_identical_outputs(family, tmp_path):
-    model = tiny(family).eval()
+@pytest.mark.parametrize("family, head", FAMILY_HEADS)
+def test_save_load_gives_identical_outputs(family, head, tmp_path):
+    model = tiny(family, head).eval()
     path = tmp_path / "m.safetensors"
     save_model(path, model, {"name": "test", "preset": "tiny"})
     loaded, meta = load_model(path)
@@ -77,9 +82,9 @@ def test_save_load_gives_identical_outputs(family, tmp_path):
         assert torch.equal(model.loss(batch)[0], loaded.loss(batch)[0])
 
 
-@pytest.mark.parametrize("family", PIANO_ROLL_FAMILIES)
-def test_same_seed_same_generation_and_variations_differ(family):
-    model = tiny(family).eval()
+@pytest.mark.parametrize("family, head", FAMILY_HEADS)
+def test_same_seed_same_generation_and_variations_differ(family, head):
+    model = tiny(family, head).eval()
     primer = make_pieces(1, 32)[0][:, 48:72]
     options = SamplingOptions(temperature=1.5)
 
@@ -95,8 +100,9 @@ def test_same_seed_same_generation_and_variations_differ(family):
     assert not np.array_equal(a[0, 32:], a[1, 32:]) or not np.array_equal(a[0, 32:], a[2, 32:])
 
 
-def test_pitch_constraints_are_respected():
-    model = tiny("pianoroll_lstm").eval()
+@pytest.mark.parametrize("head", ["independent", "nade"])
+def test_pitch_constraints_are_respected(head):
+    model = tiny("pianoroll_lstm", head).eval()
     options = SamplingOptions(temperature=3.0, pitch_classes=frozenset({0, 4, 7}), pitch_range=(55, 70))
     result = list(model.generate(np.zeros((0, 24), np.uint8), 64, 2, options, torch.Generator().manual_seed(0)))[-1]
     pitches = np.nonzero(result.any(axis=(0, 1)))[0] + 48

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from .base import SamplingOptions, TrainConfig
+from .output_heads import HeadSettings, make_head
 from .pianoroll_adapter import BarRollAdapter
 from .pianoroll_common import (
     LSTMStepper,
@@ -37,7 +38,7 @@ from .pianoroll_common import (
 
 
 @dataclass
-class Config(TrainConfig):
+class Config(HeadSettings, TrainConfig):
     hidden: int = 256
     layers: int = 2
     dropout: float = 0.5
@@ -51,6 +52,8 @@ PRESETS = {
     # The same, as long and in batches as the data allows (schedule "auto"; the default).
     "2x256-auto": Config(batch_size=128, learning_rate=2e-3, epochs=100, patience=5, valid_fraction=0.2,
                          schedule="auto"),
+    "2x256-auto-nade": Config(batch_size=128, learning_rate=2e-3, epochs=100, patience=5, valid_fraction=0.2,
+                              schedule="auto", head="nade"),
     "tiny": Config(hidden=16, layers=1, dropout=0.0, steps_per_bar=8, batch_size=8, epochs=2,
                    patience=2, steps_per_epoch=4, valid_fraction=0.2),
 }
@@ -66,7 +69,7 @@ class Model(PianoRollModel):
         self.n_pitches = hi - lo
         self.lstm = nn.LSTM(self.n_pitches, config.hidden, config.layers, batch_first=True,
                             dropout=config.dropout if config.layers > 1 else 0.0)
-        self.head = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.hidden, self.n_pitches))
+        self.head = make_head(config, config.hidden, self.n_pitches)
 
     def make_dataset(self, pieces, augment: bool, training: bool):
         bar = self.config.steps_per_bar
@@ -77,15 +80,16 @@ class Model(PianoRollModel):
         return torch.optim.NAdam(self.parameters(), lr=learning_rate, weight_decay=self.config.weight_decay)
 
     def forward(self, frames: torch.Tensor, state=None):
-        """frames (B, T, P) -> logits (B, T, P) of the frame after each position, new state."""
-        out, state = self.lstm(frames, state)
-        return self.head(out), state
+        """frames (B, T, P) -> the head's features (B, T, H) for the frame after each position,
+        new state."""
+        return self.lstm(frames, state)
 
     def _pair_logits(self, pairs: torch.Tensor):
         """pairs (B, 2S, P) of bars -> logits and targets (B, S, P) of the second bar's frames."""
         bar = self.config.steps_per_bar
-        logits, _ = self(pairs[:, :-1])
-        return logits[:, bar - 1:], pairs[:, bar:]
+        features, _ = self(pairs[:, :-1])
+        target = pairs[:, bar:]
+        return self.head.logits(features[:, bar - 1:], target), target
 
     def loss(self, batch: torch.Tensor, metrics: bool = True):
         """``batch``: (B, 2S, P): a bar and the bar after it."""
@@ -123,13 +127,13 @@ class Model(PianoRollModel):
             tail = seed[-bar:]
             current[:, bar - len(tail):] = tail
         n_bars = -(-n_steps // bar)
-        stepper = LSTMStepper(self.lstm, self.head)
+        stepper = LSTMStepper(self.lstm)
         bars = []
         for index in range(n_bars):
-            logits, state = self(current)  # read the previous bar from a fresh state
+            features, state = self(current)  # read the previous bar from a fresh state
             hold = None if fit.hold is None else (fit.hold + [False] * bar)[index * bar:(index + 1) * bar]
-            for item in sample_sequence(stepper, logits[:, -1], state, bar, options, fit.mask, generator,
-                                        report_every=bar + 1, fit=replace(fit, hold=hold),
+            for item in sample_sequence(stepper, self.head, features[:, -1], state, bar, options, generator,
+                                        replace(fit, hold=hold), report_every=bar + 1,
                                         previous=current[:, -1]):
                 if not isinstance(item, float):
                     current = item

@@ -155,15 +155,15 @@ class RollWindows(TrainingExamples):
 
 
 class LSTMStepper:
-    """Runs a trained ``nn.LSTM`` and its output layers one time step at a time, fast.
+    """Runs a trained ``nn.LSTM`` one time step at a time, fast.
 
     ``nn.LSTM`` called on single steps spends most of its time in call overhead (2.7 ms a step
     for 2x256 here). ``nn.LSTMCell`` runs one layer for one step in a single fused call; the
-    cells share the LSTM's parameters. The head's Linear layers (dropout is off at inference)
-    follow, with ReLU between them. Inference only.
+    cells share the LSTM's parameters. Inference only; the output head follows
+    (:mod:`~composer.models.output_heads`).
     """
 
-    def __init__(self, lstm: torch.nn.LSTM, head: torch.nn.Module):
+    def __init__(self, lstm: torch.nn.LSTM):
         self.cells = []
         for k in range(lstm.num_layers):
             cell = torch.nn.LSTMCell(lstm.input_size if k == 0 else lstm.hidden_size, lstm.hidden_size,
@@ -171,18 +171,13 @@ class LSTMStepper:
             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
                 setattr(cell, name, getattr(lstm, f"{name}_l{k}"))
             self.cells.append(cell)
-        self.head = [m for m in head.modules() if isinstance(m, torch.nn.Linear)]
 
     def step(self, x: torch.Tensor, h: list[torch.Tensor], c: list[torch.Tensor]) -> torch.Tensor:
         """Advance one step from input ``x`` (B, input); ``h`` and ``c`` (per layer, (B, H)) are
-        updated in place. Returns the output logits (B, P)."""
+        updated in place. Returns the top layer's output (B, H), the head's features."""
         for k, cell in enumerate(self.cells):
             h[k], c[k] = cell(x, (h[k], c[k]))
             x = h[k]
-        for n, linear in enumerate(self.head):
-            x = torch.nn.functional.linear(x, linear.weight, linear.bias)
-            if n < len(self.head) - 1:
-                x = x.relu_()
         return x
 
 
@@ -303,48 +298,66 @@ def keep_voices(frame: torch.Tensor, logits: torch.Tensor, voices: int) -> torch
     return frame * kept
 
 
-def sample_sequence(stepper: LSTMStepper, logits: torch.Tensor, state, n_steps: int,
-                    options: SamplingOptions, mask: torch.Tensor | None, generator: torch.Generator,
-                    report_every: int = 48, fit: PrimerFit | None = None,
-                    previous: torch.Tensor | None = None):
-    """Sample ``n_steps`` frames, feeding each back; yields progress, then frames (B, n_steps, P).
-
-    Sampling compares logits with thresholds drawn for every step at once: a pitch sounds when
-    ``logit / T > logit(u)`` for uniform ``u``, which is Bernoulli sampling of ``sigmoid(logit / T)``
-    in one comparison per step. Pitches the options forbid get an infinite threshold. ``fit``
-    (:func:`fit_to_primer`; its mask is used instead of ``mask``) limits the voices and holds
-    the frame before at steps off the primer's grid (``previous`` (B, P), the frame before the
-    first step; silence when None).
-    """
-    batch, width = logits.shape
-    fit = fit or PrimerFit(mask)
-    mask = fit.mask
-    h = list(state[0].unbind(0))
-    c = list(state[1].unbind(0))
+def step_thresholds(options: SamplingOptions, shape: tuple[int, ...], mask: torch.Tensor | None,
+                    generator: torch.Generator, device) -> torch.Tensor:
+    """Thresholds (*shape, P) for heads' :meth:`draw`: a pitch sounds when its logit is over its
+    threshold. Sampling: ``T * logit(u)`` for uniform ``u``, i.e. Bernoulli sampling of
+    ``sigmoid(logit / T)``, drawn for every step at once; threshold mode: ``T * logit(p)``.
+    Pitches ``mask`` forbids get an infinite threshold."""
     temperature = max(options.temperature, 1e-3)
     if options.mode == "threshold":
         p = min(max(options.threshold, 1e-6), 1 - 1e-6)
-        thresholds = torch.full((n_steps, batch, width), temperature * math.log(p / (1 - p)),
-                                device=logits.device)
+        thresholds = torch.full(shape, temperature * math.log(p / (1 - p)), device=device)
     else:
-        u = torch.rand(n_steps, batch, width, generator=generator, device=logits.device).clamp_(1e-7, 1 - 1e-7)
+        u = torch.rand(shape, generator=generator, device=device).clamp_(1e-7, 1 - 1e-7)
         thresholds = temperature * (u.log() - (-u).log1p())
     if mask is not None:
-        thresholds[:, :, ~mask] = math.inf
-    frames = torch.empty(n_steps, batch, width, device=logits.device)
-    before = previous if previous is not None else torch.zeros(batch, width, device=logits.device)
+        thresholds[..., ~mask] = math.inf
+    return thresholds
+
+
+def draw_frame(head, features: torch.Tensor, thresholds: torch.Tensor, fit: PrimerFit,
+               last: torch.Tensor) -> torch.Tensor:
+    """One sampled frame (B, P) from the head's features (B, F) following ``fit``: the density
+    lean on the pitches silent in ``last`` (the frame before), at most ``fit.voices`` pitches,
+    the density steering's count of started notes. Off the primer's grid (see
+    :func:`hold_frame`) nothing is drawn."""
+    lean = None if fit.steer is None else fit.steer.lean(fit.beats_per_step) * (last <= 0)
+    frame, logits = head.draw(features, thresholds, lean)
+    if fit.voices is not None:
+        frame = keep_voices(frame, logits, fit.voices)
+    return count_started(fit, frame, last, logits)
+
+
+def hold_frame(fit: PrimerFit, last: torch.Tensor) -> torch.Tensor:
+    """The frame at a step off the primer's grid: the frame before, held (counted by the steering)."""
+    return count_started(fit, last.clone(), last)
+
+
+def sample_sequence(stepper: LSTMStepper, head, features: torch.Tensor, state, n_steps: int,
+                    options: SamplingOptions, generator: torch.Generator, fit: PrimerFit,
+                    report_every: int = 48, previous: torch.Tensor | None = None):
+    """Sample ``n_steps`` frames, feeding each back; yields progress, then frames (B, n_steps, P).
+
+    ``features`` (B, F): the network's output before the first step, for ``head`` (an output
+    head of :mod:`~composer.models.output_heads`); ``fit`` (:func:`fit_to_primer`) masks pitches,
+    limits the voices and holds the frame before at steps off the primer's grid (``previous``
+    (B, P), the frame before the first step; silence when None).
+    """
+    batch = features.shape[0]
+    width = head.output_bias.shape[0]
+    h = list(state[0].unbind(0))
+    c = list(state[1].unbind(0))
+    thresholds = step_thresholds(options, (n_steps, batch, width), fit.mask, generator, features.device)
+    frames = torch.empty(n_steps, batch, width, device=features.device)
+    before = previous if previous is not None else torch.zeros(batch, width, device=features.device)
     for step in range(n_steps):
         last = frames[step - 1] if step else before
         if fit.hold is not None and fit.hold[step]:
-            frames[step] = last
-            count_started(fit, frames[step], last)
+            frames[step] = hold_frame(fit, last)
         else:
-            logits = steered(logits, fit, last)
-            torch.gt(logits, thresholds[step], out=frames[step])
-            if fit.voices is not None:
-                frames[step] = keep_voices(frames[step], logits, fit.voices)
-            frames[step] = count_started(fit, frames[step], last, logits)
-        logits = stepper.step(frames[step], h, c)
+            frames[step] = draw_frame(head, features, thresholds[step], fit, last)
+        features = stepper.step(frames[step], h, c)
         if step % report_every == 0:
             yield step / n_steps
     yield frames.transpose(0, 1)
@@ -361,30 +374,6 @@ def allowed_pitch_mask(options: SamplingOptions, pitch_range, device) -> torch.T
         allowed = torch.tensor(sorted(options.pitch_classes), device=device)
         mask &= torch.isin(pitches % 12, allowed)
     return None if bool(mask.all()) else mask
-
-
-def sample_frames(logits: torch.Tensor, options: SamplingOptions, mask: torch.Tensor | None,
-                  generator: torch.Generator, voices: int | None = None) -> torch.Tensor:
-    """Multi-hot frames from logits of shape (B, P): Bernoulli or threshold, with temperature,
-    at most ``voices`` pitches a frame (the most probable) when given. (Density steering, if
-    any, is already in the logits: see :func:`steered`.)
-
-    Returns float32 0/1 of shape (B, P).
-    """
-    probs = torch.sigmoid(logits / max(options.temperature, 1e-3))
-    if mask is not None:
-        probs = probs * mask
-    if options.mode == "threshold":
-        frame = (probs >= options.threshold).float()
-    else:
-        frame = torch.bernoulli(probs, generator=generator)
-    return frame if voices is None else keep_voices(frame, logits, voices)
-
-
-def steered(logits: torch.Tensor, fit: PrimerFit, last: torch.Tensor) -> torch.Tensor:
-    """``logits`` (B, P) with the density lean on the pitches silent in ``last`` (B, P) (those
-    that would start a note), when ``fit`` steers density."""
-    return logits if fit.steer is None else logits + fit.steer.lean(fit.beats_per_step) * (last <= 0)
 
 
 def count_started(fit: PrimerFit, frame: torch.Tensor, last: torch.Tensor,

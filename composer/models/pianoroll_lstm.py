@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .base import SamplingOptions, TrainConfig
+from .output_heads import HeadSettings, make_head
 from .pianoroll_common import (
     LSTMStepper,
     PianoRollModel,
@@ -33,7 +34,7 @@ from .pianoroll_common import (
 
 
 @dataclass
-class Config(TrainConfig):
+class Config(HeadSettings, TrainConfig):
     hidden: int = 256
     layers: int = 2
     dropout: float = 0.2
@@ -52,6 +53,9 @@ PRESETS = {
     # Its length and batch size follow the data (schedule "auto"); the paper presets' are fixed.
     "2x256-beat": replace(_PAPER, hidden=256, layers=2, dropout=0.2, fps=None, steps_per_beat=4, seq_len=64,
                           schedule="auto"),
+    # The same with the NADE output head: the notes of a frame predicted together (chords).
+    "2x256-beat-nade": replace(_PAPER, hidden=256, layers=2, dropout=0.2, fps=None, steps_per_beat=4, seq_len=64,
+                               schedule="auto", head="nade"),
     "2x256": replace(_PAPER, hidden=256, layers=2, dropout=0.2),
     "3x1024": replace(_PAPER, hidden=1024, layers=3, dropout=0.4),
     "3x1024-dense": replace(_PAPER, hidden=1024, layers=3, dropout=0.4, dense_layers=1, dense_size=1024),
@@ -69,13 +73,12 @@ class Model(PianoRollModel):
         self.n_pitches = hi - lo
         self.lstm = nn.LSTM(self.n_pitches, config.hidden, config.layers, batch_first=True,
                             dropout=config.dropout if config.layers > 1 else 0.0)
-        head: list[nn.Module] = [nn.Dropout(config.dropout)]
+        dense: list[nn.Module] = []
         width = config.hidden
         for _ in range(config.dense_layers):
-            head += [nn.Linear(width, config.dense_size), nn.ReLU(), nn.Dropout(config.dropout)]
+            dense += [nn.Linear(width, config.dense_size), nn.ReLU(), nn.Dropout(config.dropout)]
             width = config.dense_size
-        head.append(nn.Linear(width, self.n_pitches))
-        self.head = nn.Sequential(*head)
+        self.head = make_head(config, config.hidden, self.n_pitches, dense)
         self._init_biases(info.get("pitch_rates"))
 
     def _init_biases(self, rates) -> None:
@@ -84,7 +87,7 @@ class Model(PianoRollModel):
         with torch.no_grad():
             if rates is not None:
                 p = torch.as_tensor(rates, dtype=torch.float32).clamp(1e-4, 1 - 1e-4)
-                self.head[-1].bias.copy_(torch.log(p) - torch.log1p(-p))
+                self.head.output_bias.copy_(torch.log(p) - torch.log1p(-p))
             size = self.config.hidden
             for k in range(self.config.layers):
                 getattr(self.lstm, f"bias_ih_l{k}")[size:2 * size].fill_(1.0)
@@ -93,21 +96,23 @@ class Model(PianoRollModel):
     # ------------------------------------------------------------------------------- data
     # ---------------------------------------------------------------------------- network
     def forward(self, frames: torch.Tensor, state=None):
-        """frames (B, T, P) -> logits (B, T, P) of the next frame at each position, new state."""
-        out, state = self.lstm(frames, state)
-        return self.head(out), state
+        """frames (B, T, P) -> the head's features (B, T, H) for the frame after each position,
+        new state."""
+        return self.lstm(frames, state)
 
     def loss(self, batch: torch.Tensor, metrics: bool = True):
         """``batch``: (B, T + 1, P) windows; each of the first T frames predicts the next."""
         frames, real = split_padding(batch)
-        logits, _ = self(frames[:, :-1])
+        features, _ = self(frames[:, :-1])
         target, real = frames[:, 1:], real[:, 1:]
+        logits = self.head.logits(features, target)
         return masked_bce(logits, target, real), frame_metrics(logits, target, real) if metrics else {}
 
     def frame_predictions(self, roll: torch.Tensor):
-        """Logits for frames 1..T-1 of a piece (1, T, P), each from the frames before; (T-1, P) x 2."""
-        logits, _ = self(roll[:, :-1])
-        return logits[0], roll[0, 1:]
+        """Logits for frames 1..T-1 of a piece (1, T, P), each from the frames before (and,
+        with the NADE head, the frame's lower pitches); (T-1, P) x 2."""
+        features, _ = self(roll[:, :-1])
+        return self.head.logits(features, roll[:, 1:])[0], roll[0, 1:]
 
     # ------------------------------------------------------------------------- generation
     @torch.no_grad()
@@ -119,14 +124,14 @@ class Model(PianoRollModel):
                             self.steps_per_beat, device, n_variations)
         if len(primer):
             seed = torch.as_tensor(np.asarray(primer, dtype=np.float32), device=device)
-            logits, state = self(seed.expand(n_variations, -1, -1))
+            features, state = self(seed.expand(n_variations, -1, -1))
         else:  # from silence: one frame of nothing starts the sequence
-            logits, state = self(torch.zeros(n_variations, 1, self.n_pitches, device=device))
+            features, state = self(torch.zeros(n_variations, 1, self.n_pitches, device=device))
         frames = None
         previous = torch.as_tensor(np.asarray(primer[-1:], dtype=np.float32), device=device).expand(
             n_variations, -1) if len(primer) else None
-        for item in sample_sequence(LSTMStepper(self.lstm, self.head), logits[:, -1], state, n_steps,
-                                    options, fit.mask, generator, fit=fit, previous=previous):
+        for item in sample_sequence(LSTMStepper(self.lstm), self.head, features[:, -1], state, n_steps,
+                                    options, generator, fit, previous=previous):
             if isinstance(item, float):
                 yield item
             else:

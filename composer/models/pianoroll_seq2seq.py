@@ -16,21 +16,22 @@ import torch
 from torch import nn
 
 from .base import SamplingOptions, TrainConfig
+from .output_heads import HeadSettings, make_head
 from .pianoroll_adapter import ContextWindowAdapter
 from .pianoroll_common import (
     PianoRollModel,
-    count_started,
+    draw_frame,
     fit_to_primer,
     frame_metrics,
+    hold_frame,
     masked_bce,
-    sample_frames,
     split_padding,
-    steered,
+    step_thresholds,
 )
 
 
 @dataclass
-class Config(TrainConfig):
+class Config(HeadSettings, TrainConfig):
     encoder_hidden: int = 256
     decoder_hidden: int = 256
     dropout: float = 0.2
@@ -44,6 +45,8 @@ PRESETS = {
     # Its length and batch size follow the data (schedule "auto"); the paper preset's are fixed.
     "256-beat": Config(seq_len=32, batch_size=64, epochs=100, patience=5, fps=None, steps_per_beat=4,
                        schedule="auto"),
+    "256-beat-nade": Config(seq_len=32, batch_size=64, epochs=100, patience=5, fps=None, steps_per_beat=4,
+                            schedule="auto", head="nade"),
     "256": Config(seq_len=32, batch_size=64, epochs=100, patience=5),
     "tiny": Config(encoder_hidden=16, decoder_hidden=16, dropout=0.0, seq_len=8, batch_size=8,
                    epochs=2, patience=2, steps_per_epoch=4),
@@ -61,20 +64,20 @@ class Model(PianoRollModel):
         self.encoder = nn.LSTM(self.n_pitches, config.encoder_hidden, batch_first=True)
         self.bridge = nn.Linear(config.encoder_hidden, config.decoder_hidden * 2)
         self.decoder = nn.LSTM(self.n_pitches, config.decoder_hidden, batch_first=True)
-        self.out = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(config.decoder_hidden, self.n_pitches))
+        self.out = make_head(config, config.decoder_hidden, self.n_pitches)
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
-        """window (B, L, P) -> logits (B, P) of the frame after it."""
+        """window (B, L, P) -> the head's features (B, H) for the frame after it."""
         _, (h, _) = self.encoder(window)
         h0, c0 = torch.tanh(self.bridge(h[-1])).chunk(2, dim=-1)
         out, _ = self.decoder(window[:, -1:], (h0.unsqueeze(0).contiguous(), c0.unsqueeze(0).contiguous()))
-        return self.out(out[:, 0])
+        return out[:, 0]
 
     def loss(self, batch: torch.Tensor, metrics: bool = True):
         """``batch``: (B, L + 1, P): the first L frames predict the last."""
         frames, real = split_padding(batch)  # padding sits at the start: the target is always real
-        logits = self(frames[:, :-1])
         target, real = frames[:, -1], real[:, -1]
+        logits = self.out.logits(self(frames[:, :-1]), target)
         return masked_bce(logits, target, real), frame_metrics(logits, target, real) if metrics else {}
 
     def frame_predictions(self, roll: torch.Tensor):
@@ -82,8 +85,10 @@ class Model(PianoRollModel):
         length = self.config.seq_len
         padded = torch.cat([roll.new_zeros(1, length - 1, roll.shape[-1]), roll], dim=1)
         windows = padded[0, :-1].unfold(0, length, 1).permute(0, 2, 1)  # (T-1, L, P)
-        logits = torch.cat([self(chunk) for chunk in windows.split(256)])
-        return logits, roll[0, 1:]
+        target = roll[0, 1:]
+        logits = torch.cat([self.out.logits(self(chunk), goal)
+                            for chunk, goal in zip(windows.split(256), target.split(256))])
+        return logits, target
 
     @torch.no_grad()
     def generate(self, primer: np.ndarray, n_steps: int, n_variations: int, options: SamplingOptions,
@@ -99,15 +104,14 @@ class Model(PianoRollModel):
         if len(seed):
             window[:, -len(seed):] = seed
         frames = torch.zeros(n_variations, n_steps, self.n_pitches, device=device)
+        thresholds = step_thresholds(options, (n_steps, n_variations, self.n_pitches), fit.mask, generator, device)
         report_every = max(n_steps // 20, 1)
         for step in range(n_steps):
             last = window[:, -1]
             if fit.hold is not None and fit.hold[step]:  # off the primer's grid: hold the frame
-                frame = count_started(fit, last, last)
+                frame = hold_frame(fit, last)
             else:
-                logits = steered(self(window), fit, last)
-                frame = count_started(fit, sample_frames(logits, options, fit.mask, generator, fit.voices),
-                                      last, logits)
+                frame = draw_frame(self.out, self(window), thresholds[step], fit, last)
             frames[:, step] = frame
             window = torch.cat([window[:, 1:], frame.unsqueeze(1)], dim=1)
             if step % report_every == 0:

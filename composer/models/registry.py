@@ -70,6 +70,8 @@ class FamilySpec:
         """The size of a model with ``config`` (a header's config), e.g. "3 LSTM layers of 256
         units, a dense layer of 256"; "" when the family describes none."""
         values = dict(config)
+        # (derived: the piano-roll families' NADE head has a size, the independent one none)
+        values["nade_units"] = config.get("head_hidden", 0) if config.get("head") == "nade" else 0
         values.update({f"{k}_s": "" if v == 1 else "s" for k, v in config.items() if isinstance(v, int)})
         parts = []
         for part in self.size:
@@ -114,6 +116,10 @@ def register(spec: FamilySpec) -> FamilySpec:
     return spec
 
 
+#: The size of a piano-roll model's NADE output head (composer.models.output_heads); none shown
+#: for the papers' independent head.
+NADE_SIZE = "a NADE output head of {nade_units} units"
+
 register(FamilySpec(
     id="pianoroll_lstm",
     name="Piano-roll LSTM",
@@ -121,13 +127,13 @@ register(FamilySpec(
     description="Stacked LSTM over a multi-hot piano roll (sixteenth notes tied to the beat; 16 "
                 "frames a second in the paper's presets); predicts the next frame's notes.",
     capabilities=frozenset({CONTINUE, FROM_SCRATCH}),
-    presets=("2x256-beat", "2x256", "3x1024", "3x1024-dense", "tiny"),
+    presets=("2x256-beat", "2x256-beat-nade", "2x256", "3x1024", "3x1024-dense", "tiny"),
     default_preset="2x256-beat",
     paper_presets=("2x256", "3x1024", "3x1024-dense"),
     module="composer.models.pianoroll_lstm",
     controls=("temperature", "threshold", "density", "polyphony"),
     size=("{layers} LSTM layer{layers_s} of {hidden} units",
-          "{dense_layers} dense layer{dense_layers_s} of {dense_size}"),
+          "{dense_layers} dense layer{dense_layers_s} of {dense_size}", NADE_SIZE),
 ))
 
 register(FamilySpec(
@@ -137,13 +143,13 @@ register(FamilySpec(
     description="An LSTM encoder reads the last frames, an LSTM decoder predicts the next frame "
                 "(sixteenth notes tied to the beat; 16 frames a second in the paper's preset).",
     capabilities=frozenset({CONTINUE}),
-    presets=("256-beat", "256", "tiny"),
+    presets=("256-beat", "256-beat-nade", "256", "tiny"),
     default_preset="256-beat",
     paper_presets=("256",),
     module="composer.models.pianoroll_seq2seq",
     controls=("temperature", "threshold", "density", "polyphony"),
     size=("an encoder of {encoder_hidden} units", "a decoder of {decoder_hidden} units",
-          "{seq_len} frames of context"),
+          "{seq_len} frames of context", NADE_SIZE),
 ))
 
 register(FamilySpec(
@@ -152,12 +158,12 @@ register(FamilySpec(
     paper="Rajaraman, Music Generation using LSTM networks (002)",
     description="Generates each bar of a piano roll conditioned on the bar before it.",
     capabilities=frozenset({CONTINUE}),
-    presets=("2x256-auto", "2x256", "tiny"),
+    presets=("2x256-auto", "2x256-auto-nade", "2x256", "tiny"),
     default_preset="2x256-auto",
     paper_presets=("2x256",),
     module="composer.models.bar_lstm",
     controls=("temperature", "threshold", "density", "polyphony"),
-    size=("{layers} LSTM layer{layers_s} of {hidden} units", "bars of {steps_per_bar} steps"),
+    size=("{layers} LSTM layer{layers_s} of {hidden} units", "bars of {steps_per_bar} steps", NADE_SIZE),
 ))
 
 register(FamilySpec(
