@@ -111,18 +111,20 @@ def test_a_killed_training_resumes_from_its_last_checkpoint(songs, tmp_path):
     assert events(result.stdout)[0]["resumed_from_epoch"] >= 3
 
 
-def test_two_process_ddp_under_torchrun(songs, tmp_path):
+@pytest.mark.parametrize("head, port", [("independent", 29517), ("nade", 29518)])
+def test_two_process_ddp_under_torchrun(songs, tmp_path, head, port):
     out = tmp_path / "ddp.safetensors"
-    cmd = [PY, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+    cmd = [PY, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
            "-m", "composer.cli", "train", "--family", "pianoroll_lstm", "--preset", "tiny",
            "--data", str(songs), "--out", str(out), "--workers", "1", "--epochs", "2",
-           "--device", "cpu", "--progress", "json"]
+           "--device", "cpu", "--progress", "json", "--set", f"head={head}"]
     result = run(cmd, timeout=300)
     # torchrun's own report ends stderr; the ranks' messages come first
     assert result.returncode == 0, result.stderr[:3000] + "\n...\n" + result.stderr[-1000:]
     start = [e for e in events(result.stdout) if e["event"] == "start"]
     assert len(start) == 1 and start[0]["world_size"] == 2  # only rank 0 reports
-    assert read_metadata(out)["training"]["world_size"] == 2
+    meta = read_metadata(out)
+    assert meta["training"]["world_size"] == 2 and meta["config"]["head"] == head
 
 
 @pytest.mark.parametrize("make, message", [
