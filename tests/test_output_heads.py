@@ -70,8 +70,25 @@ def test_nade_sampling_draws_from_its_probabilities():
     codes = (drawn * torch.tensor([8.0, 4.0, 2.0, 1.0])).sum(1).long()
     counts = torch.bincount(codes, minlength=16).float() / n
     assert float((counts - exact).abs().max()) < 0.015, (counts, exact)
-    # the logits returned are each pitch's given the pitches drawn below it
-    assert torch.allclose(logits, head.logits(features.expand(n, -1), drawn), atol=1e-5)
+    # the logits returned for the pitches drawn are each one's given the pitches drawn below it
+    forced = head.logits(features.expand(n, -1), drawn)
+    assert torch.allclose(logits[drawn > 0], forced[drawn > 0], atol=1e-5)
+
+
+@torch.no_grad()
+def test_nade_with_hidden_layers_draws_what_it_scores():
+    """With dense layers before the NADE (pianoroll_lstm's dense_layers), sampling's fast path
+    and the training path compute the same logits."""
+    torch.manual_seed(0)
+    trunk = nn.Sequential(nn.Dropout(0.3), nn.Linear(8, 12), nn.ReLU(), nn.Dropout(0.3))
+    head = NadeHead(trunk, 12, 10, 7).eval()
+    with torch.no_grad():
+        head.W.normal_(0, 1)
+        head.V.normal_(0, 1)
+    features = torch.randn(64, 8)
+    drawn, logits = head.draw(features, torch.randn(64, 10))
+    forced = head.logits(features, drawn)
+    assert drawn.any() and torch.allclose(logits[drawn > 0], forced[drawn > 0], atol=1e-5)
 
 
 @torch.no_grad()

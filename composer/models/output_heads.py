@@ -20,6 +20,7 @@ Bernoulli sampling at temperature T; an infinite threshold forbids a pitch).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -99,6 +100,7 @@ class NadeHead(nn.Module):
     def __init__(self, trunk: nn.Module, width: int, n_pitches: int, hidden: int):
         super().__init__()
         self.trunk = trunk
+        self._trunk_linears = tuple(m for m in trunk.modules() if isinstance(m, nn.Linear))
         self.visible = nn.Linear(width, n_pitches)
         self.hidden_bias = nn.Linear(width, hidden)
         # Small weights: training starts near the independent head (the visible biases).
@@ -123,34 +125,37 @@ class NadeHead(nn.Module):
     def draw(self, features: torch.Tensor, thresholds: torch.Tensor,
              lean: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Sample one frame per row, low to high (as :meth:`IndependentHead.draw`); the logits
-        returned are each pitch's at the moment it was decided.
+        returned are, for the pitches that sound, each one's given the pitches below it (what
+        the voice limit and the density steering rank them by); 0 for the others.
 
         Pitches are decided in runs: until a pitch sounds, the NADE's hidden state does not
         change, so the logits of every pitch above the last sounding one come from one matrix
         product, and the first of them over its threshold is the next note. A frame of k notes
-        takes k + 1 passes, not P."""
-        x = self.trunk(features)
-        b = self.visible(x)
+        takes k + 1 passes, not P. Inference only (plain functions, no module-call overhead)."""
+        x = features
+        for linear in self._trunk_linears:  # (each followed by a ReLU; dropout is off at inference)
+            x = torch.nn.functional.linear(x, linear.weight, linear.bias).relu_()
+        b = torch.nn.functional.linear(x, self.visible.weight, self.visible.bias)
         if lean is not None:
             b = b + lean
-        a = self.hidden_bias(x)
-        width = b.shape[1]
+        a = torch.nn.functional.linear(x, self.hidden_bias.weight, self.hidden_bias.bias)
+        rows, width = b.shape
         columns = torch.arange(width, device=b.device)
-        frame = torch.zeros_like(b)
-        decided_logits = torch.zeros_like(b)
-        open_ = torch.ones_like(b, dtype=torch.bool)  # the pitches not decided yet
+        # One spare column past the pitches takes the writes of rows that found no note.
+        frame = b.new_zeros(rows, width + 1)
+        chosen_logits = b.new_zeros(rows, width + 1)
         w, v = self.W.t(), self.V.t()  # (P, H), (H, P)
         for _ in range(width + 1):
             logits = torch.addmm(b, torch.sigmoid(a), v)
-            hits = open_ & (logits > thresholds)
+            hits = logits > thresholds
             first = hits.to(torch.uint8).argmax(dim=1, keepdim=True)  # (0 where none)
             found = hits.gather(1, first)
-            # decided now: the open pitches up to the first hit (all of them where none)
-            decided = open_ & (columns <= torch.where(found, first, width))
-            decided_logits = torch.where(decided, logits, decided_logits)
             if not bool(found.any()):
                 break
-            open_ &= ~decided
-            frame.scatter_add_(1, first, found.to(frame.dtype))  # (+0 where none)
+            target = torch.where(found, first, width)
+            frame.scatter_(1, target, 1.0)
+            chosen_logits.scatter_(1, target, logits.gather(1, first))
+            # decided: every pitch up to the note (all, where none): none of them can sound now
+            thresholds = torch.where(columns <= target, math.inf, thresholds)
             a = a + found * w[first.squeeze(1)]
-        return frame, decided_logits
+        return frame[:, :width], chosen_logits[:, :width]
