@@ -1,7 +1,7 @@
 """Drums (issue 16 part 2): a drum model's parts against the Groove MIDI Dataset's test split.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_drums.py [--model PATH] [--data FOLDER] [--parts 20]
-        [--continuations 40] [--figure PNG] [--noise X] [--threshold X]
+        [--continuations 40] [--figure PNG] [--noise X] [--threshold X] [--anchor X]
 
 Defaults: ``--model checkpoints/multitrack_vae-groove.safetensors``, ``--data`` the Groove MIDI
 Dataset (its own split, info.csv; the model never saw the test split).
@@ -19,6 +19,10 @@ Dataset (its own split, info.csv; the model never saw the test split).
    drummer's own 8 bars: hit F1 (a hit: a key at a sixteenth of the bar, the 9 drum classes of
    Gillick et al. 2019 for keys), and the same F1 for 8 bars from scratch (the model ignoring
    the primer) and for the primer's last bar repeated 8 times (a loop pedal); bars without a hit.
+   How far the continuations stay from a loop and from one another: the two consistency
+   measures of the 8 written bars (and of the drummers' own 8), the bars that play exactly the
+   primer's last bar's hits and a bar's hit F1 against it, and the hit F1 between
+   ``VARIATIONS`` variations of one continuation.
 4. ``--figure PNG``: the piano roll of an 8-bar part from scratch, rows named by GM drum key
    (needs matplotlib).
 
@@ -51,6 +55,8 @@ DEFAULT_MODEL = ROOT / "checkpoints" / "multitrack_vae-groove.safetensors"
 DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "groove"
 MEASURES = ("groove_consistency", "drum_pattern_consistency")
 PART_BARS, PRIMER_BARS, CONTINUATION_BARS = 32, 4, 8
+#: Variations of each continuation compared with one another.
+VARIATIONS = 4
 #: Gillick et al. 2019's 9 drum classes (kick, snare, closed hat, open hat, low/mid/high tom,
 #: crash, ride) by GM / Roland key.
 CLASSES = {36: 0, 35: 0, 38: 1, 37: 1, 40: 1, 42: 2, 22: 2, 44: 2, 46: 3, 26: 3, 43: 4, 58: 4, 41: 4,
@@ -134,6 +140,7 @@ def from_scratch(model, parts: int) -> tuple[list[dict], int, int, float]:
 
 def continuations(model, data: Path, files: list[str], count: int) -> dict:
     made_f1, scratch_f1, loop_f1, empty, bars, used = [], [], [], 0, 0, 0
+    rows, real_rows, looped, apart, like_last, real_like_last = [], [], 0, [], [], []
     for name in files:
         score = read(data / name)
         bar = score.bar_ticks_at(0)
@@ -147,16 +154,36 @@ def continuations(model, data: Path, files: list[str], count: int) -> dict:
         made_f1.append(f1(hits(made, start, bar, CONTINUATION_BARS), real))
         empty += empty_bars(made, start, bar, CONTINUATION_BARS)
         bars += CONTINUATION_BARS
+        rows.append(measure(result.scores[0], start, start + CONTINUATION_BARS * bar))
+        real_rows.append(measure(score, start, start + CONTINUATION_BARS * bar))
+        last = {(0, s, c) for b, s, c in hits(drums_of(score), start - bar, bar, 1)}
+        for b in range(CONTINUATION_BARS):
+            made_bar = {(0, s, c) for _, s, c in hits(made, start + b * bar, bar, 1)}
+            looped += made_bar == last
+            like_last.append(f1(made_bar, last))
+            real_like_last.append(f1({(0, s, c) for _, s, c in hits(drums_of(score), start + b * bar, bar, 1)}, last))
+        apart.append(variations_apart(model, score, start, bar, used))
         scratch = generate(model, request(primer=empty_song(score.tempo_map.qpm_at(0)), start_tick=start,
                                                   bars=CONTINUATION_BARS, variations=1, seed=used))
         scratch_f1.append(f1(hits(scratch.slot_tracks[0][0].notes, start, bar, CONTINUATION_BARS), real))
-        last = {(0, s, c) for b, s, c in hits(drums_of(score), start - bar, bar, 1)}
         loop_f1.append(f1({(b, s, c) for b in range(CONTINUATION_BARS) for _, s, c in last}, real))
         used += 1
         if used >= count:
             break
     return {"pieces": used, "f1": np.mean(made_f1), "f1_std": np.std(made_f1), "scratch_f1": np.mean(scratch_f1),
-            "loop_f1": np.mean(loop_f1), "empty": empty, "bars": bars}
+            "loop_f1": np.mean(loop_f1), "empty": empty, "bars": bars, "measures": stats(rows),
+            "real_measures": stats(real_rows),
+            "looped": looped, "apart": float(np.mean(apart)), "like_last": float(np.mean(like_last)),
+            "real_like_last": float(np.mean(real_like_last))}
+
+
+def variations_apart(model, score: Score, start: int, bar: int, seed: int, n: int = VARIATIONS) -> float:
+    """How alike ``n`` variations of one continuation are: the mean hit F1 between every two of
+    them (1: all the same, 0: no hit shared)."""
+    result = generate(model, request(primer=score, start_tick=start, bars=CONTINUATION_BARS, variations=n,
+                                     seed=seed))
+    made = [hits(tracks[0].notes, start, bar, CONTINUATION_BARS) for tracks in result.slot_tracks]
+    return float(np.mean([f1(made[i], made[j]) for i in range(n) for j in range(i + 1, n)]))
 
 
 def draw(model, path: Path, bars: int = 8, seed: int = 0) -> None:
@@ -194,10 +221,13 @@ def main(argv=None) -> int:
     parser.add_argument("--figure", type=Path, metavar="PNG")
     parser.add_argument("--noise", type=float, help="latent noise (default: the model's, else the family's 0.2)")
     parser.add_argument("--threshold", type=float, help="threshold (default: the family's, 0.3)")
+    parser.add_argument("--anchor", type=float, help="pull of each bar's latent toward the primer bar's, 0-1 "
+                        "(default: the model's)")
     args = parser.parse_args(argv)
     model, meta = load_model(args.model)
     OVERRIDES.update(model_sampling_defaults((), meta.get("info")))
-    OVERRIDES.update({k: v for k, v in (("noise", args.noise), ("threshold", args.threshold)) if v is not None})
+    OVERRIDES.update({k: v for k, v in (("noise", args.noise), ("threshold", args.threshold),
+                                        ("anchor", args.anchor)) if v is not None})
     model.eval()
 
     files = test_files(args.data)
@@ -221,6 +251,13 @@ def main(argv=None) -> int:
           f"hit F1 against the drummer's own bars {held['f1']:.3f} ± {held['f1_std']:.3f}; from scratch "
           f"{held['scratch_f1']:.3f}; the primer's last bar looped {held['loop_f1']:.3f}; "
           f"bars without a hit {held['empty']} of {held['bars']}")
+    (g, gs, _), (d, ds, _) = (held["measures"][name] for name in MEASURES)
+    (rg, rgs, _), (rd, rds, _) = (held["real_measures"][name] for name in MEASURES)
+    print(f"continuations: groove consistency {g:.3f} ± {gs:.3f}, drum pattern consistency {d:.3f} ± {ds:.3f} "
+          f"(the drummers' own 8 bars: {rg:.3f} ± {rgs:.3f}, {rd:.3f} ± {rds:.3f}); "
+          f"bars that play the primer's last bar's hits {held['looped']} of {held['bars']} (hit F1 of a bar "
+          f"against it {held['like_last']:.3f}, the drummers' {held['real_like_last']:.3f}); hit F1 between "
+          f"{VARIATIONS} variations of one continuation {held['apart']:.3f} (1: all alike)")
     if args.figure:
         draw(model, args.figure)
         print(f"figure: {args.figure}")

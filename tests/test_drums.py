@@ -114,7 +114,7 @@ def test_a_trained_drum_model_writes_drum_parts_with_a_hit_in_every_bar(drum_mod
     assert "drums" in model_capabilities(meta["capabilities"], meta["info"])
     assert model.adapter.info[DRUM_TIMING]["offset_mean"][0] > 0  # the files' drummer plays late
     assert dict(model_sampling_defaults((("noise", 0.2), ("threshold", 0.3)), meta["info"])) == \
-        {"noise": 0.1, "threshold": 0.3}  # a drum model's own noise replaces the family's
+        {"noise": 0.1, "threshold": 0.3, "anchor": 0.25}  # a drum model's own noise replaces the family's
     for primer in (None, song([beat(2, np.random.default_rng(5))], numerator=3, qpm=140)):
         result = generate(model, GenerateRequest(primer=primer, bars=8, variations=2, seed=3))
         first = 0 if primer is None else primer.end_tick
@@ -177,3 +177,55 @@ def test_a_drum_bar_left_silent_by_sampling_gets_its_likeliest_hit():
     out = _never_silent(chosen, probs)
     assert torch.equal(out[0], chosen[0])  # a bar with hits stays as it is
     assert out[1].sum() == 1 and out[1, 4, 38]
+
+
+def test_a_drum_models_bars_are_pulled_toward_the_drawn_bar(drum_model):
+    """``anchor`` moves each bar's predicted latent that share of the way back to the primer
+    bar's: at 1 without noise every bar is the drawn bar as the model hears it (a loop); from
+    scratch there is no drawn bar and it changes nothing. A drum model trained now carries
+    0.25 in its header, as the bundled one does; the chorale and pop models carry none."""
+    import torch
+
+    from composer.models.base import SamplingOptions
+    from composer.models.checkpoint import read_metadata
+    from composer.models.library import BUNDLED
+
+    model, _ = load_model(drum_model[0])
+    assert model.anchor(SamplingOptions()) == 0.25 and model.anchor(SamplingOptions(anchor=0.0)) == 0.0
+    primer = song([beat(4, np.random.default_rng(7))])
+    first = model.adapter.encode_primer(primer, primer, primer.end_tick)
+    options = SamplingOptions(mode="threshold", threshold=0.3, noise=0.0, anchor=1.0)
+    *_, bars = model.generate(first, 6, 2, options, torch.Generator().manual_seed(0))
+    heard = model._bars_from(model.latents(torch.as_tensor(first, dtype=torch.float32)), options, None, None)
+    assert all(np.array_equal(bar, heard[0].numpy()) for bar in bars[:, 1:].reshape(-1, *bars.shape[2:]))
+    scratch = [generate(model, GenerateRequest(bars=4, seed=2, anchor=a)).slot_tracks[0][0].notes for a in (0.0, 1.0)]
+    assert np.array_equal(*scratch)
+    with pytest.raises(Exception, match="anchor"):
+        GenerateRequest(anchor=1.5).validate()
+    for name, anchor in (("multitrack_vae-groove", 0.25), ("multitrack_vae-pop909", None),
+                         ("multitrack_vae-jsfakes", None)):
+        path = BUNDLED / f"{name}.safetensors"
+        if path.is_file():
+            assert dict(read_metadata(path)["info"].get("sampling_defaults") or ()).get("anchor") == anchor
+
+
+def test_a_headers_sampling_defaults_change_and_its_weights_do_not(drum_model, tmp_path):
+    """checkpoints/sampling_defaults.py, as the bundled drum model's anchor was set."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from composer.models.checkpoint import load_state_dict, read_metadata
+
+    copy = tmp_path / "drums.safetensors"
+    shutil.copy(drum_model[0], copy)
+    script = Path(__file__).resolve().parents[1] / "checkpoints" / "sampling_defaults.py"
+    done = subprocess.run([sys.executable, str(script), str(copy), "anchor=0.5", "threshold=0.4"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert read_metadata(copy)["info"]["sampling_defaults"] == [["noise", 0.1], ["anchor", 0.5], ["threshold", 0.4]]
+    before, after = load_state_dict(drum_model[0]), load_state_dict(copy)
+    assert before.keys() == after.keys() and all(np.array_equal(before[k], after[k]) for k in before)
+    assert {k: v for k, v in read_metadata(copy).items() if k != "info"} == \
+        {k: v for k, v in read_metadata(drum_model[0]).items() if k != "info"}

@@ -123,7 +123,7 @@ def run_request(model: FamilyModel, request: GenerateRequest,
                               pitch_classes=_moved_classes(pitch_classes, shift),
                               noise=request.noise, start_token=_moved_token(request.start_token, shift),
                               missing_slots=request.missing_slots, follow_primer=request.follow_primer,
-                              primer_voices=most_voices(request.primer_notes()) or None,
+                              anchor=request.anchor, primer_voices=most_voices(request.primer_notes()) or None,
                               density=request.density, polyphony=request.polyphony,
                               beats_per_step=(end_tick - start_tick) / primer_score.ppq / n_steps)
     device = next(model.parameters()).device

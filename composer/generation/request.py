@@ -118,6 +118,9 @@ class GenerateRequest:
     #: Multitrack families: instrument slots silent in the primer's last bar start from
     #: "silence" or from a draw of the "prior".
     missing_slots: str = CONTROLS["missing_slots"].default
+    #: Multitrack VAE: pull of each bar's latent toward the primer bar's, 0 to 1
+    #: (SamplingOptions.anchor); None: the model's own default (its header's), else 0.
+    anchor: float | None = None
     #: Multitrack families: GM programs for the instrument slots' new tracks, by slot name
     #: (e.g. {"guitar": 27}); the others get their slot's default (piano 0, guitar 24, ...).
     slot_programs: dict[str, int] | None = None
@@ -160,6 +163,8 @@ class GenerateRequest:
         for slot, program in (self.slot_programs or {}).items():
             if isinstance(program, bool) or not isinstance(program, int) or not 0 <= program <= 127:
                 raise ComposerError(f"the program for {slot} must be a General MIDI program 0-127, not {program!r}")
+        if self.anchor is not None and not 0 <= self.anchor <= 1:
+            raise ComposerError(f"the pull toward the primer (anchor) must be 0 to 1, not {self.anchor!r}")
         if self.interpolate and self.primer is None:
             raise ComposerError("interpolation needs a score with a bar before and a bar after the gap")
         if self.accompany is not None and (self.primer is None or self.interpolate or self.infill):

@@ -82,6 +82,10 @@ class SamplingOptions:
     start_token: str | None = None
     #: Multitrack families: slots silent in the primer start from "silence" or the "prior".
     missing_slots: str = "silence"
+    #: Multitrack VAE: how far each generated bar's latent is pulled toward the primer bar's,
+    #: 0 (paper 004's free walk, which drifts from a drawn groove) to 1 (the primer's bar, with
+    #: noise); None: the model's own default (``info.sampling_defaults``), else 0.
+    anchor: float | None = None
     #: Follow the primer (piano-roll families): at most its most simultaneous notes a step,
     #: within an octave of its range (a fourth for a lone melody) unless ``pitch_range`` is
     #: set, and new notes only on its grid; False leaves the model's own texture, register and

@@ -132,6 +132,11 @@ DISSONANT_BELOW_BASS = DISSONANT_BELOW + (5,)
 BASS_NAMES = ("b", "bass")
 
 
+def _toward(predicted: torch.Tensor, home: torch.Tensor, pull: float) -> torch.Tensor:
+    """``predicted`` moved the share ``pull`` of the way to ``home`` (the primer bar's latent)."""
+    return predicted if pull <= 0 else (1 - pull) * predicted + pull * home
+
+
 def _never_silent(chosen: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
     """A drum model's bars (B, steps, 128) with the likeliest hit of each bar that sampling left
     without one: a drum part keeps time in every bar."""
@@ -334,6 +339,14 @@ class Model(FamilyModel):
                 for k in range(len(self.slot_names))]
         return torch.stack(rows, dim=1)
 
+    def anchor(self, options: SamplingOptions) -> float:
+        """The pull toward the primer bar's latents: ``options.anchor``, else the model's own
+        default (``info.sampling_defaults``: the drum model's 0.25, whose free walk drifted from
+        a drawn beat), else 0 (paper 004's walk; the chorale and pop models)."""
+        if options.anchor is not None:
+            return float(options.anchor)
+        return float(dict(self.info.get("sampling_defaults") or ()).get("anchor", 0.0))
+
     def _noisy(self, z: torch.Tensor, options: SamplingOptions, generator) -> torch.Tensor:
         if options.noise <= 0:
             return z
@@ -344,8 +357,9 @@ class Model(FamilyModel):
                  generator: torch.Generator):
         """Paper 004's loop: encode the primer bar of every slot (or sample the prior for the first
         bar), then per bar step the lead with MelodyNN and every other slot with its
-        ConditionalNN, add Gaussian noise of size ``options.noise`` to each latent, decode and
-        threshold (``mode="threshold"``, paper: 0.3) or sample each cell. Slots silent in the
+        ConditionalNN, move each prediction the share :meth:`anchor` of the way back to the
+        primer bar's latent (0: the paper's walk), add Gaussian noise of size ``options.noise``
+        to each latent, decode and threshold (``mode="threshold"``, paper: 0.3) or sample each cell. Slots silent in the
         primer bar keep its silence's latent, or draw one from the prior when
         ``options.missing_slots == "prior"``; following the primer (``options.follow_primer``)
         with "silence", they stay silent: a melody goes on as a melody, not as four voices
@@ -367,15 +381,16 @@ class Model(FamilyModel):
         else:  # from scratch: the first bar comes from the prior
             z = torch.randn((n_variations, S, K), generator=generator, device=device)
             latents.append(z)
-        lead = self.lead
+        lead, home = self.lead, z  # the primer bar's latents, which ``anchor`` pulls toward
+        pull = self.anchor(options) if len(primer) else 0.0  # (from scratch it lowered groove consistency)
         # The latents never depend on decoded bars, so all are stepped first and every slot's
         # bars are decoded in a few large batches (2.4x faster than bar by bar).
         while len(latents) < n_steps:
             nxt = torch.empty_like(z)
-            nxt[:, lead] = self._noisy(self.melody(z[:, lead]), options, generator)
+            nxt[:, lead] = self._noisy(_toward(self.melody(z[:, lead]), home[:, lead], pull), options, generator)
             for k, net in enumerate(self.conditional):
                 if k != lead:
-                    nxt[:, k] = self._noisy(net(z[:, k], nxt[:, lead]), options, generator)
+                    nxt[:, k] = self._noisy(_toward(net(z[:, k], nxt[:, lead]), home[:, k], pull), options, generator)
             z = nxt
             latents.append(z)
         new = yield from self._decode_bars(torch.stack(latents, dim=1), options, mask, generator)
