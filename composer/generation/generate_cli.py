@@ -29,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="multitrack_vae: keep this track of the primer (1-based number or name) as "
                              "it is and write the model's other instruments under it, over the whole "
                              "piece, or with --from-bar N over --bars (or --seconds) from bar N")
+    parser.add_argument("--drums-for-song", action="store_true",
+                        help="a drum model (e.g. multitrack_vae-groove): write a drum track for the whole "
+                             "--primer song in its tempo and meter (after the drums it already has), or with "
+                             "--from-bar N over --bars (or --seconds) from bar N, as the app's \"Drums for "
+                             "this song\" does")
     add_control_options(parser, ("missing_slots",))
     parser.add_argument("--program", action="append", default=[], metavar="SLOT=N",
                         help="multitrack_vae: the General MIDI program of a slot's new track, e.g. "
@@ -65,26 +70,58 @@ def run(args: argparse.Namespace) -> int:
     model, meta = load_model(resolve_model(args.model))
     model.to(choose_device(args.device))
     primer = read_midi(args.primer) if args.primer else None
-    request = _request(args, primer, meta["family"], meta.get("info"))
-    if is_primer_key(args.key):
-        request, found = request.with_primer_key()
-        print(f"key: {found.name} (from the primer)" if found else
-              "key: none found (the primer has no clear key), so the result is not held to one")
     started = time.perf_counter()
-    result = generate(model, request)
+    if args.drums_for_song:
+        scores, counts = _drums_for_song(args, model, meta, primer)
+    else:
+        request = _request(args, primer, meta["family"], meta.get("info"))
+        if is_primer_key(args.key):
+            request, found = request.with_primer_key()
+            print(f"key: {found.name} (from the primer)" if found else
+                  "key: none found (the primer has no clear key), so the result is not held to one")
+        result = generate(model, request)
+        scores, counts = result.scores, [len(notes) for notes in result.continuations]
     took = time.perf_counter() - started
-    outputs = [args.out] if len(result.scores) == 1 else [
-        args.out.with_name(f"{args.out.stem}-{i}{args.out.suffix}") for i in range(1, len(result.scores) + 1)]
-    for score, path in zip(result.scores, outputs):
+    outputs = [args.out] if len(scores) == 1 else [
+        args.out.with_name(f"{args.out.stem}-{i}{args.out.suffix}") for i in range(1, len(scores) + 1)]
+    for score, path, count in zip(scores, outputs, counts):
         write_midi(score, path)
-        print(f"wrote {path}: {len(result.continuations[outputs.index(path)])} new notes")
+        print(f"wrote {path}: {count} new notes")
     if args.wav:
         from composer.io.audio import render_wav
 
-        render_wav(result.scores[0], args.wav)
+        render_wav(scores[0], args.wav)
         print(f"wrote {args.wav}")
     print(f"generated with {meta.get('name')} ({meta['family']}) in {took:.2f} s")
     return 0
+
+
+def _drums_for_song(args: argparse.Namespace, model, meta: dict, song) -> tuple[list, list[int]]:
+    """"Drums for this song" as the app does it, through the same plan
+    (:mod:`composer.generation.plan`: where the part goes, its request, the parts accepted):
+    the song with a drum part, one per variation, and the drum notes written into each."""
+    from composer.core.errors import ComposerError
+    from composer.models.registry import family_spec
+
+    from .generate import generate
+    from .plan import EditorState, GenerationSettings, candidate_parts, model_capabilities, plan_generation, \
+        preview_score
+
+    if "drums" not in model_capabilities(family_spec(meta["family"]).capabilities, meta.get("info")):
+        raise ComposerError(f"--drums-for-song needs a drum model (one with a drum slot, such as "
+                            f"multitrack_vae-groove); {meta.get('name') or args.model} writes no drums")
+    if song is None or song.note_count == 0:
+        raise ComposerError("--drums-for-song writes drums for a song: give the song as --primer, a MIDI "
+                            "file with notes" + (f" ({args.primer} has none)" if song is not None else ""))
+    if args.track is not None or args.accompany or args.infill or args.interpolate:
+        raise ComposerError("--drums-for-song writes a drum track over the whole song (or --from-bar N "
+                            "--bars M): leave out --track, --accompany, --infill and --interpolate")
+    base = _request(args, song, meta["family"], meta.get("info"))
+    loop = None if args.from_bar is None else (base.start_tick, base.end_tick(song, base.start_tick))
+    plan = plan_generation(song, GenerationSettings(mode="drums", request=base), EditorState(loop=loop))
+    result = generate(model, plan.request)
+    parts = [candidate_parts(plan, result, i) for i in range(len(result.scores))]
+    return [preview_score(song, plan, p) for p in parts], [sum(len(part.notes) for part in p) for p in parts]
 
 
 def _request(args: argparse.Namespace, primer, family: str, info: dict | None = None):
