@@ -147,6 +147,8 @@ def test_generation_with_the_nade_head_follows_the_primer_voices_and_key(family)
 def test_an_unknown_head_is_one_clear_error(tmp_path):
     with pytest.raises(ComposerError, match="head must be one of independent, nade"):
         build_model("pianoroll_lstm", preset_config("pianoroll_lstm", "tiny", head="choral"), INFO)
+    with pytest.raises(ComposerError, match="head_hidden must be between 1 and 4096"):
+        build_model("bar_lstm", preset_config("bar_lstm", "tiny", head="nade", head_hidden=-3), INFO)
     songs = write_training_folder(tmp_path / "songs", 4)
     out = tmp_path / "m.safetensors"
     result = subprocess.run([sys.executable, "-m", "composer.cli", "train", "--family", "bar_lstm",

@@ -48,6 +48,8 @@ def make_head(config: HeadSettings, features: int, n_pitches: int, hidden_layers
     if config.head == "independent":
         return IndependentHead(nn.Dropout(dropout), *hidden_layers, nn.Linear(_width(features, hidden_layers), n_pitches))
     if config.head == "nade":
+        if not 1 <= config.head_hidden <= 4096:
+            raise ComposerError(f"head_hidden must be between 1 and 4096, not {config.head_hidden}")
         return NadeHead(nn.Sequential(nn.Dropout(dropout), *hidden_layers), _width(features, hidden_layers),
                         n_pitches, config.head_hidden)
     raise ComposerError(f"head must be one of {', '.join(HEADS)}, not {config.head!r}")
