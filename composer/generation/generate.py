@@ -104,10 +104,9 @@ def generate(model: FamilyModel, request: GenerateRequest,
 def run_request(model: FamilyModel, request: GenerateRequest,
                 progress: Callable[[float], None] | None = None,
                 cancel: threading.Event | None = None) -> GenerationResult:
-    """:func:`generate` for a request already validated (infill asks it for more variations
-    than a user may)."""
+    """:func:`generate` for a request already validated and given its track (:func:`with_own_track`;
+    infill asks it for more variations than a user may)."""
     _check_texture_controls(model, request)
-    request = with_own_track(model, request)
     primer_score = request.primer if request.primer is not None else Score()
     start_tick = primer_score.end_tick if request.start_tick is None else int(request.start_tick)
     part, source_track = _primer_part(primer_score, request.track_id, start_tick, _writes_drums(model))
